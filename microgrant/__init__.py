@@ -1,0 +1,30 @@
+"""microgrant: a scalar autograd engine for seeing backprop.
+
+`Value` records every operation as a graph; `Value.backward` runs the chain rule through it.
+`microgrant.nn` builds neurons, layers and MLPs from Values, and `microgrant.viz` draws the
+forward and backward graphs and walks backprop one chain-rule step at a time.
+
+>>> from microgrant import Value
+>>> x = Value(2.0, label="x")
+>>> y = x * x + x
+>>> y.backward()
+>>> x.grad          # d(x^2 + x)/dx = 2x + 1
+5.0
+"""
+
+from .engine import OPS, Op, Value, grad, is_grad_enabled, no_grad, topological_order
+from .gradcheck import GradcheckResult, gradcheck
+
+__all__ = [
+    "Value",
+    "grad",
+    "no_grad",
+    "is_grad_enabled",
+    "topological_order",
+    "gradcheck",
+    "GradcheckResult",
+    "Op",
+    "OPS",
+]
+
+__version__ = "0.1.0"
