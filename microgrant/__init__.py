@@ -12,12 +12,14 @@ forward and backward graphs and walks backprop one chain-rule step at a time.
 5.0
 """
 
-from .engine import OPS, Op, Value, grad, is_grad_enabled, no_grad, topological_order
+from .engine import (OPS, Op, Value, grad, is_grad_enabled, local_grads, no_grad,
+                     topological_order)
 from .gradcheck import GradcheckResult, gradcheck
 
 __all__ = [
     "Value",
     "grad",
+    "local_grads",
     "no_grad",
     "is_grad_enabled",
     "topological_order",

@@ -21,7 +21,8 @@ from typing import Iterable, Iterator, Sequence
 
 from .ops import OPS, Op
 
-__all__ = ["Value", "Op", "OPS", "grad", "no_grad", "is_grad_enabled", "topological_order"]
+__all__ = ["Value", "Op", "OPS", "grad", "local_grads", "no_grad", "is_grad_enabled",
+           "topological_order"]
 
 _grad_enabled = True
 
@@ -481,7 +482,40 @@ def _walk(root: Value) -> Iterator[Value]:
                 yield x
 
 
-# ---- functional gradients -------------------------------------------------------------------
+# ---- local derivatives and functional gradients ----------------------------------------------
+
+def local_grads(node: Value, as_values: bool = False) -> tuple:
+    """The partials d(node)/d(input) for each of ``node``'s inputs, from the op table.
+
+    These are the numbers written on the edges of a backward graph: backprop multiplies each
+    by ``node.grad`` and adds the product to that input's grad.
+
+    Args:
+        node: a Value made by an op (a leaf has no inputs, and so no local gradients).
+        as_values: return Values built from ``node``'s graph instead of floats, so that the
+            derivatives can be differentiated again (used by ``grad(create_graph=True)``).
+
+    >>> a, b = Value(3.0), Value(4.0)
+    >>> local_grads(a * b)
+    (4.0, 3.0)
+    """
+    ins = node.inputs
+    if not ins:
+        return ()
+    op = OPS[node.op]
+    if as_values:
+        # The same formulas, applied to Values instead of floats, record their own graph.
+        if op.arity == 1:
+            return op.local_grads(ins[0], node, node.arg)
+        if op.arity == 2:
+            return op.local_grads(ins[0], ins[1], node)
+        return op.local_grads(list(ins), node)
+    if op.arity == 1:
+        return op.local_grads(ins[0].data, node.data, node.arg)
+    if op.arity == 2:
+        return op.local_grads(ins[0].data, ins[1].data, node.data)
+    return op.local_grads([x.data for x in ins], node.data)
+
 
 def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> list:
     """d(output)/d(input) for each input, returned as a list; no ``.grad`` is touched.
@@ -523,26 +557,11 @@ def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> 
         g = grads.get(node)
         if g is None:
             continue
-        op = OPS[node.op]
-        ins = node.inputs
         try:
-            if create_graph:
-                # The same local-derivative formulas, applied to Values instead of floats,
-                # so that the derivative is itself recorded as a graph.
-                if op.arity == 1:
-                    local = op.local_grads(ins[0], node, node.arg)
-                elif op.arity == 2:
-                    local = op.local_grads(ins[0], ins[1], node)
-                else:
-                    local = op.local_grads(list(ins), node)
-            elif op.arity == 1:
-                local = op.local_grads(ins[0].data, node.data, node.arg)
-            elif op.arity == 2:
-                local = op.local_grads(ins[0].data, ins[1].data, node.data)
-            else:
-                local = op.local_grads([x.data for x in ins], node.data)
+            local = local_grads(node, as_values=create_graph)
         except (ArithmeticError, ValueError) as error:
-            raise _backward_error(op, node, error) from None
+            raise _backward_error(OPS[node.op], node, error) from None
+        ins = node.inputs
         for x, d in zip(ins, local):
             # A local derivative of exactly 1 (add, sum) passes g on as it is: with
             # create_graph this keeps the gradient's own graph free of "× 1" nodes.
