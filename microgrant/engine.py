@@ -451,21 +451,23 @@ def topological_order(root: Value) -> list[Value]:
     order = []
     if not root.inputs:
         return order
-    seen = {root}
-    # Each stack entry is (node, done): a node is pushed once to expand its inputs and once
-    # more, beneath them, to be emitted after all of them have been.
+    seen = set()
+    # Each stack entry is (node, done).  A node is pushed once to be expanded and, when it
+    # is, once more beneath its inputs, to be emitted after all of them.  It is marked seen
+    # when expanded, not when pushed: a node reached again later must still come out after
+    # everything it depends on.
     stack = [(root, False)]
     pop, push, emit, mark = stack.pop, stack.append, order.append, seen.add
     while stack:
         node, done = pop()
         if done:
             emit(node)
-            continue
-        push((node, True))
-        for x in node.inputs:
-            if x.inputs and x not in seen:
-                mark(x)
-                push((x, False))
+        elif node not in seen:
+            mark(node)
+            push((node, True))
+            for x in node.inputs:
+                if x.inputs and x not in seen:
+                    push((x, False))
     return order
 
 
