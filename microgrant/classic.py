@@ -492,6 +492,10 @@ class Adaline:
 
     Too large a learning rate makes the updates overshoot and diverge; the safe size shrinks
     as the features grow (roughly ``lr < 1 / sum(x_j^2)``), so scale large features first.
+    With a fixed learning rate the one-sample-at-a-time updates settle *near* the
+    least-squares weights, not exactly on them, so late epochs can wobble by tiny amounts.
+    Unlike the perceptron, Adaline minimises squared error, not mistakes: on separable data
+    that usually, but not always, classifies every point correctly.
 
     Args:
         n_inputs: number of features.
