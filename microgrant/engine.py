@@ -95,8 +95,9 @@ def _backward_error(op: Op, node: "Value", error: Exception) -> Exception:
     if node.arg is not None:
         what += f", {'n' if op.name == 'pow' else 'arg'} = {node.arg!r}"
     label = f" '{node.label}'" if node.label else ""
+    exists = f"; it exists for {op.grad_domain}" if op.grad_domain else ""
     return type(error)(f"the local derivative of {op.name}{label} is undefined at {what}: "
-                       f"{'; '.join(op.formulas)} ({error})")
+                       f"{op.formula}{exists} ({error})")
 
 
 class Value:
@@ -327,6 +328,14 @@ class Value:
                                "gradient; this one is a constant (made from numbers only, "
                                "from requires_grad=False leaves, or inside no_grad())")
         order = topological_order(self)
+        # A few local derivatives do not exist everywhere their op does (sqrt at 0).  Check
+        # those first, so that a backward that fails has not yet touched any grad.
+        for node in order:
+            if node.op in _FRAGILE:
+                try:
+                    local_grads(node)
+                except (ArithmeticError, ValueError) as error:
+                    raise _backward_error(OPS[node.op], node, error) from None
         # Interior grads must start from zero: they are sums of contributions from every
         # consumer (`+=` below), and a previous backward would otherwise be counted again.
         for node in order:
@@ -380,7 +389,7 @@ def _data(other) -> float:
 
 def _constant(number) -> Value:
     """A Python number met in an expression (the 2 in ``2 * x``) becomes a constant leaf."""
-    v = Value.__new__(Value)
+    v = _new(Value)
     v.data = number if type(number) is float else _check_number(
         number, "an operand must be a Value or a real number")
     v.grad = None
@@ -392,8 +401,12 @@ def _constant(number) -> Value:
 
 
 def _record(op: Op, inputs: tuple, arg, data: float) -> Value:
-    """The result of an op: a node remembering its inputs, or a constant when none needs grad."""
-    out = Value.__new__(Value)
+    """The result of an op: a node remembering its inputs, or a constant when none needs grad.
+
+    Nothing is recorded under `no_grad`, or when no input takes a gradient: such a result is
+    a constant, and backward has nothing to do there.
+    """
+    out = _new(Value)
     out.data = data
     out.label = ""
     out.arg = arg
@@ -419,15 +432,20 @@ def _unary(op: Op, x: Value, arg=None) -> Value:
 
 
 def _binary(op: Op, a, b) -> Value:
-    if not isinstance(a, Value):
+    # `type(...) is Value` first: it is the common case and much cheaper than isinstance.
+    if type(a) is not Value and not isinstance(a, Value):
         a = _constant(a)
-    if not isinstance(b, Value):
+    if type(b) is not Value and not isinstance(b, Value):
         b = _constant(b)
     try:
         data = op.forward(a.data, b.data)
     except (ArithmeticError, ValueError) as error:
         raise _forward_error(op, (a, b), None, error) from None
     return _record(op, (a, b), None, data)
+
+
+_new = object.__new__
+_FRAGILE = frozenset(op.name for op in OPS.values() if op.grad_domain)
 
 
 _ADD, _SUB, _MUL, _DIV, _SUM = OPS["add"], OPS["sub"], OPS["mul"], OPS["div"], OPS["sum"]

@@ -46,6 +46,8 @@ class Op:
         local_grads: the partials ``d out / d input_i``, one per input.
         formulas: those partials as text, one per input (one for all inputs of ``sum``).
         domain: where the op is defined, in words, or ``""`` when it is defined everywhere.
+        grad_domain: where its local derivatives exist, when that is narrower than
+            ``domain`` (``sqrt`` is defined at 0, its derivative is not), else ``""``.
 
     >>> OPS["mul"].local_grads(3.0, 4.0, 12.0)
     (4.0, 3.0)
@@ -60,6 +62,7 @@ class Op:
     local_grads: Callable
     formulas: tuple[str, ...]
     domain: str = ""
+    grad_domain: str = ""
 
     @property
     def formula(self) -> str:
@@ -81,7 +84,14 @@ def _sigmoid(x: float) -> float:
     return e / (1.0 + e)
 
 
+def _is_zero(x) -> bool:
+    # `x == 0` would compare a Value by identity; compare its number instead.
+    return getattr(x, "data", x) == 0
+
+
 def _pow_local_grads(a, b, out):
+    # b == 0 is separate: 0 * a^-1 would divide by zero at a = 0, yet d(a^0)/da = 0.
+    d_base = 0.0 if _is_zero(b) else b * a ** (b - 1)
     # d(a^b)/db = a^b ln a exists only for a > 0.  At a = 0 the limit from the right is 0
     # (for b > 0), which is also PyTorch's choice; for a < 0 the real power is not
     # differentiable in b at all, so saying so beats returning NaN.
@@ -91,7 +101,7 @@ def _pow_local_grads(a, b, out):
         d_exponent = 0.0
     else:
         raise ValueError("d(a ** b)/db = a ** b * ln(a) is undefined for a < 0")
-    return (b * a ** (b - 1), d_exponent)
+    return (d_base, d_exponent)
 
 
 def _step(x, _):
@@ -131,12 +141,14 @@ _TABLE = (
        # n == 0 is separate: 0 * x^-1 would divide by zero at x = 0, yet d(x^0)/dx = 0.
        lambda x, out, n: (n * x ** (n - 1) if n != 0 else 0.0,),
        ("d(x^n)/dx = n * x^(n-1)",),
-       "x != 0 when n < 0, and x >= 0 when n is not a whole number"),
+       "x != 0 when n < 0, and x >= 0 when n is not a whole number",
+       "x != 0 when n < 1 (n = 0 excepted)"),
     Op("vpow", "^", 2,
        math.pow,
        _pow_local_grads,
        ("d(a^b)/da = b * a^(b-1)", "d(a^b)/db = a^b * ln(a)"),
-       "a != 0 when b < 0, and a >= 0 when b is not a whole number"),
+       "a != 0 when b < 0, and a >= 0 when b is not a whole number",
+       "a > 0, or a = 0 with b = 0 or b >= 1"),
     Op("exp", "exp", 1,
        lambda x, _: math.exp(x),
        lambda x, out, _: (out,),
@@ -151,7 +163,8 @@ _TABLE = (
        lambda x, _: math.sqrt(x),
        lambda x, out, _: (0.5 / out,),
        ("d sqrt(x)/dx = 1 / (2 sqrt(x))",),
-       "x >= 0 (and x > 0 for its derivative)"),
+       "x >= 0",
+       "x > 0"),
     Op("tanh", "tanh", 1,
        lambda x, _: math.tanh(x),
        lambda x, out, _: (1.0 - out * out,),
