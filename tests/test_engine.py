@@ -1,0 +1,521 @@
+"""The engine's behaviour as a user meets it: graph structure, backward, constants, errors.
+
+Proves that reused nodes get every contribution (``x * x``, diamonds), that a second
+``backward()`` adds to the leaves exactly once more (as PyTorch), that graphs hundreds of
+thousands of nodes deep backprop without recursion, that the kink conventions are PyTorch's,
+that ``no_grad`` and constants record nothing, and that bad input is refused with an error
+naming the op, its operands and their labels instead of a silent wrong (or complex) number.
+"""
+
+import math
+import random
+
+import numpy as np
+import pytest
+
+from microgrant import Value, is_grad_enabled, local_grads, no_grad, topological_order
+
+# ---- structure ----------------------------------------------------------------------------
+
+
+def test_x_times_x_has_two_inputs_both_x_and_grad_2x():
+    x = Value(3.0, label="x")
+    y = x * x
+    assert y.op == "mul"
+    assert len(y.inputs) == 2
+    assert y.inputs[0] is x and y.inputs[1] is x
+    y.backward()
+    assert x.grad == 6.0
+
+
+def test_reused_sums_give_four():
+    a = Value(-2.0)
+    b = a + a
+    c = b + b
+    c.backward()
+    assert c.data == -8.0
+    assert a.grad == 4.0
+    assert b.grad == 2.0
+
+
+def test_second_backward_adds_to_leaves_once_more_as_pytorch():
+    x = Value(3.0)
+    xx = x * x
+    y = xx * x
+    y.backward()
+    assert x.grad == 27.0  # 3x^2
+    assert xx.grad == 3.0
+    y.backward()
+    assert x.grad == 54.0  # not 72: the interior node was reset, not accumulated
+    assert xx.grad == 3.0
+    assert y.grad == 1.0
+
+
+def test_a_leaf_is_its_own_derivative():
+    x = Value(5.0)
+    x.backward()
+    assert x.grad == 1.0
+    x.backward()
+    assert x.grad == 2.0
+
+
+def test_diamond():
+    a = Value(0.7)
+    b = a * 2.0
+    c = a.exp()
+    d = b * c  # a reaches d along two paths
+    d.backward()
+    assert a.grad == pytest.approx(2.0 * math.exp(0.7) + 2.0 * 0.7 * math.exp(0.7), rel=1e-14)
+
+
+def test_stacked_diamonds():
+    x = Value(0.3)
+    y, expected, data = x, 1.0, 0.3
+    for _ in range(40):
+        t, s = math.tanh(data), 1.0 / (1.0 + math.exp(-data))
+        expected *= (1.0 - t * t) + s * (1.0 - s)
+        data = t + s
+        y = y.tanh() + y.sigmoid()
+    assert y.data == pytest.approx(data, rel=1e-12)
+    y.backward()
+    assert x.grad == pytest.approx(expected, rel=1e-10)
+
+
+def test_a_300_000_node_chain_backprops_without_recursion():
+    n, c = 150_000, 1.000001
+    x = Value(0.5)
+    y = x
+    for _ in range(n):
+        y = y * c + 1.0  # two nodes per step: 300,000 op nodes in one chain
+    assert len(topological_order(y)) == 2 * n
+    y.backward()
+    assert x.grad == pytest.approx(math.pow(c, n), rel=1e-9)
+
+
+def test_builtin_sum_of_100_000_values_backprops():
+    values = [Value(i * 0.001) for i in range(100_000)]
+    total = sum(values)  # 0 + v0 + v1 + ...: a chain of 100,000 additions
+    assert total.data == pytest.approx(math.fsum(v.data for v in values), rel=1e-12)
+    total.backward()
+    assert all(v.grad == 1.0 for v in values)
+
+
+def test_value_sum_is_one_node():
+    a, b = Value(1.0), Value(2.0)
+    s = Value.sum([a, b, a, 3])
+    assert s.op == "sum" and s.data == 7.0
+    assert len(s.inputs) == 4 and s.inputs[0] is a and s.inputs[2] is a
+    assert s.inputs[3].grad is None and s.inputs[3].data == 3.0
+    (s * s).backward()
+    assert a.grad == 2.0 * 7.0 * 2  # a appears twice
+    assert b.grad == 2.0 * 7.0
+    assert s.inputs[3].grad is None
+
+
+def test_value_sum_of_a_generator_and_of_nothing():
+    xs = [Value(float(i)) for i in range(5)]
+    s = Value.sum(x * x for x in xs)
+    s.backward()
+    assert [x.grad for x in xs] == [0.0, 2.0, 4.0, 6.0, 8.0]
+    empty = Value.sum([])
+    assert empty.data == 0.0 and empty.grad is None
+
+
+def test_value_sum_of_100_000_values():
+    xs = [Value(1.0) for _ in range(100_000)]
+    s = Value.sum(xs)
+    s.backward()
+    assert s.data == 100_000.0
+    assert all(x.grad == 1.0 for x in xs)
+
+
+# ---- kinks follow PyTorch -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["relu", "abs"])
+def test_relu_and_abs_have_derivative_0_at_0(method):
+    x = Value(0.0)
+    getattr(x, method)().backward()
+    assert x.grad == 0.0
+
+
+@pytest.mark.parametrize("point", [-3.0, -1e-12, 0.0, 1e-12, 2.0])
+def test_step_has_derivative_0_everywhere(point):
+    x = Value(point)
+    y = x.step() * 5.0 + x.step().exp()
+    y.backward()
+    assert x.grad == 0.0
+
+
+def test_step_is_1_at_0():
+    assert Value(0.0).step().data == 1.0
+    assert Value(-1e-300).step().data == 0.0
+
+
+@pytest.mark.parametrize("slope", [0.01, 0.2])
+def test_leaky_relu_has_derivative_slope_at_0(slope):
+    x = Value(0.0)
+    x.leaky_relu(slope).backward()
+    assert x.grad == slope
+
+
+def test_leaky_relu_default_slope():
+    x = Value(-2.0)
+    y = x.leaky_relu()
+    y.backward()
+    assert y.data == pytest.approx(-0.02) and x.grad == 0.01
+    z = Value(2.0)
+    z.leaky_relu().backward()
+    assert z.grad == 1.0
+
+
+def test_dunder_abs():
+    x = Value(-1.5)
+    y = abs(x)
+    assert y.op == "abs" and y.data == 1.5
+
+
+# ---- zero_grad, no_grad, constants -----------------------------------------------------------
+
+
+def test_zero_grad_clears_the_whole_graph_but_not_constants():
+    a, b = Value(2.0), Value(3.0)
+    k = Value(4.0, requires_grad=False)
+    mid = a * b
+    out = mid * k + a
+    out.backward()
+    assert a.grad == 13.0 and b.grad == 8.0
+    out.zero_grad()
+    assert a.grad == 0.0 and b.grad == 0.0 and mid.grad == 0.0 and out.grad == 0.0
+    assert k.grad is None
+    out.backward()
+    assert a.grad == 13.0
+
+
+def test_no_grad_records_nothing():
+    x = Value(2.0)
+    assert is_grad_enabled()
+    with no_grad():
+        assert not is_grad_enabled()
+        y = (x * x).exp() + 1
+        s = Value.sum([x, x])
+    assert is_grad_enabled()
+    for v in (y, s):
+        assert v.inputs == () and v.op == "" and v.grad is None and not v.requires_grad
+    assert y.data == pytest.approx(math.exp(4.0) + 1)
+    with pytest.raises(RuntimeError, match="constant"):
+        y.backward()
+    # Recording works again afterwards.
+    z = x * x
+    assert z.op == "mul" and z.inputs == (x, x)
+
+
+def test_no_grad_restores_state_after_an_exception_and_nests():
+    with pytest.raises(ValueError):
+        with no_grad():
+            Value(-1.0).log()
+    assert is_grad_enabled()
+    with no_grad():
+        with no_grad():
+            pass
+        assert not is_grad_enabled()  # the inner block restores "disabled", not "enabled"
+    assert is_grad_enabled()
+
+
+def test_constants_get_no_gradient():
+    x = Value(2.0)
+    k = Value(5.0, requires_grad=False)
+    assert k.grad is None and not k.requires_grad
+    y = x * k + 3
+    assert y.inputs[1].grad is None and y.inputs[1].data == 3.0 and y.inputs[1].op == ""
+    y.backward()
+    assert x.grad == 5.0
+    assert k.grad is None
+    assert y.inputs[1].grad is None
+
+
+def test_an_expression_of_constants_is_a_constant():
+    k = Value(5.0, requires_grad=False)
+    y = k * 2 + k.exp()
+    assert y.grad is None and y.inputs == ()
+
+
+@pytest.mark.parametrize("make", [lambda: Value(1.0, requires_grad=False),
+                                  lambda: Value(1.0, requires_grad=False) * 3])
+def test_backward_on_a_constant_raises(make):
+    with pytest.raises(RuntimeError, match="constant"):
+        make().backward()
+
+
+def test_requires_grad_can_be_switched_on_a_leaf_only():
+    k = Value(2.0, requires_grad=False)
+    k.requires_grad = True
+    assert k.grad == 0.0
+    (k * k).backward()
+    assert k.grad == 4.0
+    k.requires_grad = False
+    assert k.grad is None
+    y = Value(1.0) * 2
+    with pytest.raises(ValueError, match="leaf"):
+        y.requires_grad = False
+
+
+# ---- powers -------------------------------------------------------------------------------
+
+
+def test_power_with_a_constant_value_exponent_is_pow():
+    x = Value(2.0)
+    y = x ** Value(3.0, requires_grad=False)
+    assert y.op == "pow" and y.arg == 3.0 and y.inputs == (x,)
+    y.backward()
+    assert x.grad == 12.0
+
+
+def test_power_with_a_value_exponent():
+    a, b = Value(2.0), Value(3.0)
+    y = a ** b
+    assert y.op == "vpow" and y.inputs == (a, b) and y.data == 8.0
+    y.backward()
+    assert a.grad == pytest.approx(12.0)
+    assert b.grad == pytest.approx(8.0 * math.log(2.0))
+
+
+def test_number_to_the_power_of_a_value():
+    x = Value(3.0)
+    y = 2 ** x
+    assert y.op == "vpow" and y.data == 8.0
+    assert y.inputs[0].data == 2.0 and y.inputs[0].grad is None and y.inputs[1] is x
+    y.backward()
+    assert x.grad == pytest.approx(8.0 * math.log(2.0), rel=1e-15)
+
+
+def test_x_to_the_zero_at_zero():
+    x = Value(0.0)
+    y = x ** 0
+    y.backward()
+    assert y.data == 1.0 and x.grad == 0.0
+
+
+def test_zero_to_the_power_of_a_value_zero_is_like_x_to_the_zero():
+    # a ** b at a = b = 0 is 1, and d/da = b * a^(b-1) is 0 at b = 0, exactly as for the
+    # constant exponent x ** 0 above (and as PyTorch); d/db = a^b ln a is taken as 0 at a = 0.
+    a, b = Value(0.0), Value(0.0)
+    y = a ** b
+    assert y.op == "vpow" and y.data == 1.0
+    y.backward()
+    assert (a.grad, b.grad) == (0.0, 0.0)
+
+
+def test_negative_base_with_whole_exponent():
+    x = Value(-2.0)
+    y = x ** 3
+    y.backward()
+    assert y.data == -8.0 and x.grad == 12.0
+
+
+# ---- comparisons, hashing, numpy ------------------------------------------------------------
+
+
+def test_comparisons_compare_data_and_record_nothing():
+    a, b = Value(2.0), Value(3.0)
+    assert a < b and a <= b and b > a and b >= a
+    assert a < 2.5 and a <= 2.0 and a >= 2 and not a > 2
+    assert 1 < a and 3 > a  # reflected through the other operand
+    assert max([a, b]) is b and sorted([b, a]) == [a, b]
+    assert a != Value(2.0)  # == is identity
+    assert a == a
+
+
+def test_values_are_dict_keys_by_identity():
+    a, b = Value(1.0), Value(1.0)
+    d = {a: "a", b: "b"}
+    assert len(d) == 2 and d[a] == "a" and d[b] == "b"
+    assert len({a, a, b}) == 2
+
+
+def test_numpy_scalars_in_and_out():
+    x = Value(2.0)
+    for y in (np.float64(2.0) * x, x * np.float64(2.0), np.float32(2.0) * x,
+              np.int64(2) * x):
+        assert isinstance(y, Value)
+        assert y.op == "mul" and y.data == 4.0 and type(y.data) is float
+    y = np.float64(3.0) + x - np.int32(1)
+    y.backward()
+    assert y.data == 4.0 and x.grad == 1.0
+    v = Value(np.int64(3))
+    assert v.data == 3.0 and type(v.data) is float
+    assert type(Value(np.float32(0.5)).data) is float
+    assert Value(True).data == 1.0
+    assert float(x) == 2.0 and np.float64(x.data) == 2.0
+    z = x ** np.float64(2.0)
+    z.backward()
+    assert type(x.grad) is float
+
+
+# ---- bad input --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad, type_name", [("a", "str"), (None, "NoneType"), (1j, "complex"),
+                                            ([1], "list"), ({1: 2}, "dict")])
+def test_value_of_a_non_number_is_a_type_error_naming_the_type(bad, type_name):
+    with pytest.raises(TypeError, match=type_name):
+        Value(bad)
+
+
+@pytest.mark.parametrize("combine", [lambda x: x + "a", lambda x: "a" + x, lambda x: x * "a",
+                                     lambda x: x ** "a", lambda x: x / None])
+def test_operating_with_a_non_number_is_a_type_error(combine):
+    with pytest.raises(TypeError, match="str|NoneType"):
+        combine(Value(1.0))
+
+
+def test_a_value_of_a_value_is_refused_with_a_hint():
+    with pytest.raises(TypeError, match="Value"):
+        Value(Value(1.0))
+
+
+_BAD = [
+    (lambda v: v.log(), 0.0, ValueError, "log", ["0.0"]),
+    (lambda v: v.log(), -1.0, ValueError, "log", ["-1.0"]),
+    (lambda v: v.sqrt(), -4.0, ValueError, "sqrt", ["-4.0"]),
+    (lambda v: v ** -1, 0.0, ValueError, "pow", ["0.0", "-1"]),
+    (lambda v: v ** (1 / 3), -8.0, ValueError, "pow", ["-8.0", "0.333"]),
+    (lambda v: v / 0, 2.0, ZeroDivisionError, "div", ["2.0", "0"]),
+    (lambda v: v / Value(0.0), -3.0, ZeroDivisionError, "div", ["-3.0", "0.0"]),
+    (lambda v: v.exp(), 1000.0, OverflowError, "exp", ["1000.0"]),
+    (lambda v: 2 ** v, 5000.0, OverflowError, "vpow", ["2", "5000.0"]),
+    (lambda v: v ** Value(-1.0), 0.0, ValueError, "vpow", ["0.0", "-1.0"]),
+    (lambda v: v ** Value(0.5), -8.0, ValueError, "vpow", ["-8.0", "0.5"]),
+]
+
+
+@pytest.mark.parametrize("make, point, error, op, shown", _BAD)
+def test_domain_errors_name_the_op_operands_and_label(make, point, error, op, shown):
+    x = Value(point, label="my_input")
+    with pytest.raises(error) as info:
+        make(x)
+    message = str(info.value)
+    assert op in message
+    for text in shown:
+        assert text in message, f"{text!r} missing from {message!r}"
+    assert "my_input" in message
+
+
+@pytest.mark.parametrize("make, point, error, op, shown", _BAD)
+def test_domain_errors_are_raised_inside_no_grad_too(make, point, error, op, shown):
+    with no_grad():
+        with pytest.raises(error, match=op):
+            make(Value(point))
+
+
+def test_a_failed_op_changes_nothing():
+    x = Value(-1.0, label="x")
+    with pytest.raises(ValueError):
+        x.log()
+    assert x.data == -1.0 and x.grad == 0.0 and x.inputs == ()
+
+
+def test_an_undefined_local_derivative_raises_in_backward_naming_the_op():
+    x = Value(0.0, label="root_in")
+    y = x.sqrt()  # sqrt(0) = 0 is fine, its derivative 1 / (2 sqrt(0)) is not
+    assert y.data == 0.0
+    with pytest.raises(ZeroDivisionError) as info:
+        y.backward()
+    assert "sqrt" in str(info.value) and "0.0" in str(info.value)
+
+
+def test_a_failed_backward_leaves_the_gradients_as_they_were():
+    # The mul node passes its gradient to x before the sqrt node finds its derivative
+    # undefined; a failed backward must not leave x with half of a gradient.
+    x = Value(0.0, label="x")
+    y = x * 2 + x.sqrt()
+    with pytest.raises(ZeroDivisionError, match="sqrt"):
+        y.backward()
+    assert x.grad == 0.0
+
+
+def test_no_complex_number_from_a_negative_base():
+    x = Value(-8.0)
+    with pytest.raises(ValueError):
+        x ** 0.5
+    y = x ** 2.0  # a whole exponent is fine for a negative base
+    y.backward()
+    assert type(y.data) is float and y.data == 64.0 and x.grad == -16.0
+
+
+@pytest.mark.parametrize("point", [1000.0, -1000.0, 1e308, -1e308, 710.0, -746.0])
+@pytest.mark.parametrize("method", ["sigmoid", "tanh"])
+def test_sigmoid_and_tanh_are_stable_for_any_finite_input(method, point):
+    x = Value(point)
+    y = getattr(x, method)()
+    assert math.isfinite(y.data)
+    expected = {"sigmoid": 1.0 if point > 0 else 0.0, "tanh": math.copysign(1.0, point)}
+    assert y.data == pytest.approx(expected[method], abs=1e-300)
+    y.backward()
+    assert math.isfinite(x.grad) and x.grad == pytest.approx(0.0, abs=1e-300)
+
+
+# ---- graph walking and local derivatives ----------------------------------------------------
+
+
+def test_topological_order_puts_every_op_node_after_its_inputs_once():
+    a, b = Value(1.0, label="a"), Value(2.0, label="b")
+    c = a * b
+    d = c + a
+    t = c.tanh()
+    m = t * d
+    e = m + c
+    order = topological_order(e)
+    assert len(order) == 5 and set(order) == {c, d, t, m, e}  # each once, c used thrice
+    assert all(n.inputs for n in order)  # leaves excluded
+    position = {n: i for i, n in enumerate(order)}
+    for n in order:
+        for x in n.inputs:
+            if x.inputs:
+                assert position[x] < position[n]
+    assert order[-1] is e
+    assert topological_order(a) == []
+
+
+def test_a_node_reached_first_directly_and_later_through_a_longer_path():
+    # The root's first input is used again deeper in its second: a depth-first walk meets
+    # `x` early, but must still emit it before `y`, or backward passes on a partial grad.
+    a = Value(2.0)
+    x = a.exp()
+    y = x * 3.0
+    r = x + y
+    order = topological_order(r)
+    assert order.index(x) < order.index(y) < order.index(r)
+    r.backward()
+    assert a.grad == pytest.approx(4.0 * math.exp(2.0), rel=1e-14)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_topological_order_of_random_graphs(seed):
+    rng = random.Random(seed)
+    nodes = [Value(rng.uniform(0.5, 1.5)) for _ in range(5)]
+    for _ in range(200):
+        a, b = rng.choice(nodes), rng.choice(nodes[-20:])
+        nodes.append((a * b).tanh() if rng.random() < 0.5 else a + b)
+    root = Value.sum(nodes[-10:])
+    order = topological_order(root)
+    position = {n: i for i, n in enumerate(order)}
+    assert len(position) == len(order)
+    for n in order:
+        for x in n.inputs:
+            if x.inputs:
+                assert position[x] < position[n]
+
+
+def test_local_grads_of_a_node():
+    a, b = Value(3.0), Value(4.0)
+    assert local_grads(a * b) == (4.0, 3.0)
+    assert local_grads(a / b) == pytest.approx((0.25, -3.0 / 16.0))
+    assert local_grads(a.tanh()) == pytest.approx((1 - math.tanh(3.0) ** 2,))
+    assert local_grads(a) == ()
+
+
+def test_repr_shows_data_grad_label_and_op():
+    x = Value(2.0, label="x")
+    assert repr(x) == "Value(data=2.0, grad=0.0, label='x')"
+    assert "op='mul'" in repr(x * x)

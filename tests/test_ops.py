@@ -1,0 +1,267 @@
+"""Every op in the op table, checked against finite differences.
+
+Each op declares a sample domain below: a sampler of valid inputs away from kinks and poles,
+and the way a user writes the op with the `Value` API.  For every op the suite then proves:
+
+* its ``local_grads`` agree with central finite differences of its ``forward``;
+* an end-to-end ``backward()`` (and ``grad``) through a small expression using it agrees with
+  finite differences (`microgrant.gradcheck`), and a deliberately wrong local derivative is
+  caught;
+* its table entry is complete (one formula per input, a symbol), and the Value operator or
+  method records a node with the op's name;
+* finite inputs never give a NaN or a complex number: an op either succeeds with real numbers
+  or raises an error that names it.
+
+An op added to `OPS` without a domain here fails the suite.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+from typing import Callable, NamedTuple
+
+import pytest
+
+from microgrant import Value, gradcheck
+from microgrant.engine import OPS, local_grads
+
+
+def _away(rng: random.Random, low: float, high: float) -> float:
+    """A number with |x| in [low, high] and a random sign: away from a kink or pole at 0."""
+    return rng.choice((-1.0, 1.0)) * rng.uniform(low, high)
+
+
+def _pow_sample(rng: random.Random):
+    n = rng.choice((0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5, 1.5, 2.5, -0.5))
+    if n == int(n):
+        return [_away(rng, 0.3, 3.0)], n  # a whole exponent allows a negative base
+    return [rng.uniform(0.3, 3.0)], n
+
+
+class Domain(NamedTuple):
+    """Where to sample an op, and how a user writes it."""
+
+    sample: Callable[[random.Random], tuple[list[float], object]]  # -> (input numbers, arg)
+    apply: Callable[[list, object], Value]  # (input Values, arg) -> the op's result
+
+
+DOMAINS: dict[str, Domain] = {
+    "add": Domain(lambda r: ([r.uniform(-3, 3), r.uniform(-3, 3)], None),
+                  lambda v, _: v[0] + v[1]),
+    "sub": Domain(lambda r: ([r.uniform(-3, 3), r.uniform(-3, 3)], None),
+                  lambda v, _: v[0] - v[1]),
+    "mul": Domain(lambda r: ([r.uniform(-3, 3), r.uniform(-3, 3)], None),
+                  lambda v, _: v[0] * v[1]),
+    "div": Domain(lambda r: ([r.uniform(-3, 3), _away(r, 0.3, 3.0)], None),
+                  lambda v, _: v[0] / v[1]),
+    "sum": Domain(lambda r: ([r.uniform(-3, 3) for _ in range(r.randint(1, 6))], None),
+                  lambda v, _: Value.sum(v)),
+    "neg": Domain(lambda r: ([r.uniform(-3, 3)], None), lambda v, _: -v[0]),
+    "pow": Domain(_pow_sample, lambda v, n: v[0] ** n),
+    "vpow": Domain(lambda r: ([r.uniform(0.3, 3.0), r.uniform(-2.0, 2.0)], None),
+                   lambda v, _: v[0] ** v[1]),
+    "exp": Domain(lambda r: ([r.uniform(-5, 5)], None), lambda v, _: v[0].exp()),
+    "log": Domain(lambda r: ([r.uniform(0.05, 10)], None), lambda v, _: v[0].log()),
+    "sqrt": Domain(lambda r: ([r.uniform(0.05, 10)], None), lambda v, _: v[0].sqrt()),
+    "tanh": Domain(lambda r: ([r.uniform(-4, 4)], None), lambda v, _: v[0].tanh()),
+    "sigmoid": Domain(lambda r: ([r.uniform(-6, 6)], None), lambda v, _: v[0].sigmoid()),
+    "relu": Domain(lambda r: ([_away(r, 0.1, 3.0)], None), lambda v, _: v[0].relu()),
+    "leaky_relu": Domain(lambda r: ([_away(r, 0.1, 3.0)], r.uniform(0.01, 0.5)),
+                         lambda v, slope: v[0].leaky_relu(slope)),
+    "abs": Domain(lambda r: ([_away(r, 0.1, 3.0)], None), lambda v, _: v[0].abs()),
+    "step": Domain(lambda r: ([_away(r, 0.1, 3.0)], None), lambda v, _: v[0].step()),
+}
+
+SAMPLES_PER_OP = 60
+H = 1e-6
+
+
+def _forward(op, xs: list[float], arg) -> float:
+    if op.arity == 0:
+        return op.forward(xs)
+    if op.arity == 1:
+        return op.forward(xs[0], arg)
+    return op.forward(*xs)
+
+
+def _table_local_grads(op, xs: list[float], out: float, arg) -> tuple:
+    if op.arity == 0:
+        return op.local_grads(xs, out)
+    if op.arity == 1:
+        return op.local_grads(xs[0], out, arg)
+    return op.local_grads(*xs, out)
+
+
+def _samples(name: str, count: int = SAMPLES_PER_OP):
+    rng = random.Random(f"samples-{name}")
+    return [DOMAINS[name].sample(rng) for _ in range(count)]
+
+
+def test_every_op_has_a_domain():
+    missing = sorted(set(OPS) - set(DOMAINS))
+    assert not missing, f"ops without a sample domain in tests/test_ops.py: {missing}"
+    stale = sorted(set(DOMAINS) - set(OPS))
+    assert not stale, f"domains for ops that no longer exist: {stale}"
+
+
+# Parametrise over the union, so an op without a domain also shows up as a failing case.
+ALL_OPS = sorted(set(OPS) | set(DOMAINS))
+
+
+def _domain(name: str) -> Domain:
+    if name not in DOMAINS:
+        pytest.fail(f"op {name!r} has no sample domain in tests/test_ops.py")
+    if name not in OPS:
+        pytest.fail(f"a domain is declared for {name!r}, which is not in OPS")
+    return DOMAINS[name]
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_table_entry_is_complete(name):
+    _domain(name)
+    op = OPS[name]
+    assert op.name == name
+    assert isinstance(op.symbol, str) and op.symbol.strip()
+    assert op.arity in (0, 1, 2)
+    expected = 1 if op.arity == 0 else op.arity
+    assert len(op.formulas) == expected, op.formulas
+    assert all(isinstance(f, str) and f.strip() for f in op.formulas)
+    assert op.formula == "; ".join(op.formulas)
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_value_api_records_a_node_named_after_the_op(name):
+    domain = _domain(name)
+    xs, arg = domain.sample(random.Random(name))
+    leaves = [Value(x) for x in xs]
+    out = domain.apply(leaves, arg)
+    assert isinstance(out, Value)
+    assert out.op == name
+    assert out.inputs == tuple(leaves)
+    assert all(a is b for a, b in zip(out.inputs, leaves))
+    assert out.data == _forward(OPS[name], xs, arg)
+    if OPS[name].arity == 1 and arg is not None:
+        assert out.arg == arg
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_local_grads_match_central_differences_of_forward(name):
+    _domain(name)
+    op = OPS[name]
+    for xs, arg in _samples(name):
+        out = _forward(op, xs, arg)
+        analytic = _table_local_grads(op, xs, out, arg)
+        assert len(analytic) == len(xs)
+        for i, x in enumerate(xs):
+            h = H * max(1.0, abs(x))
+            up, down = list(xs), list(xs)
+            up[i], down[i] = x + h, x - h
+            numeric = (_forward(op, up, arg) - _forward(op, down, arg)) / (2.0 * h)
+            assert analytic[i] == pytest.approx(numeric, rel=1e-6, abs=1e-7), (
+                f"{name}: d out / d input {i} at inputs {xs}, arg {arg}: "
+                f"table says {analytic[i]}, finite difference {numeric}")
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_engine_local_grads_of_a_node_read_the_table(name):
+    domain = _domain(name)
+    op = OPS[name]
+    for xs, arg in _samples(name, 10):
+        node = domain.apply([Value(x) for x in xs], arg)
+        expected = _table_local_grads(op, xs, node.data, arg)
+        assert local_grads(node) == pytest.approx(expected, rel=1e-15, abs=0)
+
+
+def _expression(domain: Domain, arg):
+    """A small expression around the op: its result is used twice and its first input twice."""
+    def f(*leaves):
+        y = domain.apply(list(leaves), arg)
+        return y * y + leaves[0] * y
+    return f
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_backward_through_an_expression_matches_finite_differences(name):
+    domain = _domain(name)
+    for xs, arg in _samples(name, 25):
+        f = _expression(domain, arg)
+        report = gradcheck(f, xs, eps=1e-6, atol=1e-6, rtol=1e-6)
+        assert report.ok, f"{name} at {xs}, arg {arg}:\n{report}"
+        # backward() must give the same numbers as grad(), which gradcheck used.
+        leaves = [Value(x) for x in xs]
+        f(*leaves).backward()
+        for leaf, row in zip(leaves, report.rows):
+            assert leaf.grad == pytest.approx(row.analytic, rel=1e-12, abs=1e-12)
+            assert leaf.grad == pytest.approx(row.numeric, rel=1e-6, abs=1e-6)
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_a_wrong_local_derivative_is_caught(name, monkeypatch):
+    """The finite-difference check can fail: a corrupted op is caught, for every op."""
+    domain = _domain(name)
+    op = OPS[name]
+
+    def wrong(*args):
+        return tuple(1.5 * g + 0.25 for g in op.local_grads(*args))
+
+    monkeypatch.setitem(OPS, name, dataclasses.replace(op, local_grads=wrong))
+    xs, arg = domain.sample(random.Random(f"wrong-{name}"))
+    leaves = [Value(x, label=f"in{i}") for i, x in enumerate(xs)]
+    report = gradcheck(lambda *v: domain.apply(list(v), arg), leaves)
+    assert not report.ok
+    assert [row.label for row in report.failures] == [leaf.label for leaf in leaves]
+    assert "in0" in str(report)
+
+
+# ---- finite inputs never give NaN or complex numbers ------------------------------------------
+
+_SPECIAL = (0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, 3.0, -8.0, 1e-308, -1e-308, 5e-324,
+            1e308, -1e308, 709.0, 710.0, -745.0, 1e-8, 1000.0, -1000.0, 1 / 3)
+
+
+def _wild(rng: random.Random) -> float:
+    """Any finite float: special values, ordinary ones, tiny and huge magnitudes."""
+    kind = rng.random()
+    if kind < 0.3:
+        return rng.choice(_SPECIAL)
+    if kind < 0.7:
+        return rng.uniform(-5.0, 5.0)
+    return rng.choice((-1.0, 1.0)) * 10.0 ** rng.uniform(-320.0, 308.0)
+
+
+def _wild_inputs(name: str, rng: random.Random):
+    op = OPS[name]
+    if name == "pow":
+        return [_wild(rng)], rng.choice((0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5, 1 / 3, -0.5,
+                                         _wild(rng)))
+    if name == "leaky_relu":
+        return [_wild(rng)], rng.uniform(0.0, 1.0)
+    count = rng.randint(1, 5) if op.arity == 0 else op.arity
+    return [_wild(rng) for _ in range(count)], None
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_finite_inputs_never_give_nan_or_complex(name):
+    domain = _domain(name)
+    rng = random.Random(f"wild-{name}")
+    for _ in range(400):
+        xs, arg = _wild_inputs(name, rng)
+        leaves = [Value(x, label=f"in{i}") for i, x in enumerate(xs)]
+        try:
+            out = domain.apply(leaves, arg)
+        except (ArithmeticError, ValueError) as error:
+            assert name in str(error), f"{name} at {xs}: message {error} does not name the op"
+            continue
+        assert type(out.data) is float, f"{name} at {xs}, {arg} gave {out.data!r}"
+        assert not math.isnan(out.data), f"{name} at {xs}, arg {arg} gave NaN silently"
+        try:
+            out.backward()
+        except (ArithmeticError, ValueError) as error:
+            assert name in str(error), f"{name} at {xs}: message {error} does not name the op"
+            continue
+        for leaf in leaves:
+            assert type(leaf.grad) is float, f"{name} at {xs}, {arg}: grad {leaf.grad!r}"
+            assert not math.isnan(leaf.grad), (
+                f"{name} at {xs}, arg {arg}: NaN gradient {[v.grad for v in leaves]}")
