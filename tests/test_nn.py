@@ -1,0 +1,435 @@
+"""Neuron, Layer, MLP and Module: structure, micrograd compatibility, seeding, saving, loading."""
+
+import json
+import math
+import os
+import random
+
+import numpy as np
+import pytest
+
+from microgrant import Value, nn
+from microgrant.losses import binary_cross_entropy, softmax
+from microgrant.nn import MLP, Layer, Module, Neuron
+
+
+def set_weights(module, numbers):
+    for p, v in zip(module.parameters(), numbers):
+        p.data = float(v)
+
+
+# ---- structure ----------------------------------------------------------------------------
+
+def test_mlp_has_micrograds_parameter_count_and_order():
+    model = MLP(2, [16, 16, 1], seed=0)
+    assert len(model.parameters()) == 2 * 16 + 16 + 16 * 16 + 16 + 16 + 1 == 337
+    names = [name for name, _ in model.named_parameters()]
+    assert names[:4] == ["layers.0.neurons.0.w.0", "layers.0.neurons.0.w.1",
+                         "layers.0.neurons.0.b", "layers.0.neurons.1.w.0"]
+    assert "layers.0.neurons.3.w.1" in names and "layers.0.neurons.3.b" in names
+    assert names[-1] == "layers.2.neurons.0.b"
+    assert len(set(names)) == 337
+    # parameters() is the fast path; it must list the same Values in the same order.
+    assert [p for _, p in model.named_parameters()] == model.parameters()
+    layer = model.layers[1]
+    assert [p for _, p in layer.named_parameters()] == layer.parameters()
+    neuron = layer.neurons[4]
+    assert neuron.parameters() == [*neuron.w, neuron.b]
+
+
+def test_weights_move_between_micrograd_and_microgrant():
+    micrograd_nn = pytest.importorskip("micrograd.nn")
+    from micrograd.engine import Value as MValue
+    random.seed(7)
+    theirs = micrograd_nn.MLP(3, [4, 4, 1])
+    ours = MLP(3, [4, 4, 1], seed=0)
+    set_weights(ours, [p.data for p in theirs.parameters()])
+    for x in ([0.5, -1.0, 2.0], [-0.2, 0.3, 0.1], [1.5, 1.5, -1.5]):
+        out_theirs = theirs([MValue(v) for v in x])
+        out_ours = ours(x)
+        assert out_ours.data == pytest.approx(out_theirs.data, rel=1e-12, abs=1e-15)
+        theirs.zero_grad()
+        ours.zero_grad()
+        out_theirs.backward()
+        out_ours.backward()
+        for p, q in zip(theirs.parameters(), ours.parameters()):
+            assert q.grad == pytest.approx(p.grad, rel=1e-12, abs=1e-15)
+
+
+def test_layer_always_returns_a_list_and_mlp_a_value_for_one_output():
+    layer = Layer(3, 1, seed=0)
+    out = layer([1.0, 2.0, 3.0])
+    assert isinstance(out, list) and len(out) == 1 and isinstance(out[0], Value)
+    assert isinstance(MLP(3, [4, 1], seed=0)([1.0, 2.0, 3.0]), Value)
+    many = MLP(3, [4, 2], seed=0)([1.0, 2.0, 3.0])
+    assert isinstance(many, list) and len(many) == 2
+
+
+def test_one_neuron_hidden_layer_works():
+    model = MLP(2, [1, 3, 1], activation="tanh", seed=0)
+    assert len(model.parameters()) == 3 + 6 + 4
+    out = model([0.5, -0.5])
+    out.backward()
+    assert all(p.grad is not None for p in model.parameters())
+    assert model.layers[1].neurons[0].w[0].grad != 0.0
+
+
+def test_repr_says_what_the_network_is():
+    assert repr(MLP(2, [16, 16, 1], seed=0)) == \
+        "MLP(2 -> [16 relu, 16 relu, 1 linear], 337 parameters)"
+    assert repr(MLP(4, [3, 2], activation="tanh", output="softmax", seed=0)) == \
+        "MLP(4 -> [3 tanh, 2 softmax], 23 parameters)"
+    assert repr(Layer(2, 3, activation="sigmoid", seed=0)) == "Layer(2 -> 3 sigmoid)"
+    assert repr(Neuron(5, seed=0)) == "Neuron(5 -> relu)"
+
+
+def test_forward_is_activation_of_w_dot_x_plus_b():
+    n = Neuron(3, activation="linear", seed=0)
+    set_weights(n, [0.5, -2.0, 1.0, 0.25])
+    out = n([2.0, 1.0, -3.0])
+    assert out.data == 0.5 * 2.0 - 2.0 * 1.0 + 1.0 * -3.0 + 0.25
+    # One n-ary sum node for the pre-activation, not a chain of additions.
+    assert out.op == "sum" and len(out.inputs) == 4
+
+
+@pytest.mark.parametrize("name, reference", [
+    ("linear", lambda z: z),
+    ("step", lambda z: 1.0 if z >= 0 else 0.0),
+    ("sigmoid", lambda z: 1.0 / (1.0 + math.exp(-z))),
+    ("tanh", math.tanh),
+    ("relu", lambda z: max(z, 0.0)),
+    ("leaky_relu", lambda z: z if z > 0 else 0.01 * z),
+])
+def test_named_activations(name, reference):
+    n = Neuron(2, activation=name, seed=0)
+    assert n.activation == name
+    for w, x in [((1.0, 2.0), (0.5, 0.25)), ((1.0, 2.0), (-1.5, 0.25))]:
+        set_weights(n, [*w, 0.1])
+        z = w[0] * x[0] + w[1] * x[1] + 0.1
+        assert n(list(x)).data == pytest.approx(reference(z), rel=1e-15)
+
+
+def test_callable_activation():
+    n = Neuron(1, activation=lambda v: v * v, seed=0)
+    set_weights(n, [3.0, 1.0])
+    assert n([2.0]).data == 49.0
+    assert repr(n) == "Neuron(1 -> <lambda>)"
+
+
+def test_softmax_layer_and_output():
+    layer = Layer(3, 4, activation="softmax", seed=0)
+    x = [0.3, -1.0, 2.0]
+    out = layer(x)
+    assert sum(o.data for o in out) == pytest.approx(1.0, rel=1e-15)
+    logits = [sum(w.data * xi for w, xi in zip(n.w, x)) + n.b.data for n in layer.neurons]
+    assert [o.data for o in out] == pytest.approx([s.data for s in softmax(logits)], rel=1e-14)
+    model = MLP(3, [5, 4], output="softmax", seed=0)
+    assert sum(o.data for o in model(x)) == pytest.approx(1.0, rel=1e-15)
+
+
+def test_unknown_activation_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="unknown activation 'rleu'.*'tanh'.*'relu'"):
+        Neuron(2, activation="rleu")
+    with pytest.raises(ValueError, match="unknown activation"):
+        MLP(2, [3, 1], output="sigmod")
+    with pytest.raises(ValueError, match="softmax.*Layer"):
+        Neuron(2, activation="softmax")
+
+
+def test_bad_sizes_are_rejected():
+    with pytest.raises(ValueError, match="nin must be a positive int; got 0"):
+        Neuron(0)
+    with pytest.raises(TypeError, match="nouts must be a list"):
+        MLP(2, 3)
+    with pytest.raises(ValueError, match="at least one layer"):
+        MLP(2, [])
+    with pytest.raises(TypeError, match="positive int"):
+        Layer(2, 2.5)
+
+
+# ---- initialisation -------------------------------------------------------------------------
+
+def test_seeding_is_repeatable_and_never_touches_global_random():
+    random.seed(123)
+    state = random.getstate()
+    a = MLP(2, [8, 1], seed=42).state_dict()
+    b = MLP(2, [8, 1], seed=42).state_dict()
+    c = MLP(2, [8, 1], seed=43).state_dict()
+    MLP(2, [8, 1])  # unseeded: fresh randomness, still not the global generator
+    assert random.getstate() == state
+    assert a == b and a != c
+
+
+def test_a_random_generator_can_be_shared():
+    rng = random.Random(5)
+    first, second = Neuron(3, seed=rng), Neuron(3, seed=rng)
+    assert first.state_dict() != second.state_dict()  # the generator advanced
+    rng = random.Random(5)
+    assert Neuron(3, seed=rng).state_dict() == first.state_dict()
+
+
+def test_bad_seed_is_rejected():
+    with pytest.raises(TypeError, match="seed must be None, an int or a random.Random"):
+        Neuron(2, seed="7")
+    with pytest.raises(TypeError, match="seed"):
+        Neuron(2, seed=True)
+
+
+@pytest.mark.parametrize("init, bound", [
+    ("uniform", 1.0),
+    ("xavier", math.sqrt(6.0 / (50 + 40))),
+    ("glorot", math.sqrt(6.0 / (50 + 40))),
+    ("he", math.sqrt(6.0 / 50)),
+    ("kaiming", math.sqrt(6.0 / 50)),
+])
+def test_initialisations_draw_within_their_bounds(init, bound):
+    layer = Layer(50, 40, init=init, seed=0)
+    weights = np.array([w.data for n in layer.neurons for w in n.w])
+    assert np.abs(weights).max() <= bound
+    assert np.abs(weights).max() > 0.95 * bound  # 2000 draws nearly reach the edge
+    assert abs(weights.mean()) < 0.05 * bound
+    assert all(n.b.data == 0.0 for n in layer.neurons)
+
+
+def test_custom_and_unknown_init():
+    n = Neuron(3, init=lambda rng, fan_in, fan_out: 0.5, seed=0)
+    assert [w.data for w in n.w] == [0.5, 0.5, 0.5]
+    with pytest.raises(ValueError, match="unknown init 'normal'.*'xavier'.*'he'"):
+        Neuron(3, init="normal")
+
+
+# ---- inputs ---------------------------------------------------------------------------------
+
+def test_inputs_may_be_lists_numpy_arrays_numpy_scalars_or_values():
+    model = MLP(3, [4, 1], seed=0)
+    x = [0.5, -1.0, 2.0]
+    expected = model(x).data
+    assert model(np.array(x)).data == expected
+    assert model([np.float64(v) for v in x]).data == expected
+    assert model((0.5, -1, 2)).data == expected
+    inputs = [Value(v) for v in x]
+    out = model(inputs)
+    assert out.data == expected
+    out.backward()
+    assert any(v.grad != 0.0 for v in inputs)  # gradients reach the inputs too
+
+
+def test_wrong_input_size_names_expected_and_given():
+    model = MLP(3, [4, 1], seed=0)
+    with pytest.raises(ValueError, match=r"expects 3 inputs; got 2"):
+        model([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"expects 2 inputs; got 3"):
+        Layer(2, 2, seed=0)([1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match=r"expects 2 inputs; got 1"):
+        Neuron(2, seed=0)([1.0])
+    with pytest.raises(ValueError, match=r"1-D array.*shape \(1, 3\)"):
+        model(np.ones((1, 3)))
+    with pytest.raises(TypeError, match="list of 3 inputs"):
+        model(1.0)
+    with pytest.raises(TypeError, match="str"):
+        model([1.0, "2", 3.0])
+
+
+# ---- parameters, zero_grad, state_dict ---------------------------------------------------
+
+def test_zero_grad_clears_every_parameter():
+    model = MLP(2, [3, 1], activation="tanh", seed=0)
+    model([1.0, 2.0]).backward()
+    assert any(p.grad != 0.0 for p in model.parameters())
+    model.zero_grad()
+    assert all(p.grad == 0.0 for p in model.parameters())
+
+
+def test_custom_module_finds_its_parameters():
+    class Net(Module):
+        def __init__(self):
+            self.scale = Value(2.0)
+            self.hidden = Layer(2, 2, seed=0)
+            self.heads = [Neuron(2, seed=1), Neuron(2, seed=2)]
+            self.shared = self.scale  # the same Value again: listed once
+            self.note = "not a parameter"
+            self.sizes = [2, 2]  # a list without parameters
+            self.parent = self  # a loop back: must not be followed forever
+
+        def __call__(self, x):
+            h = self.hidden(x)
+            return self.scale * Value.sum([head(h) for head in self.heads])
+
+    net = Net()
+    names = [n for n, _ in net.named_parameters()]
+    assert names == ["scale", "hidden.neurons.0.w.0", "hidden.neurons.0.w.1",
+                     "hidden.neurons.0.b", "hidden.neurons.1.w.0", "hidden.neurons.1.w.1",
+                     "hidden.neurons.1.b", "heads.0.w.0", "heads.0.w.1", "heads.0.b",
+                     "heads.1.w.0", "heads.1.w.1", "heads.1.b"]
+    assert repr(net) == "Net(13 parameters)"
+    with pytest.raises(NotImplementedError):
+        Module()([1.0])
+
+
+def test_state_dict_is_plain_json_data_and_round_trips():
+    model = MLP(2, [3, 1], seed=0)
+    state = model.state_dict()
+    assert all(type(k) is str and type(v) is float for k, v in state.items())
+    other = MLP(2, [3, 1], seed=1)
+    other.load_state_dict(json.loads(json.dumps(state)))
+    assert other.state_dict() == state
+    assert other([0.3, 0.7]).data == model([0.3, 0.7]).data
+
+
+@pytest.mark.parametrize("change, error, message", [
+    (lambda s: s.pop("layers.0.neurons.1.b"), ValueError,
+     r"missing 1 parameter\(s\): 'layers.0.neurons.1.b'"),
+    (lambda s: s.update(extra=1.0), ValueError, r"unexpected 1 name\(s\): 'extra'"),
+    (lambda s: s.update({"layers.1.neurons.0.w.2": "0.5"}), TypeError,
+     r"'layers.1.neurons.0.w.2' must be a real number; got str"),
+    (lambda s: s.update({"layers.0.neurons.0.b": True}), TypeError, "got bool"),
+    (lambda s: s.update({"layers.0.neurons.0.b": None}), TypeError, "got NoneType"),
+    (lambda s: s.update({"layers.0.neurons.2.w.0": float("nan")}), ValueError,
+     "'layers.0.neurons.2.w.0' must be a finite number; got nan"),
+    (lambda s: s.update({"layers.0.neurons.2.w.0": float("-inf")}), ValueError, "-inf"),
+])
+def test_load_state_dict_checks_everything_before_changing_anything(change, error, message):
+    model = MLP(2, [3, 1], seed=0)
+    before = model.state_dict()
+    bad = MLP(2, [3, 1], seed=1).state_dict()
+    change(bad)
+    with pytest.raises(error, match=message):
+        model.load_state_dict(bad)
+    assert model.state_dict() == before
+
+
+def test_load_state_dict_needs_a_dict():
+    with pytest.raises(TypeError, match="must be a dict"):
+        Neuron(2, seed=0).load_state_dict([1.0, 2.0, 3.0])
+
+
+# ---- save and load --------------------------------------------------------------------------
+
+def test_save_and_load_round_trip_exactly(tmp_path):
+    model = MLP(2, [4, 4, 1], activation="tanh", seed=0)
+    path = tmp_path / "model.json"
+    model.save(path)
+    document = json.loads(path.read_text())
+    assert document["format"] == "microgrant.weights"
+    assert document["model"] == repr(model)
+    assert document["parameters"] == model.state_dict()
+    other = MLP(2, [4, 4, 1], activation="tanh", seed=1)
+    assert other.load(str(path)) is other
+    assert other.state_dict() == model.state_dict()  # bit for bit: floats round-trip in JSON
+    assert [f.name for f in tmp_path.iterdir()] == ["model.json"]  # no temporary left over
+
+
+def test_load_accepts_a_plain_state_dict_file(tmp_path):
+    model = Neuron(3, seed=0)
+    path = tmp_path / "plain.json"
+    path.write_text(json.dumps(model.state_dict()))
+    assert Neuron(3, seed=1).load(path).state_dict() == model.state_dict()
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"format": "microgrant.weights", "version": 1, "parameters": {"w.0": 0.5',
+     "not valid JSON.*truncated"),
+    ("", "not valid JSON"),
+    ('[1.0, 2.0]', "must be a dict"),
+    ('{"w.0": 0.5, "w.1": 0.25}', r"missing 1 parameter\(s\): 'b'"),
+    ('{"w.0": 0.5, "w.1": NaN, "b": 0.0}', "'w.1' must be a finite number"),
+    ('{"w.0": 0.5, "w.1": "x", "b": 0.0}', "'w.1' must be a real number"),
+    ('{"format": "something.else", "parameters": {}}', "format is 'something.else'"),
+    ('{"format": "microgrant.weights", "version": 99, "parameters": {}}',
+     "version 99 is not supported"),
+    ('{"format": "microgrant.weights", "version": 1}', "no 'parameters'"),
+])
+def test_a_bad_file_raises_a_clear_error_and_changes_nothing(tmp_path, text, message):
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    model = Neuron(2, seed=0)
+    before = model.state_dict()
+    with pytest.raises((ValueError, TypeError), match=message) as info:
+        model.load(path)
+    assert "bad.json" in str(info.value)
+    assert model.state_dict() == before
+
+
+def test_loading_weights_of_another_architecture_names_the_difference(tmp_path):
+    path = tmp_path / "small.json"
+    MLP(2, [3, 1], seed=0).save(path)
+    model = MLP(2, [4, 1], seed=0)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=r"missing 4 parameter\(s\).*saved from "
+                                         r"MLP\(2 -> \[3 relu, 1 linear\]"):
+        model.load(path)
+    assert model.state_dict() == before
+
+
+def test_load_of_a_missing_file_is_an_os_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="cannot load weights from .*nothing.json"):
+        Neuron(2, seed=0).load(tmp_path / "nothing.json")
+
+
+def test_save_to_an_unwritable_place_is_a_clear_os_error(tmp_path):
+    with pytest.raises(OSError, match="cannot save weights to .*no_such_dir"):
+        Neuron(2, seed=0).save(tmp_path / "no_such_dir" / "w.json")
+    target = tmp_path / "a_directory"
+    target.mkdir()
+    with pytest.raises(OSError, match="cannot save weights to"):
+        Neuron(2, seed=0).save(target)
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["a_directory"]  # no temp files
+
+
+def test_a_failed_save_leaves_the_old_file_whole(tmp_path, monkeypatch):
+    path = tmp_path / "w.json"
+    old = Neuron(2, seed=0)
+    old.save(path)
+    saved = path.read_text()
+
+    def broken_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="cannot save weights to .*No space left"):
+        Neuron(2, seed=1).save(path)
+    assert path.read_text() == saved
+    assert [f.name for f in tmp_path.iterdir()] == ["w.json"]
+
+
+def test_saving_non_finite_weights_is_refused(tmp_path):
+    model = Neuron(2, seed=0)
+    model.w[1].data = float("nan")
+    with pytest.raises(ValueError, match="'w.1' is nan.*diverged"):
+        model.save(tmp_path / "w.json")
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---- PyTorch parity of a whole network ---------------------------------------------------------
+
+def test_network_gradients_match_torch():
+    torch = pytest.importorskip("torch")
+    model = MLP(3, [5, 4, 1], activation="tanh", output="sigmoid", seed=3)
+    X = [[0.5, -1.0, 2.0], [-0.3, 0.8, 0.1], [1.2, 0.0, -0.7]]
+    y = [1, 0, 1]
+    loss = binary_cross_entropy([model(x) for x in X], y)
+    loss.backward()
+
+    weights = [[(torch.tensor([w.data for w in n.w], dtype=torch.float64, requires_grad=True),
+                 torch.tensor(n.b.data, dtype=torch.float64, requires_grad=True))
+                for n in layer.neurons] for layer in model.layers]
+
+    def forward(x):
+        h = torch.tensor(x, dtype=torch.float64)
+        for i, layer in enumerate(weights):
+            z = torch.stack([w @ h + b for w, b in layer])
+            h = torch.tanh(z) if i < len(weights) - 1 else torch.sigmoid(z)
+        return h[0]
+
+    ref = torch.nn.functional.binary_cross_entropy(
+        torch.stack([forward(x) for x in X]), torch.tensor(y, dtype=torch.float64))
+    ref.backward()
+    assert loss.data == pytest.approx(ref.item(), rel=1e-12)
+    theirs = [g for layer in weights for w, b in layer for g in (*w.grad.tolist(), b.grad.item())]
+    for p, g in zip(model.parameters(), theirs):
+        assert p.grad == pytest.approx(g, rel=1e-10, abs=1e-14)
+
+
+def test_nn_exports():
+    for name in nn.__all__:
+        assert hasattr(nn, name)

@@ -1,0 +1,238 @@
+"""The training loop: the documents' classic problems, progress output, stopping, errors."""
+
+import io
+
+import numpy as np
+import pytest
+
+from microgrant import Value
+from microgrant.data import admissions, blobs, circles, logic_gate, moons
+from microgrant.losses import mse_loss
+from microgrant.nn import MLP, Neuron
+from microgrant.optim import Adam, SGD
+from microgrant.train import History, accuracy, fit, predict
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+# ---- what the documents say networks can and cannot learn ---------------------------------
+
+def test_mlp_learns_xor():
+    X, y = logic_gate("xor", labels="pm1")
+    # Eight relu units: with four, about half of the random starts leave too few units alive
+    # (a relu that outputs 0 for all four points gets no gradient and never recovers).
+    model = MLP(2, [8, 1], seed=0)
+    history = fit(model, X, y, loss="hinge", lr=0.1, epochs=300, target_accuracy=1.0,
+                  verbose=False)
+    assert accuracy(model, X, y) == 1.0
+    assert history.accuracy[-1] == 1.0 and history.epochs < 300
+
+
+def test_mlp_learns_xor_with_sigmoid_output_and_bce():
+    X, y = logic_gate("xor")
+    model = MLP(2, [4, 1], activation="tanh", output="sigmoid", seed=0)
+    fit(model, X, y, loss="bce", lr=1.0, epochs=500, target_accuracy=1.0, verbose=False)
+    assert accuracy(model, X, y) == 1.0
+    assert ((predict(model, X) >= 0.5) == (y == 1)).all()
+
+
+def test_micrograds_moons_recipe():
+    # micrograd's demo: MLP(2, [16, 16, 1]), hinge loss + 1e-4 L2, full-batch SGD with the
+    # learning rate decaying from 1.0 to 0.1 over 100 steps.
+    X, y = moons(n=100, noise=0.1, seed=0, labels="pm1")
+    model = MLP(2, [16, 16, 1], seed=0)
+    history = fit(model, X, y, loss="hinge", l2=1e-4, lr=lambda k: 1.0 - 0.9 * k / 100,
+                  epochs=100, target_accuracy=0.97, verbose=False)
+    assert history.epochs <= 100
+    assert accuracy(model, X, y) >= 0.97
+    assert history.loss[-1] < history.loss[0]
+    assert history.lr[:3] == [1.0, 1.0 - 0.9 / 100, 1.0 - 1.8 / 100]
+
+
+def test_circles_need_a_hidden_layer():
+    X, y = circles(n=100, noise=0.05, seed=0)
+    deep = MLP(2, [8, 1], activation="tanh", output="sigmoid", seed=0)
+    fit(deep, X, y, loss="bce", optimizer=Adam(deep.parameters(), lr=0.05), epochs=200,
+        target_accuracy=0.95, verbose=False)
+    assert accuracy(deep, X, y) >= 0.9
+    # One sigmoid unit draws a straight line: no line separates a ring from its centre.
+    shallow = MLP(2, [1], output="sigmoid", seed=0)
+    history = fit(shallow, X, y, loss="bce", lr=0.5, epochs=150, verbose=False)
+    assert accuracy(shallow, X, y) <= 0.7
+    assert max(history.accuracy) <= 0.7
+
+
+def test_one_sigmoid_unit_separates_the_admissions_data():
+    X, y = admissions(n=100, seed=0)
+    # Test score and grades run 0..10; divided by 10 they suit a learning rate of 1.
+    model = Neuron(2, activation="sigmoid", seed=0)
+    fit(model, X / 10, y, loss="bce", lr=1.0, epochs=100, verbose=False)
+    assert accuracy(model, X / 10, y) >= 0.9
+
+
+def test_three_classes_with_cross_entropy():
+    X, y = blobs(n=60, centers=[[0, 0], [4, 0], [0, 4]], cluster_std=0.5, seed=0)
+    model = MLP(2, [8, 3], seed=0)
+    history = fit(model, X, y, loss="cross_entropy", optimizer=Adam(model.parameters(),
+                  lr=0.05), epochs=100, target_accuracy=1.0, verbose=False)
+    assert accuracy(model, X, y) >= 0.95
+    assert predict(model, X).shape == (60, 3)
+    assert history.accuracy[-1] >= 0.95
+
+
+# ---- the loop's mechanics -------------------------------------------------------------------
+
+def test_full_batch_step_matches_a_hand_written_one():
+    X, y = moons(n=20, noise=0.1, seed=1, labels="pm1")
+    a, b = MLP(2, [4, 1], seed=3), MLP(2, [4, 1], seed=3)
+    fit(a, X, y, loss="hinge", lr=0.5, l2=1e-3, epochs=1, verbose=False)
+    from microgrant.losses import hinge_loss
+    params = b.parameters()
+    loss = hinge_loss([b(x) for x in X], y) + 1e-3 * Value.sum([p * p for p in params])
+    b.zero_grad()
+    loss.backward()
+    for p in params:
+        p.data -= 0.5 * p.grad
+    assert a.state_dict() == b.state_dict()
+
+
+def test_minibatch_shuffling_is_seeded():
+    X, y = moons(n=40, noise=0.1, seed=2, labels="pm1")
+
+    def run(seed):
+        model = MLP(2, [4, 1], seed=0)
+        history = fit(model, X, y, batch_size=8, lr=0.1, epochs=3, seed=seed, verbose=False)
+        return model.state_dict(), history.loss
+
+    assert run(5) == run(5)
+    assert run(5)[0] != run(6)[0]
+
+
+def test_target_accuracy_in_full_batch_keeps_the_measured_model():
+    X, y = logic_gate("and")
+    model = MLP(2, [1], output="sigmoid", seed=0)
+    history = fit(model, X, y, loss="bce", lr=1.0, epochs=500, target_accuracy=1.0,
+                  verbose=False)
+    assert history.stop_reason.startswith(f"stopped after epoch {history.epochs}: accuracy")
+    assert accuracy(model, X, y) == history.accuracy[-1] == 1.0
+
+
+def test_patience_stops_when_the_loss_stalls():
+    X, y = logic_gate("or", labels="pm1")
+    model = MLP(2, [3, 1], seed=0)
+    history = fit(model, X, y, lr=0.0, epochs=50, patience=4, verbose=False)
+    # Epoch 1 sets the best loss; with lr 0 the next 4 cannot beat it.
+    assert history.epochs == 5
+    assert "did not improve for 4 epochs" in history.stop_reason
+    assert len(set(history.loss)) == 1
+
+
+def test_mse_regression_has_no_accuracy():
+    X = np.linspace(-1, 1, 9).reshape(-1, 1)
+    y = 0.3 * X[:, 0] - 0.1
+    model = Neuron(1, activation="linear", seed=0)
+    history = fit(model, X, y, loss="mse", lr=0.5, epochs=60, verbose=False)
+    assert history.accuracy == [None] * 60
+    assert history.loss[-1] < 1e-6
+    assert model.w[0].data == pytest.approx(0.3, abs=1e-3)
+
+
+def test_custom_loss_and_optimizer():
+    X, y = logic_gate("and")
+    model = MLP(2, [1], output="sigmoid", seed=0)
+    opt = SGD(model.parameters(), lr=2.0, momentum=0.5)
+    history = fit(model, X, y, loss=lambda out, t: mse_loss(out, t, reduction="sum"),
+                  optimizer=opt, epochs=200, verbose=False)
+    assert history.lr == [2.0] * 200
+    assert accuracy(model, X, y) == 1.0
+
+
+def test_history():
+    h = History(loss=[1.0, 0.5], accuracy=[0.5, 0.75], lr=[0.1, 0.1])
+    assert h.epochs == 2 and h.stop_reason is None
+
+
+# ---- progress output ------------------------------------------------------------------------
+
+def test_progress_on_a_terminal_updates_one_line():
+    X, y = logic_gate("xor", labels="pm1")
+    stream = Terminal()
+    fit(MLP(2, [4, 1], seed=0), X, y, lr=0.05, epochs=5, stream=stream)
+    text = stream.getvalue()
+    assert text.count("\r") == 5 and text.endswith("\n") and text.count("\n") == 1
+    assert "epoch 5/5" in text and "loss" in text and "accuracy" in text
+
+
+def test_progress_elsewhere_prints_plain_lines():
+    X, y = logic_gate("xor", labels="pm1")
+    stream = io.StringIO()
+    fit(MLP(2, [4, 1], seed=0), X, y, lr=0.05, epochs=30, stream=stream)
+    lines = stream.getvalue().splitlines()
+    assert "\r" not in stream.getvalue()
+    assert lines[0].startswith("epoch  1/30  loss ") and "accuracy" in lines[0]
+    assert lines[-1].startswith("epoch 30/30")
+    assert len(lines) == 11  # epoch 1, then every 3rd (about ten lines in all)
+
+
+def test_progress_reports_early_stopping():
+    X, y = logic_gate("or", labels="pm1")
+    stream = io.StringIO()
+    fit(MLP(2, [3, 1], seed=0), X, y, lr=0.0, epochs=50, patience=2, stream=stream,
+        log_every=1)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 4 and lines[-1].startswith("stopped after epoch 3")
+
+
+def test_verbose_false_prints_nothing(capsys):
+    X, y = logic_gate("xor", labels="pm1")
+    fit(MLP(2, [4, 1], seed=0), X, y, lr=0.05, epochs=3, verbose=False)
+    assert capsys.readouterr().out == ""
+    fit(MLP(2, [4, 1], seed=0), X, y, lr=0.05, epochs=3)  # default stream: stdout
+    assert "epoch 3/3" in capsys.readouterr().out
+
+
+# ---- predict and accuracy -------------------------------------------------------------------
+
+def test_predict_records_no_graph_and_returns_an_array():
+    model = MLP(2, [3, 1], seed=0)
+    out = predict(model, [[0.1, 0.2], [0.3, -0.4]])
+    assert out.dtype == np.float64 and out.shape == (2,)
+    assert out[0] == model([0.1, 0.2]).data
+    assert all(p.grad == 0.0 for p in model.parameters())
+
+
+def test_accuracy_thresholds():
+    n = Neuron(1, activation="linear", seed=0)
+    n.w[0].data, n.b.data = 1.0, 0.0
+    X = [[0.7], [0.3], [-0.2]]
+    assert accuracy(n, X, [1, 0, 0]) == 1.0           # 0/1 labels: threshold 0.5
+    assert accuracy(n, X, [1, 1, -1]) == 1.0          # -1/+1 labels: threshold 0
+    assert accuracy(n, X, [1, 1, 0], threshold=0.0) == 1.0
+    with pytest.raises(ValueError, match="class labels"):
+        accuracy(n, X, [0.5, 0.2, 0.1])
+
+
+# ---- errors ---------------------------------------------------------------------------------
+
+def test_bad_arguments():
+    X, y = logic_gate("xor", labels="pm1")
+    model = MLP(2, [2, 1], seed=0)
+    with pytest.raises(ValueError, match="unknown loss 'hing'.*'hinge'.*'bce'"):
+        fit(model, X, y, loss="hing")
+    with pytest.raises(ValueError, match="X has 4 samples but y has 3 targets"):
+        fit(model, X, y[:3])
+    with pytest.raises(ValueError, match="epochs must be a positive int; got 0"):
+        fit(model, X, y, epochs=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        fit(model, X, y, batch_size=-2)
+    with pytest.raises(ValueError, match="l2"):
+        fit(model, X, y, l2=-1.0)
+    with pytest.raises(ValueError, match="target_accuracy"):
+        fit(model, X, y, target_accuracy=1.5)
+    with pytest.raises(ValueError, match=r"X must be 2-D.*\(8,\)"):
+        fit(model, X.ravel(), y)
+    with pytest.raises(ValueError, match="labels -1 or \\+1"):
+        fit(model, X, (y + 1) // 2, loss="hinge", verbose=False)
