@@ -1,0 +1,148 @@
+"""Turning DOT text into pictures, and writing files so that a failure leaves nothing behind.
+
+`microgrant.viz` describes a graph as DOT text, which needs nothing installed.  Laying it out
+needs Graphviz's ``dot`` engine, found here in this order:
+
+1. ``pygraphviz``, whose wheels bundle Graphviz, so a plain ``pip install`` is enough;
+2. a ``dot`` executable on PATH (a system Graphviz);
+3. otherwise a `RenderError` that says exactly what to install.
+
+Files (pictures, the stepper page) are written to a temporary file in the target's directory
+and then moved over the target with ``os.replace``: readers see the old file or the new one,
+never half of one, and a failed render leaves no file at all.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+FORMATS = ("svg", "png")
+"""The picture formats that `render_dot` produces."""
+
+INSTALL_HINT = (
+    "Drawing needs Graphviz's layout engine, and none was found. Install one of:\n"
+    "  * pygraphviz, which bundles Graphviz:  pip install 'pygraphviz>=2.0.4'\n"
+    "    (wheels for Linux x86_64/aarch64, macOS arm64 and Windows x64), or\n"
+    "  * Graphviz itself, so that `dot` is on PATH:  apt-get install graphviz,\n"
+    "    brew install graphviz, conda install graphviz, or https://graphviz.org/download/\n"
+    "to_dot() needs neither: it returns the DOT text, which any Graphviz can lay out."
+)
+
+
+class RenderError(RuntimeError):
+    """No Graphviz layout engine could be found, or the one found failed."""
+
+
+def check_format(fmt: str) -> str:
+    """Returns ``fmt`` in lower case, or raises a ValueError that lists the valid formats."""
+    if not isinstance(fmt, str) or fmt.lower() not in FORMATS:
+        raise ValueError(f"unknown picture format {fmt!r}; valid formats are "
+                         f"{', '.join(repr(f) for f in FORMATS)}")
+    return fmt.lower()
+
+
+def _load_pygraphviz():
+    """The pygraphviz module, or None where it is not installed (or cannot load its library)."""
+    try:
+        import pygraphviz
+    except ImportError:
+        return None
+    return pygraphviz
+
+
+def _find_dot() -> str | None:
+    """The path of a ``dot`` executable on PATH, or None."""
+    return shutil.which("dot")
+
+
+def render_dot(dot: str, fmt: str = "svg") -> bytes:
+    """Lays out DOT text with Graphviz's ``dot`` and returns the picture's bytes.
+
+    Args:
+        dot: a graph in the DOT language.
+        fmt: ``"svg"`` or ``"png"``.
+
+    Raises:
+        ValueError: for a format other than those in `FORMATS`.
+        RenderError: when neither pygraphviz nor a ``dot`` on PATH is available, or when
+            Graphviz fails.
+
+    >>> render_dot('digraph { a -> b }', "svg").startswith(b"<?xml")
+    True
+    """
+    fmt = check_format(fmt)
+    pygraphviz = _load_pygraphviz()
+    if pygraphviz is not None:
+        return pygraphviz.AGraph(string=dot).draw(format=fmt, prog="dot")
+    executable = _find_dot()
+    if executable is not None:
+        try:
+            done = subprocess.run([executable, f"-T{fmt}"], input=dot.encode("utf-8"),
+                                  capture_output=True, check=False)
+        except OSError as error:
+            raise RenderError(f"could not run {executable}: {error}\n\n{INSTALL_HINT}") from error
+        if done.returncode != 0 or not done.stdout:
+            message = done.stderr.decode("utf-8", "replace").strip()
+            raise RenderError(f"{executable} -T{fmt} failed (exit {done.returncode}): {message}")
+        return done.stdout
+    raise RenderError(INSTALL_HINT)
+
+
+def format_from_path(path, fmt: str | None) -> str:
+    """The format to write ``path`` in: ``fmt`` when given, else the file's suffix."""
+    if fmt is not None:
+        return check_format(fmt)
+    suffix = Path(path).suffix.lstrip(".")
+    if suffix.lower() not in FORMATS:
+        raise ValueError(f"cannot tell the picture format from {str(path)!r}: give the file a "
+                         f"suffix or pass format=, one of "
+                         f"{', '.join(repr(f) for f in FORMATS)}")
+    return suffix.lower()
+
+
+def write_atomically(path, data: bytes) -> Path:
+    """Writes ``data`` to ``path`` all at once: a failure leaves any old file as it was.
+
+    The bytes go to a temporary file beside ``path`` (same directory, so same file system),
+    which is then renamed over ``path``; a rename is atomic, a write is not.
+
+    Raises:
+        OSError: when the directory is missing or not writable, naming ``path``.
+
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = write_atomically(pathlib.Path(d) / "hello.txt", b"hi")
+    ...     p.read_bytes()
+    b'hi'
+    """
+    path = Path(path)
+    directory = path.parent
+    try:
+        fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise type(error)(error.errno, f"cannot write {str(path)!r}: {error.strerror} "
+                                       f"(in directory {str(directory)!r})",
+                          str(path)) from error
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        # mkstemp makes the file private (0600); a picture should be as readable as any file.
+        try:
+            mode = os.stat(path).st_mode & 0o777
+        except OSError:
+            mode = 0o644
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+    return path

@@ -1,0 +1,256 @@
+"""Rendering: SVG and PNG through pygraphviz, the `dot`-on-PATH fallback, the error when neither
+exists, hostile labels, and files written whole or not at all."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from microgrant import Value, _render, viz
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+SVG = "{http://www.w3.org/2000/svg}"
+
+pytest.importorskip("pygraphviz")
+
+
+def neuron():
+    x1, w1, b = (Value(2.0, label="x1"), Value(-3.0, label="w1"),
+                 Value(6.8813735870195432, label="b"))
+    n = x1 * w1 + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    return o
+
+
+def svg_texts(svg: bytes) -> list[str]:
+    root = ET.fromstring(svg)
+    return ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
+
+
+def svg_tooltips(svg: bytes) -> list[str]:
+    root = ET.fromstring(svg)
+    return [a.get("{http://www.w3.org/1999/xlink}title") for a in root.iter(f"{SVG}a")]
+
+
+# ---- formats ---------------------------------------------------------------------------------
+
+
+def test_svg_parses_and_shows_every_value_and_gradient():
+    svg = viz.draw(neuron(), view="backward").pipe("svg")
+    texts = svg_texts(svg)
+    for label in ("x1", "w1", "b", "n", "o", "tanh", "data 0.7071", "grad 1"):
+        assert label in texts
+    assert "local 0.5" in texts  # d tanh/dn = 1 - 0.7071^2 on the tanh edge
+
+
+def test_png_is_a_png():
+    png = viz.draw(neuron()).pipe("png")
+    assert png.startswith(PNG_SIGNATURE)
+    assert len(png) > 1000
+
+
+def test_render_takes_the_format_from_the_suffix_or_the_argument(tmp_path):
+    drawing = viz.draw(neuron())
+    assert drawing.render(tmp_path / "a.svg").read_bytes().startswith(b"<?xml")
+    assert drawing.render(tmp_path / "a.PNG").read_bytes().startswith(PNG_SIGNATURE)
+    assert drawing.render(tmp_path / "picture", format="png").read_bytes().startswith(
+        PNG_SIGNATURE)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.PNG", "a.svg", "picture"]
+
+
+def test_unknown_formats_list_the_valid_ones(tmp_path):
+    drawing = viz.draw(neuron())
+    with pytest.raises(ValueError, match="'svg', 'png'"):
+        drawing.render(tmp_path / "a.jpg")
+    with pytest.raises(ValueError, match="'svg', 'png'"):
+        drawing.render(tmp_path / "a", format="pdf")
+    with pytest.raises(ValueError, match="'svg', 'png'"):
+        drawing.pipe("gif")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_notebook_display():
+    drawing = viz.draw(neuron())
+    assert drawing._repr_svg_().lstrip().startswith("<?xml")
+    bundle = drawing._repr_mimebundle_()
+    assert "<svg" in bundle["image/svg+xml"]
+    assert "Drawing" in bundle["text/plain"]
+
+
+# ---- hostile labels ------------------------------------------------------------------------
+
+HOSTILE = [
+    'say "hi"',
+    "{braces} and [brackets]",
+    "a < b > c",
+    "x | y || z",
+    "back\\slash \\N \\n \\\\",
+    "two\nlines",
+    "é ñ ü 日本語 ∂ σ → 😀",
+    "",
+    "&amp; &lt; &#65; & ;",
+    "<b>not bold</b> <br/>",
+    "]]> -->",
+    "tab\there",
+    "bell\x07 nul\x00",
+    "@@SVG@@ \\\"",
+    "ends with a backslash\\",
+    'ends with a quote"',
+]
+
+
+@pytest.mark.parametrize("label", HOSTILE)
+@pytest.mark.parametrize("view", ["forward", "backward"])
+def test_hostile_labels_render_to_svg(label, view):
+    x = Value(1.5, label=label)
+    y = (x * 2.0).tanh()
+    y.label = f"out {label}"
+    svg = viz.draw(y, view=view).pipe("svg")
+    texts = svg_texts(svg)
+    # Graphviz writes each line of a label as its own <text>; control characters are shown
+    # as U+FFFD and a tab as a space, everything else exactly as given.
+    for line in label.split("\n"):
+        if line.strip():
+            shown = line.replace("\x07", "\ufffd").replace("\x00", "\ufffd")
+            shown = shown.replace("\t", " ")
+            assert any(shown.strip() in t for t in texts), (line, texts)
+    assert "data 1.5" in texts
+    # Tooltips (the value's, and in the backward view each edge's) keep the label exactly.
+    exact = label.replace("\t", " ").replace("\x07", "\ufffd").replace("\x00", "\ufffd") or "n0"
+    tooltips = svg_tooltips(svg)
+    assert any(f"): {exact} = 1.5" in t for t in tooltips), (exact, tooltips)
+    if view == "backward":
+        assert any(t.endswith(f"to the grad of {exact}") for t in tooltips), tooltips
+
+
+def test_hostile_labels_render_in_networks_and_steps(tmp_path):
+    x = Value(1.0, label='"q" <a> {b|c}\\')
+    y = x * x
+    (step,) = viz.backward_steps(y)
+    assert viz.to_dot(y, view="backward", highlight=step)
+    assert step.draw().pipe("svg").startswith(b"<?xml")
+    assert viz.draw(y, legend=True).pipe("png").startswith(PNG_SIGNATURE)
+
+
+# ---- backends ------------------------------------------------------------------------------
+
+
+def fake_dot(directory, body: str):
+    """An executable called `dot` in ``directory``, written in Python."""
+    path = directory / "dot"
+    path.write_text(f"#!{sys.executable}\n{body}")
+    path.chmod(0o755)
+    return path
+
+
+def test_falls_back_to_a_dot_executable_on_path(tmp_path, monkeypatch):
+    # A stand-in for Graphviz's command-line `dot`: reads DOT on stdin, writes the picture
+    # (laid out by pygraphviz, so the bytes are real) to stdout.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake_dot(bin_dir, "import sys, pygraphviz\n"
+                      "fmt = sys.argv[1][2:]\n"
+                      "sys.stdout.buffer.write(pygraphviz.AGraph(string=sys.stdin.read())"
+                      ".draw(format=fmt, prog='dot'))\n")
+    monkeypatch.setattr(_render, "_load_pygraphviz", lambda: None)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    drawing = viz.draw(neuron())
+    assert b"tanh" in drawing.pipe("svg")
+    assert drawing.render(tmp_path / "o.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_a_failing_dot_executable_is_reported(tmp_path, monkeypatch):
+    fake_dot(tmp_path, "import sys\nsys.stderr.write('syntax error in line 1')\nsys.exit(1)\n")
+    monkeypatch.setattr(_render, "_load_pygraphviz", lambda: None)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(viz.RenderError, match="syntax error in line 1"):
+        viz.draw(neuron()).render(tmp_path / "o.svg")
+    assert not (tmp_path / "o.svg").exists()
+
+
+def test_without_any_graphviz_the_error_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setattr(_render, "_load_pygraphviz", lambda: None)
+    monkeypatch.setattr(_render, "_find_dot", lambda: None)
+    drawing = viz.draw(neuron())
+    with pytest.raises(viz.RenderError) as caught:
+        drawing.render(tmp_path / "o.svg")
+    message = str(caught.value)
+    assert "pip install 'pygraphviz" in message
+    assert "apt-get install graphviz" in message and "`dot` is on PATH" in message
+    assert list(tmp_path.iterdir()) == []
+    # DOT text still works, and a notebook shows the reason instead of a traceback.
+    assert viz.to_dot(neuron()).startswith("digraph")
+    assert drawing._repr_svg_() is None
+    assert "pip install" in drawing._repr_mimebundle_()["text/plain"]
+    with pytest.raises(viz.RenderError):
+        viz.save_stepper(neuron(), tmp_path / "page.html")
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---- atomic writing --------------------------------------------------------------------------
+
+
+def test_a_missing_directory_is_a_clear_os_error(tmp_path):
+    target = tmp_path / "no" / "such" / "dir" / "o.svg"
+    with pytest.raises(OSError, match="cannot write .*o.svg"):
+        viz.draw(neuron()).render(target)
+    assert not (tmp_path / "no").exists()
+
+
+def test_a_file_in_the_way_of_the_directory_is_a_clear_os_error(tmp_path):
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(OSError, match="cannot write"):
+        viz.save_stepper(neuron(), tmp_path / "file" / "page.html")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
+                    reason="needs POSIX permissions, which root ignores")
+def test_a_read_only_directory_is_a_clear_os_error(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        with pytest.raises(PermissionError, match="cannot write"):
+            viz.draw(neuron()).render(locked / "o.svg")
+        assert list(locked.iterdir()) == []
+    finally:
+        locked.chmod(stat.S_IRWXU)
+
+
+def test_a_failure_while_writing_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    target = tmp_path / "o.svg"
+    target.write_bytes(b"the old picture")
+
+    def broken_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_render.os, "replace", broken_replace)
+    with pytest.raises(OSError, match="No space left"):
+        viz.draw(neuron()).render(target)
+    assert target.read_bytes() == b"the old picture"
+    assert [p.name for p in tmp_path.iterdir()] == ["o.svg"]
+
+
+def test_a_failed_render_leaves_an_existing_file_alone(tmp_path, monkeypatch):
+    target = tmp_path / "o.svg"
+    target.write_bytes(b"the old picture")
+    monkeypatch.setattr(_render, "_load_pygraphviz", lambda: None)
+    monkeypatch.setattr(_render, "_find_dot", lambda: None)
+    with pytest.raises(viz.RenderError):
+        viz.draw(neuron()).render(target)
+    assert target.read_bytes() == b"the old picture"
+
+
+def test_written_files_are_readable_like_any_other(tmp_path):
+    path = viz.draw(neuron()).render(tmp_path / "o.svg")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    path.chmod(0o664)
+    viz.draw(neuron()).render(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o664

@@ -1,0 +1,504 @@
+"""microgrant.viz: DOT text, backward steps, explanations, drawing limits and network drawings."""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+
+import pytest
+
+from microgrant import Value, topological_order, viz
+from microgrant.viz import format_number
+
+# ---- numbers ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("x, digits, text", [
+    (-1.4999999999999993, 4, "-1.5"),
+    (0.30000000000000004, 4, "0.3"),
+    (3.1e-11, 4, "3.1e-11"),
+    (-2.5e-300, 4, "-2.5e-300"),
+    (1e-5, 4, "1e-5"),
+    (0.00012346, 4, "0.0001235"),
+    (123456.7, 4, "1.235e5"),
+    (1234.0, 4, "1234"),
+    (2.0, 4, "2"),
+    (7, 4, "7"),
+    (0.0, 4, "0"),
+    (-0.0, 4, "0"),
+    (2 / 3, 2, "0.67"),
+    (2 / 3, 8, "0.66666667"),
+    (math.inf, 4, "inf"),
+    (-math.inf, 4, "-inf"),
+    (math.nan, 4, "nan"),
+])
+def test_format_number_reads_like_a_person_writes(x, digits, text):
+    assert format_number(x, digits) == text
+
+
+def test_format_number_never_hides_a_tiny_gradient():
+    for exponent in range(-320, 0, 7):
+        x = 3.0 * 10.0 ** exponent
+        if x == 0.0:
+            continue
+        assert format_number(x) != "0"
+        assert float(format_number(x)) == pytest.approx(x, rel=1e-3)
+
+
+def test_format_number_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="digits"):
+        format_number(1.0, 0)
+    with pytest.raises(ValueError, match="digits"):
+        format_number(1.0, 2.5)
+    with pytest.raises(TypeError, match="str"):
+        format_number("1.0")
+
+
+# ---- DOT text, compared with text written out by hand ---------------------------------------
+
+LEAF = "leaf with a gradient (an input or a parameter)"
+TABLE = 'cellborder="1" cellspacing="0" cellpadding="4"'
+HEADER = """digraph microgrant {
+  graph [rankdir="LR", fontname="Helvetica", tooltip=" "];
+  node [fontname="Helvetica", fontsize="11"];
+  edge [fontname="Helvetica", fontsize="10", arrowsize="0.7"];
+"""
+MUL = ('shape="ellipse", style="filled", fillcolor="#dfe8f6", '
+       'tooltip="mul: d(a * b)/da = b; d(a * b)/db = a", label=<×>')
+ADD = ('shape="ellipse", style="filled", fillcolor="#dfe8f6", '
+       'tooltip="add: d(a + b)/da = 1; d(a + b)/db = 1", label=<+>')
+
+
+def abc():
+    a, b, c = Value(2.0, label="a"), Value(-3.0, label="b"), Value(10.0, label="c")
+    e = a * b
+    e.label = "e"
+    d = e + c
+    d.label = "d"
+    return d
+
+
+def test_forward_dot_of_a_times_b_plus_c():
+    expected = HEADER + f"""\
+  n0 [id="n0", shape="plain", tooltip="{LEAF}: a = 2", label=<<table border="0" {TABLE} bgcolor="#d4efd4"><tr><td><b>a</b></td><td>data 2</td></tr></table>>];
+  n1 [id="n1", shape="plain", tooltip="{LEAF}: b = -3", label=<<table border="0" {TABLE} bgcolor="#d4efd4"><tr><td><b>b</b></td><td>data -3</td></tr></table>>];
+  n2_op [id="n2_op", {MUL}];
+  n0 -> n2_op [id="n2_in0"];
+  n1 -> n2_op [id="n2_in1"];
+  n2_op -> n2 [id="n2_out"];
+  n2 [id="n2", shape="plain", tooltip="intermediate value: e = -6", label=<<table border="0" {TABLE} bgcolor="#ffffff"><tr><td><b>e</b></td><td>data -6</td></tr></table>>];
+  n3 [id="n3", shape="plain", tooltip="{LEAF}: c = 10", label=<<table border="0" {TABLE} bgcolor="#d4efd4"><tr><td><b>c</b></td><td>data 10</td></tr></table>>];
+  n4_op [id="n4_op", {ADD}];
+  n2 -> n4_op [id="n4_in0"];
+  n3 -> n4_op [id="n4_in1"];
+  n4_op -> n4 [id="n4_out"];
+  n4 [id="n4", shape="plain", tooltip="output (the value being differentiated): d = 4", label=<<table border="2" {TABLE} bgcolor="#ffe08a"><tr><td><b>d</b></td><td>data 4</td></tr></table>>];
+}}
+"""
+    assert viz.to_dot(abc()) == expected
+
+
+def test_backward_dot_of_a_times_b_plus_c():
+    expected = HEADER + f"""\
+  n0 [id="n0", shape="plain", tooltip="{LEAF}: a = 2, dd/da = -3", label=<<table border="0" {TABLE} bgcolor="#d4efd4"><tr><td><b>a</b></td><td>data 2</td><td>grad -3</td></tr></table>>];
+  n1 [id="n1", shape="plain", tooltip="{LEAF}: b = -3, dd/db = 2", label=<<table border="0" {TABLE} bgcolor="#d4efd4"><tr><td><b>b</b></td><td>data -3</td><td>grad 2</td></tr></table>>];
+  n2_op [id="n2_op", {MUL}];
+  n0 -> n2_op [id="n2_in0", dir="back", label=<local -3<br/>(-3) × 1 = -3>, tooltip="d(a * b)/da = b; contributes local -3 × upstream grad 1 = -3 to the grad of a"];
+  n1 -> n2_op [id="n2_in1", dir="back", label=<local 2<br/>2 × 1 = 2>, tooltip="d(a * b)/db = a; contributes local 2 × upstream grad 1 = 2 to the grad of b"];
+  n2_op -> n2 [id="n2_out", dir="back"];
+  n2 [id="n2", shape="plain", tooltip="intermediate value: e = -6, dd/de = 1", label=<<table border="0" {TABLE} bgcolor="#ffffff"><tr><td><b>e</b></td><td>data -6</td><td>grad 1</td></tr></table>>];
+  n3 [id="n3", shape="plain", tooltip="{LEAF}: c = 10, dd/dc = 1", label=<<table border="0" {TABLE} bgcolor="#d4efd4"><tr><td><b>c</b></td><td>data 10</td><td>grad 1</td></tr></table>>];
+  n4_op [id="n4_op", {ADD}];
+  n2 -> n4_op [id="n4_in0", dir="back", label=<local 1<br/>1 × 1 = 1>, tooltip="d(a + b)/da = 1; contributes local 1 × upstream grad 1 = 1 to the grad of e"];
+  n3 -> n4_op [id="n4_in1", dir="back", label=<local 1<br/>1 × 1 = 1>, tooltip="d(a + b)/db = 1; contributes local 1 × upstream grad 1 = 1 to the grad of c"];
+  n4_op -> n4 [id="n4_out", dir="back"];
+  n4 [id="n4", shape="plain", tooltip="output (the value being differentiated): d = 4, dd/dd = 1", label=<<table border="2" {TABLE} bgcolor="#ffe08a"><tr><td><b>d</b></td><td>data 4</td><td>grad 1</td></tr></table>>];
+}}
+"""
+    root = abc()
+    assert viz.to_dot(root, view="backward") == expected
+    # The grads are computed from the graph, not read from .grad: backward changes nothing.
+    root.backward()
+    assert viz.to_dot(root, view="backward") == expected
+
+
+def test_backward_dot_of_x_times_x_has_two_edges():
+    x = Value(3.0, label="x")
+    y = x * x
+    expected = HEADER + f"""\
+  n0 [id="n0", shape="plain", tooltip="{LEAF}: x = 3, dn1/dx = 6", label=<<table border="0" {TABLE} bgcolor="#d4efd4"><tr><td><b>x</b></td><td>data 3</td><td>grad 6</td></tr></table>>];
+  n1_op [id="n1_op", {MUL}];
+  n0 -> n1_op [id="n1_in0", dir="back", label=<local 3<br/>3 × 1 = 3>, tooltip="d(a * b)/da = b; contributes local 3 × upstream grad 1 = 3 to the grad of x"];
+  n0 -> n1_op [id="n1_in1", dir="back", label=<local 3<br/>3 × 1 = 3>, tooltip="d(a * b)/db = a; contributes local 3 × upstream grad 1 = 3 to the grad of x"];
+  n1_op -> n1 [id="n1_out", dir="back"];
+  n1 [id="n1", shape="plain", tooltip="output (the value being differentiated): n1 = 9, dn1/dn1 = 1", label=<<table border="2" {TABLE} bgcolor="#ffe08a"><tr><td><font color="#777777">n1</font></td><td>data 9</td><td>grad 1</td></tr></table>>];
+}}
+"""
+    assert viz.to_dot(y, view="backward") == expected
+
+
+def test_constants_are_grey_and_take_no_gradient_edge_label():
+    x = Value(3.0, label="x")
+    y = 2 * x
+    dot = viz.to_dot(y, view="backward")
+    assert 'bgcolor="#ececec"><tr><td><i>const</i></td><td>data 2</td></tr>' in dot
+    assert ('n0 -> n2_op [id="n2_in0", dir="back", style="dashed", '
+            'tooltip="constant: takes no gradient"];') in dot
+    assert "label=<local 2<br/>2 × 1 = 2>" in dot
+
+
+def test_a_leaf_alone_and_a_constant_alone():
+    x = Value(1.5, label="x")
+    assert 'n0 [id="n0"' in viz.to_dot(x)
+    assert "grad 1" in viz.to_dot(x, view="backward")
+    c = Value(4.0, requires_grad=False)
+    assert "grad" not in viz.to_dot(c, view="backward").split("label=")[-1]
+
+
+def test_same_graph_same_text_and_digits_option():
+    def build():
+        x = Value(1.0 / 3.0, label="x")
+        return (x * x + x.exp()).tanh()
+    assert viz.to_dot(build(), "backward") == viz.to_dot(build(), "backward")
+    assert "data 0.3333" in viz.to_dot(build())
+    assert "data 0.33333333" in viz.to_dot(build(), digits=8)
+    assert 'rankdir="TB"' in viz.to_dot(build(), rankdir="TB")
+
+
+def test_ids_number_each_value_after_its_inputs():
+    x, w = Value(1.0, label="x"), Value(2.0, label="w")
+    y = (x * w).relu() + w
+    dot = viz.to_dot(y)
+    ids = {}
+    for line in dot.splitlines():
+        if line.startswith("  n") and "shape=\"plain\"" in line:
+            node_id = line.split()[0]
+            ids[line.split("<b>")[1].split("</b>")[0] if "<b>" in line else node_id] = node_id
+    assert list(ids) == ["x", "w", "n2", "n3", "n4"]
+    assert list(ids.values()) == ["n0", "n1", "n2", "n3", "n4"]
+
+
+def test_long_chain_converts_without_recursion():
+    x = Value(0.5, label="x")
+    v = x
+    for _ in range(20_000):
+        v = -v
+    assert sys.getrecursionlimit() < 20_000
+    dot = viz.to_dot(v, view="backward")
+    assert len(re.findall(r"^  n\d+ \[id=", dot, flags=re.M)) == 20_001
+    assert 'n20000 [id="n20000"' in dot
+    steps = viz.backward_steps(v)
+    assert len(steps) == 20_000
+    assert steps[-1].grads_after == (1.0,)  # (-1)^20000
+    assert len(viz.explain(v).splitlines()) > 40_000
+    drawing = viz.draw(v, max_nodes=40)
+    assert drawing.omitted == 20_001 - 40
+    assert "19,961 more values not drawn" in drawing.source
+    assert drawing.pipe("svg").startswith(b"<?xml")
+
+
+def test_draw_keeps_the_values_nearest_the_output_and_says_what_it_left_out():
+    xs = [Value(float(i), label=f"x{i}") for i in range(600)]
+    total = Value.sum(x * x for x in xs)
+    drawing = viz.draw(total, max_nodes=100)
+    # the sum and its 99 nearest inputs (products) are drawn, nothing else
+    assert drawing.omitted == 1 + 600 + 600 - 100
+    assert f"{drawing.omitted:,} more values not drawn" in drawing.source
+    assert "max_nodes=None" in drawing.source
+    assert "x0" not in drawing.source  # the leaves are furthest from the output
+    svg = drawing.pipe("svg").decode()
+    assert "more values not drawn" in svg
+    everything = viz.draw(total, max_nodes=None)
+    assert everything.omitted == 0
+    assert everything.source == viz.to_dot(total)
+    with pytest.raises(ValueError, match="max_nodes"):
+        viz.draw(total, max_nodes=0)
+
+
+# ---- backward steps ------------------------------------------------------------------------
+
+
+def reused_and_diamond():
+    """a is used twice (c = a*b, d = c + a) and c reaches e by two paths (a diamond)."""
+    a, b = Value(1.5, label="a"), Value(-2.0, label="b")
+    c = a * b
+    c.label = "c"
+    d = c + a
+    d.label = "d"
+    e = (c * d).tanh() * c + a ** 2
+    e.label = "e"
+    return e, [a, b]
+
+
+def test_backward_steps_replay_backward_exactly():
+    root, leaves = reused_and_diamond()
+    steps = viz.backward_steps(root)  # before backward was ever called
+    order = topological_order(root)
+    assert len(steps) == len(order)
+    assert [s.node for s in steps] == order[::-1]
+    assert [s.index for s in steps] == list(range(len(steps)))
+    assert steps[0].node is root and steps[0].upstream == 1.0
+    last_seen = {}
+    for step in steps:
+        assert step.contributions == tuple(d * step.upstream for d in step.local_grads)
+        for x, g in zip(step.inputs, step.grads_after):
+            last_seen[x] = g
+    root.backward()
+    for leaf in leaves:
+        assert last_seen[leaf] == leaf.grad  # exactly, not approximately
+    # every interior grad a step passes on is the grad backward computed
+    for step in steps:
+        assert step.upstream == step.node.grad
+    # and the steps still agree once .grad is filled
+    assert [s.grads_after for s in viz.backward_steps(root)] == [s.grads_after for s in steps]
+
+
+def test_backward_steps_of_x_times_x():
+    x = Value(3.0, label="x")
+    (step,) = viz.backward_steps(x * x)
+    assert step.inputs == (x, x)
+    assert step.local_grads == (3.0, 3.0)
+    assert step.contributions == (3.0, 3.0)
+    assert step.grads_after == (6.0, 6.0)
+    assert step.formulas == ("d(a * b)/da = b", "d(a * b)/db = a")
+    assert "total so far 6" in step.equation
+
+
+def test_a_step_draws_itself_highlighted():
+    root, _ = reused_and_diamond()
+    steps = viz.backward_steps(root)
+    step = steps[2]
+    dot = viz.to_dot(root, view="backward", highlight=step)
+    op_line = next(line for line in dot.splitlines() if line.startswith(f"  {step.node_id}_op "))
+    assert 'color="#d62728", penwidth="3"' in op_line
+    for i in range(len(step.inputs)):
+        edge = next(line for line in dot.splitlines() if f'id="{step.node_id}_in{i}"' in line)
+        assert 'color="#d62728"' in edge
+    other = steps[0]
+    other_op = next(line for line in dot.splitlines() if line.startswith(f"  {other.node_id}_op "))
+    assert "#d62728" not in other_op
+    assert step.draw().source == dot
+    with pytest.raises(ValueError, match="another graph"):
+        viz.to_dot(abc(), highlight=step)
+    with pytest.raises(TypeError, match="BackwardStep"):
+        viz.to_dot(root, highlight=3)
+
+
+def test_a_dead_relu_passes_zero_and_matches_backward():
+    x = Value(-1.0, label="x")
+    y = (x * 3).relu() * 2
+    steps = viz.backward_steps(y)
+    y.backward()
+    assert steps[-1].grads_after[0] == x.grad == 0.0
+
+
+# ---- explain -------------------------------------------------------------------------------
+
+
+def note_004_chain():
+    """Note 004: z1 = w1 x1, a1 = σ(z1), z2 = w2 a1, ŷ = σ(z2), J = BCE(ŷ, y) for one sample."""
+    x1, y = Value(1.5, label="x1"), 1.0
+    w1, w2 = Value(0.8, label="w1"), Value(-0.4, label="w2")
+    z1 = w1 * x1
+    z1.label = "z1"
+    a1 = z1.sigmoid()
+    a1.label = "a1"
+    z2 = w2 * a1
+    z2.label = "z2"
+    yhat = z2.sigmoid()
+    yhat.label = "yhat"
+    J = -(y * yhat.log() + (1 - y) * (1 - yhat).log())
+    J.label = "J"
+    return J, w1, w2
+
+
+def test_explain_the_two_neuron_chain_of_note_004():
+    J, w1, w2 = note_004_chain()
+    text = viz.explain(J)
+    # The derivation by hand, in plain floats.
+    sig = lambda z: 1.0 / (1.0 + math.exp(-z))  # noqa: E731
+    a1 = sig(0.8 * 1.5)
+    yhat = sig(-0.4 * a1)
+    dJ_dyhat = -1.0 / yhat          # -y/ŷ + (1-y)/(1-ŷ) with y = 1
+    dyhat_dz2 = yhat * (1 - yhat)
+    dJ_dw2 = dJ_dyhat * dyhat_dz2 * a1
+    dJ_dw1 = dJ_dyhat * dyhat_dz2 * -0.4 * a1 * (1 - a1) * 1.5
+    f = format_number
+    assert f"z1 = w1 × x1 = 0.8 × 1.5 = 1.2" in text
+    assert f"a1 = σ(z1) = σ(1.2) = {f(a1)}" in text
+    assert f"yhat = σ(z2) = σ({f(-0.4 * a1)}) = {f(yhat)}" in text
+    assert f"with dJ/dyhat = {f(dJ_dyhat)}" in text
+    assert (f"dJ/dz2 += dJ/dyhat * dyhat/dz2 = ({f(dJ_dyhat)}) * {f(dyhat_dz2)} = "
+            f"{f(dJ_dyhat * dyhat_dz2)}") in text
+    assert f"dJ/dw2 += dJ/dz2 * dz2/dw2 = " in text
+    assert f"  dJ/dw2 = {f(dJ_dw2)}" in text
+    assert f"  dJ/dw1 = {f(dJ_dw1)}" in text
+    # The hand derivation agrees with the engine (the note's own dJ/dŷ = y/ŷ + (1-y)/(1-ŷ)
+    # has the wrong sign on its first term and would give +1/ŷ here).
+    J.backward()
+    assert w2.grad == pytest.approx(dJ_dw2, rel=1e-12)
+    assert w1.grad == pytest.approx(dJ_dw1, rel=1e-12)
+
+
+def test_explain_writes_each_chain_rule_step():
+    text = viz.explain(abc())
+    assert text.splitlines() == [
+        "Forward pass:",
+        "  e = a × b = 2 × (-3) = -6",
+        "  d = e + c = (-6) + 10 = 4",
+        "Backward pass (the chain rule, from d back to the leaves):",
+        "  dd/dd = 1   (the seed: d with respect to itself)",
+        "step 1: d = e + c, with dd/dd = 1",
+        "  dd/de += dd/dd * dd/de = 1 * 1 = 1   [d(a + b)/da = 1]",
+        "  dd/dc += dd/dd * dd/dc = 1 * 1 = 1   [d(a + b)/db = 1]",
+        "step 2: e = a × b, with dd/de = 1",
+        "  dd/da += dd/de * de/da = 1 * (-3) = -3   [d(a * b)/da = b]",
+        "  dd/db += dd/de * de/db = 1 * 2 = 2   [d(a * b)/db = a]",
+        "Gradients of the leaves:",
+        "  dd/da = dd/de * de/da = 1 * (-3) = -3",
+        "  dd/db = dd/de * de/db = 1 * 2 = 2",
+        "  dd/dc = 1",
+    ]
+
+
+def test_explain_names_unlabelled_values_by_id_and_keeps_tiny_numbers():
+    x = Value(-30.0, label="x")
+    y = x.sigmoid()
+    text = viz.explain(y)
+    assert "n1 = σ(x) = σ(-30) = 9.358e-14" in text
+    assert "dn1/dx = 9.358e-14" in text
+    assert "0.0000" not in text
+
+
+def test_explain_leaf_and_constant():
+    assert "is a leaf" in viz.explain(Value(2.0, label="x"))
+    assert "is a constant" in viz.explain(Value(2.0, requires_grad=False))
+
+
+def test_duplicate_labels_are_told_apart():
+    a, b = Value(1.0, label="x"), Value(2.0, label="x")
+    text = viz.explain(a * b)
+    assert "x[n0] × x[n1]" in text
+
+
+# ---- bad input -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("function", [viz.to_dot, viz.draw, viz.backward_steps, viz.explain])
+@pytest.mark.parametrize("bad, type_name", [(3.0, "float"), ([Value(1.0)], "list"),
+                                            (None, "NoneType")])
+def test_non_values_get_a_type_error_naming_the_type(function, bad, type_name):
+    with pytest.raises(TypeError, match=type_name):
+        function(bad)
+
+
+def test_save_stepper_rejects_non_values(tmp_path):
+    with pytest.raises(TypeError, match="str"):
+        viz.save_stepper("x", tmp_path / "page.html")
+    assert not (tmp_path / "page.html").exists()
+
+
+def test_unknown_view_and_rankdir_list_the_valid_ones():
+    with pytest.raises(ValueError, match="'forward', 'backward'"):
+        viz.to_dot(abc(), view="sideways")
+    with pytest.raises(ValueError, match="'forward', 'backward'"):
+        viz.draw(abc(), view="grads")
+    with pytest.raises(ValueError, match="'LR'"):
+        viz.to_dot(abc(), rankdir="up")
+
+
+# ---- the stepper page (its contents; test_stepper.py clicks through it in a browser) --------
+
+
+def test_stepper_page_is_self_contained(tmp_path):
+    root, _ = reused_and_diamond()
+    path = viz.save_stepper(root, tmp_path / "steps.html")
+    page = path.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    for external in ("<script src", "<link", "<img", "@import", "url(", "<iframe"):
+        assert external not in page
+    without_namespaces = page.replace('xmlns="http://www.w3.org/2000/svg"', "").replace(
+        'xmlns:xlink="http://www.w3.org/1999/xlink"', "")
+    assert "http" not in without_namespaces
+    assert page.count("<svg") == 1  # one picture for every step
+    for step in viz.backward_steps(root):
+        assert f'id="{step.node_id}_op"' in page
+        for i in range(len(step.inputs)):
+            assert f'id="{step.node_id}_in{i}"' in page
+    for element in ('id="prev"', 'id="next"', 'id="slider"', 'type="range"', 'id="equation"'):
+        assert element in page
+    assert not [p for p in tmp_path.iterdir() if p.name != "steps.html"]
+
+
+def test_stepper_cannot_be_broken_out_of_by_a_label(tmp_path):
+    x = Value(1.0, label="</script><script>alert(1)</script>@@SVG@@")
+    page = viz.save_stepper(x * 2, tmp_path / "p.html").read_text(encoding="utf-8")
+    assert page.count("<script") == 2  # the data block and the page's own script
+    assert "alert(1)</script>" not in page
+
+
+# ---- networks ------------------------------------------------------------------------------
+
+
+def test_draw_network_of_a_neuron_layer_and_mlp():
+    nn = pytest.importorskip("microgrant.nn")
+    neuron = nn.Neuron(3, activation="tanh", seed=1)
+    source = viz.draw_network(neuron).source
+    for i, w in enumerate(neuron.w):
+        assert f'x{i + 1} -> l1n1 [id="x{i + 1}_l1n1", label=<w {format_number(w.data, 3)}>];' \
+            in source
+    assert "<b>tanh</b>" in source and "grad" not in source
+
+    layer = nn.Layer(2, 3, activation="sigmoid", seed=2)
+    source = viz.draw_network(layer).source
+    assert source.count(" -> l1n") == 6
+    assert "ŷ3" in source
+
+    mlp = nn.MLP(2, [4, 3, 1], seed=3)
+    source = viz.draw_network(mlp).source
+    assert source.count(" -> l1n") == 2 * 4
+    assert source.count(" -> l2n") == 4 * 3
+    assert source.count(" -> l3n") == 3 * 1
+    assert "hidden layer 1: 4 relu" in source and "output layer: 1 linear" in source
+    out = mlp([1.0, -2.0])
+    out.backward()
+    with_grads = viz.draw_network(mlp).source
+    w = mlp.layers[2].neurons[0].w[0]
+    assert f"w {format_number(w.data, 3)}<br/><font color=\"#777777\">grad " \
+           f"{format_number(w.grad, 3)}</font>" in with_grads
+    assert "grad" not in viz.draw_network(mlp, grads=False).source
+    svg = viz.draw_network(mlp).pipe("svg").decode()
+    assert "hidden layer 2" in svg
+
+
+def test_draw_network_rejects_what_is_not_a_model():
+    with pytest.raises(TypeError, match="Neuron, a Layer or an MLP.*got int"):
+        viz.draw_network(3)
+    with pytest.raises(TypeError, match="got Value"):
+        viz.draw_network(Value(1.0))
+
+
+def test_draw_network_with_a_stand_in_shaped_like_micrograds():
+    class Neuron:
+        def __init__(self, n, nonlin=True):
+            self.w = [Value(0.5) for _ in range(n)]
+            self.b = Value(0.1)
+            self.nonlin = nonlin
+
+    class Layer:
+        def __init__(self, nin, nout, **kw):
+            self.neurons = [Neuron(nin, **kw) for _ in range(nout)]
+
+    class MLP:
+        def __init__(self):
+            self.layers = [Layer(2, 2), Layer(2, 1, nonlin=False)]
+
+    source = viz.draw_network(MLP()).source
+    assert "<b>relu</b>" in source and "<b>linear</b>" in source
+    broken = MLP()
+    broken.layers[1].neurons[0].w.append(Value(1.0))
+    with pytest.raises(ValueError, match="3 weights, but 2 values feed it"):
+        viz.draw_network(broken)
+    with pytest.raises(ValueError, match="max_nodes=None"):
+        viz.draw_network(MLP(), max_nodes=3)
