@@ -1,0 +1,250 @@
+"""Tests for the microgrant command: exit codes, messages on stderr, the files it writes."""
+
+import math
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from microgrant.cli import main
+
+PNG = b"\x89PNG\r\n\x1a\n"
+GRAPH_FILES = ["forward.svg", "forward.png", "backward.svg", "backward.png", "steps.html"]
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def check_picture(path):
+    data = path.read_bytes()
+    if path.suffix == ".png":
+        assert data[:8] == PNG, path
+    elif path.suffix == ".svg":
+        assert ET.fromstring(data).tag.endswith("svg"), path
+    elif path.suffix == ".html":
+        assert b"<html" in data[:500].lower() and b"</html>" in data[-200:].lower(), path
+
+
+def sigma(z):
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+# ---- help and usage ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv", [["--help"], ["demo", "--help"], ["chain-rule", "--help"],
+                                  ["graph", "--help"], ["train", "--help"]])
+def test_help_exits_0(capsys, argv):
+    code, out, err = run(capsys, *argv)
+    assert code == 0
+    assert "usage: microgrant" in out and err == ""
+
+
+def test_no_command_is_a_usage_error(capsys):
+    code, out, err = run(capsys)
+    assert code == 2
+    assert "choose a command" in err and out == ""
+
+
+def test_unknown_command_is_argparses_usage_error(capsys):
+    code, _, err = run(capsys, "frobnicate")
+    assert code == 2 and "invalid choice" in err
+
+
+# ---- demo ------------------------------------------------------------------------------------
+
+def test_demo_writes_graphs_stepper_and_plot(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    out_dir = tmp_path / "demo"
+    code, out, err = run(capsys, "demo", "--out", str(out_dir))
+    assert code == 0, err
+    expected = [f"two_neurons_{name}" for name in GRAPH_FILES] + ["xor_boundary.png"]
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(expected)
+    for name in expected:
+        check_picture(out_dir / name)
+        assert str(out_dir / name) in out  # it lists what it wrote
+    # the derivation, step by step, with backward's gradient of the default numbers
+    x1, y, w1, w2 = 1.5, 1.0, 0.8, -0.6
+    a1 = sigma(w1 * x1)
+    y_hat = sigma(w2 * a1)
+    assert "Backward pass" in out and "has a sign error" in out
+    assert f"{(y_hat - y) * a1:+.6g}" in out  # dJ/dw2 = (y_hat - y) a1 for BCE of a sigmoid
+    assert "accuracy 100%" in out
+
+
+def test_demo_without_matplotlib_still_succeeds(capsys, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    code, out, err = run(capsys, "demo", "--out", str(tmp_path))
+    assert code == 0
+    assert 'pip install "microgrant[plot]"' in err
+    assert not (tmp_path / "xor_boundary.png").exists()
+    assert (tmp_path / "two_neurons_backward.svg").exists()
+
+
+# ---- chain-rule --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("x1, y, w1, w2", [(1.5, 1.0, 0.8, -0.6), (-2.0, 0.0, 0.3, 1.7),
+                                           (0.5, 1.0, -1.2, 2.5)])
+def test_chain_rule_prints_backwards_gradients(capsys, x1, y, w1, w2):
+    code, out, err = run(capsys, "chain-rule", "--x1", str(x1), "--y", str(y), "--w1", str(w1),
+                         "--w2", str(w2))
+    assert code == 0, err
+    z1 = w1 * x1
+    a1 = sigma(z1)
+    y_hat = sigma(w2 * a1)
+    dw2 = (y_hat - y) * a1
+    dw1 = (y_hat - y) * w2 * a1 * (1 - a1) * x1
+    assert f"{dw2:+.6g}" in out and f"{dw1:+.6g}" in out
+    assert ("has a sign error" in out) == (y == 1.0)
+    assert ("both forms of (2) agree" in out) == (y == 0.0)
+
+
+def test_chain_rule_can_write_its_graphs(capsys, tmp_path):
+    code, out, _ = run(capsys, "chain-rule", "--y", "0", "--out", str(tmp_path))
+    assert code == 0
+    for name in GRAPH_FILES:
+        check_picture(tmp_path / f"two_neurons_{name}")
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--y", "2"], "in [0, 1]"),
+    (["--x1", "abc"], "expected a number"),
+    (["--w1", "inf"], "finite"),
+])
+def test_chain_rule_usage_errors(capsys, argv, words):
+    code, out, err = run(capsys, "chain-rule", *argv)
+    assert code == 2
+    assert words in err and "usage: microgrant chain-rule" in err
+
+
+def test_chain_rule_runtime_error_is_one_line_without_traceback(capsys):
+    # y_hat rounds to exactly 1.0, so log(1 - y_hat) is log(0)
+    code, out, err = run(capsys, "chain-rule", "--x1", "5", "--w1", "5", "--w2", "1000")
+    assert code == 1
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "log" in err
+
+
+# ---- graph ---------------------------------------------------------------------------------
+
+def test_graph_prints_value_gradients_and_writes_files(capsys, tmp_path):
+    code, out, err = run(capsys, "graph", "tanh(x*w + b)", "x=2", "w=-0.5", "b=0.25",
+                         "--out", str(tmp_path))
+    assert code == 0, err
+    t = math.tanh(2 * -0.5 + 0.25)
+    assert f"f = tanh(x*w + b) = {t:.10g}" in out
+    assert f"df/dx = {(1 - t * t) * -0.5:.10g}" in out
+    assert f"df/dw = {(1 - t * t) * 2:.10g}" in out
+    assert f"df/db = {1 - t * t:.10g}" in out
+    assert "Backward pass" in out
+    for name in GRAPH_FILES:
+        check_picture(tmp_path / f"graph_{name}")
+
+
+def test_graph_expression_starting_with_minus_goes_after_double_dash(capsys, tmp_path):
+    code, out, _ = run(capsys, "graph", "--out", str(tmp_path), "--", "-x**2", "x=3")
+    assert code == 0
+    assert "f = -x**2 = -9" in out and "df/dx = -6" in out
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["x*y", "x=1"], "no value given for the name 'y'"),
+    (["x", "x=1", "x=2"], "given a value twice"),
+    (["x", "x"], "expected name=value"),
+    (["x", "x=abc"], "expected a number"),
+    (["x", "x=nan"], "finite"),
+    (["x", "1x=2"], "expected name=value"),
+    (["x", "x=1", "z=2"], "z is not in the expression"),
+    (["exp(x)", "exp=1", "x=1"], "is a function"),
+    (["foo(x)", "x=1"], "known functions are exp, log, sqrt"),
+    (["2 + 3"], "no names"),
+    (["__import__('os').system('true')", "x=1"], "unexpected character"),
+    (["x.__class__", "x=1"], "attributes are not part of the language"),
+    (["x" + "+x" * 6000, "x=1"], "the limit is"),
+])
+def test_graph_usage_errors(capsys, tmp_path, argv, words):
+    code, out, err = run(capsys, "graph", "--out", str(tmp_path), *argv)
+    assert code == 2
+    assert words in err
+    assert "usage: microgrant graph" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_graph_bad_expression_shows_a_caret_under_the_position(capsys, tmp_path):
+    code, _, err = run(capsys, "graph", "--out", str(tmp_path), "x + * y", "x=1", "y=2")
+    assert code == 2
+    lines = err.splitlines()
+    shown = lines.index("  x + * y")
+    assert lines[shown + 1] == "      ^"
+
+
+def test_graph_domain_error_is_a_runtime_error(capsys, tmp_path):
+    code, out, err = run(capsys, "graph", "--out", str(tmp_path), "log(x)", "x=-1")
+    assert code == 1
+    assert "log" in err and "x > 0" in err and "Traceback" not in err
+    assert err.count("\n") == 1
+
+
+# ---- train ---------------------------------------------------------------------------------
+
+def test_train_xor_prints_progress_accuracy_and_writes_plots(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    code, out, err = run(capsys, "train", "xor", "--hidden", "4", "--activation", "tanh",
+                         "--epochs", "150", "--lr", "0.1", "--seed", "1",
+                         "--out", str(tmp_path))
+    assert code == 0, err
+    assert "epoch 150/150" in out
+    assert "final accuracy: 100.0% (4 of 4 points)" in out
+    for name in ("xor_boundary.png", "xor_curves.png"):
+        check_picture(tmp_path / name)
+
+
+@pytest.mark.parametrize("dataset", ["moons", "circles", "blobs", "admissions", "and"])
+def test_train_every_dataset_runs(capsys, tmp_path, dataset):
+    code, out, err = run(capsys, "train", dataset, "--epochs", "2", "--n", "12",
+                         "--hidden", "3", "--optimizer", "sgd", "--out", str(tmp_path))
+    assert code == 0, err
+    assert "final accuracy" in out
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["spirals"], "invalid choice"),
+    (["xor", "--hidden", "8,x"], "layer sizes separated by commas"),
+    (["xor", "--hidden", "0"], ">= 1"),
+    (["xor", "--lr", "0"], "> 0"),
+    (["xor", "--epochs", "0"], ">= 1"),
+    (["xor", "--optimizer", "lbfgs"], "invalid choice"),
+    (["xor", "--activation", "swish"], "invalid choice"),
+])
+def test_train_usage_errors(capsys, argv, words):
+    code, out, err = run(capsys, "train", *argv)
+    assert code == 2
+    assert words in err
+
+
+# ---- the installed command -----------------------------------------------------------------
+
+def test_python_dash_m_runs_the_command(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "microgrant", "--help"], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=60)
+    assert done.returncode == 0 and "chain-rule" in done.stdout
+    done = subprocess.run([sys.executable, "-m", "microgrant", "graph", "x +", "x=1"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert done.returncode == 2
+    assert "  x +\n     ^" in done.stderr and "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_console_script(tmp_path):
+    command = shutil.which("microgrant")
+    if command is None:
+        pytest.skip("the microgrant console script is not installed")
+    done = subprocess.run([command, "graph", "x*x", "x=3", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "df/dx = 6" in done.stdout

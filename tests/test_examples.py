@@ -1,0 +1,222 @@
+"""Every example runs, and the numbers each one checks against the notes are right."""
+
+import importlib.util
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SCRIPTS = sorted(EXAMPLES.glob("[0-9][0-9]_*.py"))
+
+# Smaller sizes for the slower examples; every other example runs with its defaults.
+SMALL = {
+    "03": ["--epochs", "5"],
+    "07": ["--n", "20", "--epochs", "5"],
+    "10": ["--hidden", "1,2", "--epochs", "60"],
+    "11": ["--n", "20", "--epochs", "5", "--hidden", "4"],
+}
+
+
+def load(number: str):
+    """Imports examples/<number>_*.py as a module (its name starts with a digit)."""
+    (path,) = EXAMPLES.glob(f"{number}_*.py")
+    spec = importlib.util.spec_from_file_location(f"example_{number}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_examples_are_found():
+    assert len(SCRIPTS) >= 11
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=[s.stem for s in SCRIPTS])
+def test_example_runs(script, tmp_path):
+    argv = [sys.executable, str(script), *SMALL.get(script.name[:2], [])]
+    out_dir = tmp_path / "out"
+    if '"--out"' in script.read_text():
+        argv += ["--out", str(out_dir)]
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip(), "an example should say what it shows"
+    # whatever it wrote went to the output folder, not the working directory
+    assert {p.name for p in tmp_path.iterdir()} <= {"out"}
+
+
+# ---- 02: logic gates and the perceptron trick ----------------------------------------------
+
+def test_02_gates_xor_and_the_perceptron_trick():
+    ex = load("02")
+    for weights, gate in ex.GATES.values():
+        assert ex.truth_table(weights) == ex.TRUTH[gate]
+    assert ex.separating_lines(ex.TRUTH["XOR"]) == 0
+    assert ex.separating_lines(ex.TRUTH["AND"]) > 0
+    assert [ex.xor_from_nand_and_or(x) for x in ex.INPUTS] == [0, 1, 1, 0]
+    assert ex.step_gradients((1.0, 1.0, -1.2), (1, 1)) == [0.0, 0.0, 0.0]
+    w, b = ex.trick_000()
+    assert w == pytest.approx([2.6, 3.5]) and b == pytest.approx(-10.1)
+
+
+# ---- 03: the perceptron rule exercise and Adaline --------------------------------------------
+
+def test_03_exercise_ends_at_the_expected_weights():
+    ex = load("03")
+    steps, weights, bias = ex.exercise()
+    assert [s["error"] for s in steps] == [-1, 1, 0]
+    assert [s["score"] for s in steps] == [0.5, -0.2, 0.1]
+    assert weights == [-0.2, -0.1, 0.0] and bias == 0.5
+
+
+def test_03_adaline_rule_is_the_gradient_and_the_notes_first_bias_update_is_not():
+    ex = load("03")
+    by_backward, by_formula, error = ex.adaline_gradients([0.1, -0.2, 0.3], 0.05,
+                                                          [1.0, 2.0, 3.0], 1)
+    assert by_backward == pytest.approx(by_formula, abs=1e-12)
+    assert by_backward[-1] == pytest.approx(-error)  # dJ/db = -(y - F(x)), not +(y - F(x))
+
+
+# ---- 04: activations and note 002's table --------------------------------------------------
+
+def test_04_sigmoid_table_agrees_to_float32():
+    ex = load("04")
+    table = ex.sigmoid_table()
+    assert [z for z, _, _ in table] == list(range(-6, 7))
+    for z, note, ours in table:
+        s = 1.0 / (1.0 + math.exp(-z))
+        assert ours == pytest.approx(s * (1 - s), abs=1e-15)
+        assert abs(note - ours) <= ex.FLOAT32_TOLERANCE
+    assert ex.chain_of_sigmoids(1) == 0.25
+    assert ex.chain_of_sigmoids(10) < 0.25 ** 10
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu"])
+def test_04_backward_agrees_with_the_notes_formulas(name):
+    ex = load("04")
+    _, formula = ex.FORMULAS[name]
+    for z in (-2.0, -0.1, 0.7, 3.0):
+        g, slope = ex.derivative(name, z)
+        assert slope == pytest.approx(formula(z, g), abs=1e-14)
+
+
+# ---- 05: g(1 + 3 x1 - 2 x2) at X = [-2, 2] -------------------------------------------------
+
+def test_05_the_notes_y_hat_is_slightly_off():
+    ex = load("05")
+    z, y_hat, grads = ex.example()
+    assert z == -9.0
+    assert y_hat == pytest.approx(1.0 / (1.0 + math.exp(9.0)), rel=1e-15)
+    assert abs(ex.NOTE_002_YHAT - y_hat) > 1e-8  # the note's 0.00012338161
+    slope = y_hat * (1 - y_hat)
+    assert [grads["w0"], grads["w1"], grads["w2"]] == pytest.approx(
+        [slope, -2 * slope, 2 * slope], rel=1e-12)
+
+
+# ---- 06: softmax, likelihood, cross-entropy ------------------------------------------------
+
+def test_06_likelihood_and_cross_entropy_of_note_003():
+    ex = load("06")
+    likelihood, cross_entropy, grads = ex.likelihood_and_cross_entropy()
+    assert likelihood == pytest.approx(0.1 * 0.6 * 0.2 * 0.7) and likelihood != ex.NOTE_LIKELIHOOD
+    assert likelihood == pytest.approx(ex.NOTE_LIKELIHOOD / 10)
+    assert cross_entropy == pytest.approx(-math.log(0.0084))
+    assert round(cross_entropy, 1) == ex.NOTE_CROSS_ENTROPY
+    assert grads == pytest.approx([-1 / p for p in ex.P_003])
+
+
+def test_06_softmax_jacobian():
+    ex = load("06")
+    by_backward, by_formula = ex.softmax_jacobian([2.0, 1.0, 0.1, -3.0])
+    for row_b, row_f in zip(by_backward, by_formula):
+        assert row_b == pytest.approx(row_f, abs=1e-14)
+        assert sum(row_b) == pytest.approx(0.0, abs=1e-14)  # probabilities always sum to 1
+
+
+# ---- 07: logistic regression --------------------------------------------------------------
+
+def test_07_backward_gives_minus_y_minus_y_hat_times_x():
+    ex = load("07")
+    for weights, bias, x, y in [([0.2, -0.1], -0.5, [7.0, 6.0], 1),
+                                ([1.0, 2.0], 0.3, [-1.0, 0.5], 0)]:
+        ours, note, _, _ = ex.point_gradients(weights, bias, x, y)
+        assert ours == pytest.approx(note, abs=1e-12)
+
+
+def test_07_training_with_backward_follows_the_notes_update():
+    ex = load("07")
+    X = [[1.0, 2.0], [3.0, 0.5], [0.2, 0.1], [2.5, 2.5]]
+    Y = [0, 1, 0, 1]
+    w1, b1, losses, _ = ex.train(X, Y, epochs=20, lr=0.1, by_backward=True)
+    w2, b2, _, _ = ex.train(X, Y, epochs=20, lr=0.1, by_backward=False)
+    assert w1 + [b1] == pytest.approx(w2 + [b2], abs=1e-12)
+    assert losses[-1] < losses[0]
+
+
+# ---- 08: forward propagation --------------------------------------------------------------
+
+def test_08_theta1_forward_pass_and_note_003s_combination():
+    ex = load("08")
+    for k, row in enumerate(ex.THETA1):
+        for i, example in enumerate(ex.A1):
+            z = sum(t * a for t, a in zip(row, example))
+            expected = 1.0 / (1.0 + math.exp(-z))
+            assert ex.forward_by_hand()[k][i] == pytest.approx(expected, abs=1e-15)
+            assert ex.forward_by_layer()[k][i] == pytest.approx(expected, abs=1e-15)
+    z, out, _ = ex.combine(8.0)
+    assert z == pytest.approx(4.2) and round(out, 4) == 0.9852
+    z, out, _ = ex.combine(7.0)
+    assert z == pytest.approx(3.8) and round(out, 4) == 0.9781
+
+
+# ---- 09: note 004's two-neuron backprop -----------------------------------------------------
+
+POINTS = [(1.5, 1.0, 0.8, -0.6), (-2.0, 1.0, 0.3, 1.7), (0.5, 0.0, -1.2, 2.5),
+          (3.0, 0.0, 0.1, -0.4)]
+
+
+@pytest.mark.parametrize("x1, y, w1, w2", POINTS)
+def test_09_corrected_chain_rule_factors_multiply_to_backwards_gradient(x1, y, w1, w2):
+    ex = load("09")
+    r = ex.compare(x1, y, w1, w2)
+    f = ex.note_factors(x1, y, w1, w2)
+    product_w2 = (f["(2) dJ/dy_hat, corrected"] * f["(3) dy_hat/dz2"] * f["(4) dz2/dw2"])
+    product_w1 = (f["(2) dJ/dy_hat, corrected"] * f["(3) dy_hat/dz2"] * f["dz2/da1"]
+                  * f["da1/dz1"] * f["dz1/dw1"])
+    assert product_w2 == pytest.approx(r["backward dJ/dw2"], rel=1e-12, abs=1e-15)
+    assert product_w1 == pytest.approx(r["backward dJ/dw1"], rel=1e-12, abs=1e-15)
+    assert r["backward dJ/dy_hat"] == pytest.approx(f["(2) dJ/dy_hat, corrected"], rel=1e-12)
+    assert r["gradcheck ok"] == 1.0
+    assert r["finite difference dJ/dw2"] == pytest.approx(product_w2, rel=1e-5, abs=1e-8)
+
+
+@pytest.mark.parametrize("x1, y, w1, w2", POINTS)
+def test_09_the_printed_equation_2_is_wrong_exactly_when_y_is_1(x1, y, w1, w2):
+    ex = load("09")
+    r = ex.compare(x1, y, w1, w2)
+    printed = r["dJ/dw2, as printed"]
+    if y == 1.0:
+        assert printed == pytest.approx(-r["backward dJ/dw2"], rel=1e-12)  # the sign flips
+        assert ex.one_step(x1, y, w1, w2, 0.5, "as printed") > r["J"]  # it climbs
+    else:
+        assert printed == pytest.approx(r["backward dJ/dw2"], rel=1e-12)
+    assert ex.one_step(x1, y, w1, w2, 0.5, "corrected") < r["J"]
+
+
+def test_09_renders_graphs_and_stepper(tmp_path):
+    ex = load("09")
+    v = ex.network(1.5, 1.0, 0.8, -0.6)
+    written = ex.render(v["J"], tmp_path)
+    assert sorted(p.suffix for p in written) == [".html", ".png", ".png", ".svg", ".svg"]
+    assert (tmp_path / "two_neurons_backward.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# ---- 10: XOR with more and more hidden neurons ---------------------------------------------
+
+def test_10_one_hidden_neuron_cannot_fit_xor_and_a_few_can():
+    ex = load("10")
+    _, _, one = ex.train_xor(1, epochs=200)
+    _, _, three = ex.train_xor(3, epochs=200)
+    assert one <= 0.75
+    assert three == 1.0

@@ -1,0 +1,248 @@
+"""Tests for microgrant.expr: parsed expressions build the same graph Python would build."""
+
+import math
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from microgrant import Value
+from microgrant.expr import FUNCTIONS, MAX_LENGTH, ExpressionError, build, parse
+
+# Each case: the text, and the same expression written with Python operators on Values.
+CASES = [
+    ("tanh(x*w + b)", lambda x, w, b: (x * w + b).tanh()),
+    ("-x**2 + w", lambda x, w, b: -(x ** 2) + w),
+    ("2**-x * w", lambda x, w, b: (2 ** (-x)) * w),
+    ("x**w", lambda x, w, b: x ** w),
+    ("x - w - b", lambda x, w, b: (x - w) - b),
+    ("x / w / b", lambda x, w, b: (x / w) / b),
+    ("x ** 2 ** b", lambda x, w, b: x ** (2 ** b)),
+    ("-x * w", lambda x, w, b: (-x) * w),
+    ("+x - -w", lambda x, w, b: x - (-w)),
+    ("sigmoid(x) * relu(w) + leaky_relu(b)", lambda x, w, b: x.sigmoid() * w.relu()
+     + b.leaky_relu()),
+    ("leaky_relu(b, 0.2) + leaky_relu(b, -1e-1)",
+     lambda x, w, b: b.leaky_relu(0.2) + b.leaky_relu(-0.1)),
+    ("exp(log(x)) * sqrt(abs(b))", lambda x, w, b: x.log().exp() * b.abs().sqrt()),
+    ("step(b) + x * x * x", lambda x, w, b: b.step() + x * x * x),
+    ("1e-3 * x + .5 * w + 2. * b + 1E+1", lambda x, w, b: 1e-3 * x + 0.5 * w + 2.0 * b + 10.0),
+    ("((x))*((w)+(b))", lambda x, w, b: x * (w + b)),
+]
+POINT = {"x": 1.7, "w": 0.6, "b": -0.4}
+
+
+@pytest.mark.parametrize("text, python", CASES, ids=[c[0] for c in CASES])
+def test_parsed_expression_matches_values_built_directly(text, python):
+    root, leaves = build(text, POINT)
+    root.backward()
+    direct = {name: Value(v) for name, v in POINT.items()}
+    expected = python(**direct)
+    expected.backward()
+    assert root.data == pytest.approx(expected.data, rel=1e-12, abs=1e-15)
+    for name in leaves:
+        assert leaves[name].grad == pytest.approx(direct[name].grad, rel=1e-12, abs=1e-15)
+
+
+# Random expressions in x and y, with parentheses sometimes left out, so that precedence and
+# associativity decide their meaning. Python's own parser, running on Values, is the oracle.
+_atoms = st.sampled_from(["x", "y", "2", "3", "0.5", "1e-1"])
+
+
+def _grow(children):
+    return st.one_of(
+        st.tuples(children, st.sampled_from(["+", "-", "*", "/"]), children)
+        .map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
+        children.map(lambda c: f"({c})"),
+        children.map(lambda c: f"-{c}"),
+        st.tuples(children, st.sampled_from(["2", "3", "-1"]))
+        .map(lambda t: f"{t[0]} ** {t[1]}"),
+        st.tuples(st.sampled_from(["tanh", "sigmoid", "exp"]), children)
+        .map(lambda t: f"{t[0]}({t[1]})"),
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.recursive(_atoms, _grow, max_leaves=8),
+       x=st.floats(-3, 3), y=st.floats(-3, 3))
+def test_precedence_and_gradients_match_python(text, x, y):
+    def python():
+        vx, vy = Value(x), Value(y)
+        def constant(v):
+            return v if isinstance(v, Value) else Value(v, requires_grad=False)
+
+        functions = {name: (lambda v, f=getattr(Value, name): f(constant(v)))
+                     for name in ("tanh", "sigmoid", "exp")}
+        out = eval(text, {"__builtins__": {}}, {"x": vx, "y": vy, **functions})  # oracle only
+        return out, vx, vy
+
+    try:
+        expected, vx, vy = python()
+        if not isinstance(expected, Value) or expected.grad is None:
+            assume(False)
+        expected.backward()
+    except (ArithmeticError, ValueError):
+        assume(False)
+    root, leaves = build(text, {"x": x, "y": y})
+    assert math.isclose(root.data, expected.data, rel_tol=1e-12, abs_tol=1e-12)
+    root.backward()
+    for name, leaf in (("x", vx), ("y", vy)):
+        if name in leaves:
+            assert math.isclose(leaves[name].grad, leaf.grad, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def test_fully_parenthesised_form_shows_python_precedence():
+    assert str(parse("a - b - c")) == "((a - b) - c)"
+    assert str(parse("2 ** 3 ** 2")) == "(2 ** (3 ** 2))"
+    assert str(parse("-x ** 2")) == "(-(x ** 2))"
+    assert str(parse("2 ** -x")) == "(2 ** (-x))"
+    assert str(parse("a + b * c / d")) == "(a + ((b * c) / d))"
+    assert str(parse("exp(-a * b)")) == "exp(((-a) * b))"
+
+
+def test_names_in_order_of_first_appearance_and_one_leaf_per_name():
+    expression = parse("w1 * x1 + w1 * x2")
+    assert expression.names == ("w1", "x1", "x2")
+    root, leaves = expression.build({"w1": 3.0, "x1": 1.0, "x2": 2.0})
+    root.backward()
+    assert leaves["w1"].grad == 3.0  # x1 + x2: both uses reach the same leaf
+    assert leaves["w1"].label == "w1"
+
+
+def test_numbers_are_constants_and_given_values_may_be_values():
+    w = Value(2.0, label="weight")
+    root, leaves = build("3 * w", {"w": w, "unused": 1.0})
+    root.backward()
+    assert leaves["w"] is w and w.grad == 3.0
+    constants = [x for x in root.inputs if x is not w]
+    assert constants[0].grad is None and constants[0].data == 3.0
+
+
+@pytest.mark.parametrize("text, position, words", [
+    ("x + * y", 4, "expected a number, a name"),
+    ("x +", 3, "found the end"),
+    ("(x + y", 0, "never closed"),
+    ("x + y)", 5, "no matching '('"),
+    ("x y", 2, "expected an operator"),
+    ("2x", 0, "write 2 * x"),
+    ("1e", 0, "malformed number"),
+    ("x ^ 2", 2, "write powers as x ** 2"),
+    ("x.real", 1, "attributes are not part of the language"),
+    ("'x'", 0, "strings are not part of the language"),
+    ("foo(x)", 0, "known functions are exp, log"),
+    ("exp", 0, "call it as exp(...)"),
+    ("exp(x, y)", 0, "exp takes 1 argument; got 2"),
+    ("leaky_relu(x, 1, 2)", 0, "takes 1 or 2 arguments"),
+    ("x, y", 1, "outside a function call"),
+    ("exp()", 4, "expected a number"),
+    ("   ", 0, "empty"),
+    ("x + 1e999", 4, "too large"),
+    ("x # comment", 2, "unexpected character '#'"),
+])
+def test_bad_expressions_point_at_the_offending_character(text, position, words):
+    with pytest.raises(ExpressionError) as info:
+        parse(text)
+    error = info.value
+    assert error.position == position
+    assert words in str(error)
+    # the message repeats the expression with a caret under that character
+    lines = str(error).splitlines()
+    assert lines[-2] == "  " + text
+    assert lines[-1] == "  " + " " * position + "^"
+
+
+def test_caret_stays_aligned_in_a_window_of_a_long_expression():
+    text = "x + " * 100 + "* y"
+    with pytest.raises(ExpressionError) as info:
+        parse(text)
+    *_, shown, caret = str(info.value).splitlines()
+    assert shown[caret.index("^")] == "*"
+
+
+def test_missing_name_lists_the_names_that_have_values():
+    with pytest.raises(ExpressionError) as info:
+        build("x * y + z", {"x": 1.0, "z": 2.0})
+    assert info.value.position == 4
+    assert "'y'" in str(info.value) and "names with values: x, z" in str(info.value)
+
+
+def test_unknown_function_lists_every_known_function():
+    with pytest.raises(ExpressionError) as info:
+        parse("softplus(x)")
+    for name in FUNCTIONS:
+        assert name in str(info.value)
+
+
+def test_the_slope_of_leaky_relu_must_be_a_number():
+    with pytest.raises(ExpressionError, match="slope of leaky_relu"):
+        build("leaky_relu(x, a)", {"x": 1.0, "a": 0.1})
+
+
+def test_values_must_be_real_numbers():
+    with pytest.raises(TypeError, match="'x' must be a real number"):
+        build("x", {"x": "2"})
+    with pytest.raises(TypeError, match="needs the expression as a str"):
+        parse(b"x")
+
+
+def test_domain_errors_are_the_engines_with_the_position():
+    with pytest.raises(ValueError, match="log.*position 4"):
+        build("1 + log(x)", {"x": -1.0})
+    with pytest.raises(ZeroDivisionError, match="position 2"):
+        build("x / (y - y)", {"x": 1.0, "y": 2.0})
+
+
+@pytest.mark.parametrize("text", [
+    "__import__('os').system('echo hi')",
+    "x.__class__.__bases__",
+    "().__class__",
+    "open('/etc/passwd')",
+    "eval('1')",
+    "exec",
+    "lambda: 1",
+    "x if x else x",
+    "[x for x in x]",
+    "x; import os",
+    "`x`",
+    "{x}",
+    "x[0]",
+    "getattr(x, 'data')",
+])
+def test_hostile_expressions_are_rejected_without_running_anything(text):
+    import builtins
+
+    calls = []
+
+    def forbidden(*args, **kwargs):
+        calls.append(args)
+        raise AssertionError("the parser must never evaluate Python")
+
+    names = ("eval", "exec", "compile", "__import__", "open")
+    saved = {name: getattr(builtins, name) for name in names}
+    for name in names:
+        setattr(builtins, name, forbidden)
+    try:
+        with pytest.raises(ExpressionError):
+            build(text, {"x": 1.0, "os": 1.0})
+    finally:
+        # restored before pytest reports anything: it needs these itself
+        for name, original in saved.items():
+            setattr(builtins, name, original)
+    assert calls == []
+
+
+def test_very_long_input_is_refused_before_parsing():
+    with pytest.raises(ExpressionError, match=f"the limit is {MAX_LENGTH}"):
+        parse("x+" * MAX_LENGTH + "x")
+
+
+def test_deep_nesting_and_long_chains_do_not_recurse():
+    depth = (MAX_LENGTH - 1) // 2
+    root, leaves = build("(" * depth + "x" + ")" * depth, {"x": 2.5})
+    assert root is leaves["x"]
+    terms = (MAX_LENGTH - 1) // 2
+    root, leaves = build("x+" * terms + "x", {"x": 1.0})
+    root.backward()
+    assert root.data == terms + 1 and leaves["x"].grad == terms + 1
+    root, leaves = build("-" * (MAX_LENGTH - 1) + "x", {"x": 1.0})
+    assert root.data == (1.0 if (MAX_LENGTH - 1) % 2 == 0 else -1.0)
