@@ -1,4 +1,4 @@
-"""Turning DOT text into pictures, and writing files so that a failure leaves nothing behind.
+"""Turning DOT text into pictures.
 
 `microgrant.viz` describes a graph as DOT text, which needs nothing installed.  Laying it out
 needs Graphviz's ``dot`` engine, found here in this order:
@@ -7,9 +7,8 @@ needs Graphviz's ``dot`` engine, found here in this order:
 2. a ``dot`` executable on PATH (a system Graphviz);
 3. otherwise a `RenderError` that says exactly what to install.
 
-Files (pictures, the stepper page) are written to a temporary file in the target's directory
-and then moved over the target with ``os.replace``: readers see the old file or the new one,
-never half of one, and a failed render leaves no file at all.
+The pictures are saved with `microgrant._files.write_atomically`, so a failed render leaves no
+file behind.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 FORMATS = ("svg", "png")
@@ -102,47 +100,3 @@ def format_from_path(path, fmt: str | None) -> str:
                          f"suffix or pass format=, one of "
                          f"{', '.join(repr(f) for f in FORMATS)}")
     return suffix.lower()
-
-
-def write_atomically(path, data: bytes) -> Path:
-    """Writes ``data`` to ``path`` all at once: a failure leaves any old file as it was.
-
-    The bytes go to a temporary file beside ``path`` (same directory, so same file system),
-    which is then renamed over ``path``; a rename is atomic, a write is not.
-
-    Raises:
-        OSError: when the directory is missing or not writable, naming ``path``.
-
-    >>> import tempfile, pathlib
-    >>> with tempfile.TemporaryDirectory() as d:
-    ...     p = write_atomically(pathlib.Path(d) / "hello.txt", b"hi")
-    ...     p.read_bytes()
-    b'hi'
-    """
-    path = Path(path)
-    directory = path.parent
-    try:
-        fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as error:
-        raise type(error)(error.errno, f"cannot write {str(path)!r}: {error.strerror} "
-                                       f"(in directory {str(directory)!r})",
-                          str(path)) from error
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        # mkstemp makes the file private (0600); a picture should be as readable as any file.
-        try:
-            mode = os.stat(path).st_mode & 0o777
-        except OSError:
-            mode = 0o644
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-    return path

@@ -21,11 +21,11 @@ import math
 import numbers
 import os
 import random
-import tempfile
 from typing import Callable, Sequence
 
 import numpy as np
 
+from ._files import write_atomically
 from .engine import Value
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
                      hinge_loss, log_softmax, mse_loss, softmax)
@@ -274,7 +274,7 @@ class Module:
         document = {"format": _FORMAT, "version": _FORMAT_VERSION, "model": repr(self),
                     "parameters": self.state_dict()}
         text = json.dumps(document, indent=1, allow_nan=False) + "\n"
-        _write_atomically(os.fspath(path), text)
+        write_atomically(path, text, "save weights to")
 
     def load(self, path) -> "Module":
         """Reads weights saved by `save` (or a JSON ``state_dict``) from ``path``.
@@ -369,40 +369,6 @@ def _check_state(state, names: list[str], model: Module) -> list[float]:
 def _some(names: Sequence[str], limit: int = 5) -> str:
     shown = ", ".join(repr(n) for n in names[:limit])
     return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
-
-
-def _write_atomically(path: str, text: str) -> None:
-    """Writes ``text`` to a temporary file in ``path``'s directory, then renames it to ``path``.
-
-    A rename within one directory is atomic: readers see the old file or the new one, never
-    half of one, and a crash or full disk mid-write leaves the old file untouched.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
-                                   suffix=".tmp")
-    except OSError as error:
-        raise type(error)(error.errno, f"cannot save weights to {path!r}: "
-                                       f"{error.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp makes the file private (0600); give it the usual permissions instead.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException as error:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(error, OSError):
-            raise type(error)(error.errno, f"cannot save weights to {path!r}: "
-                                           f"{error.strerror}") from None
-        raise
 
 
 # ---- Neuron, Layer, MLP ------------------------------------------------------------------------

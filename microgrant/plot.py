@@ -15,12 +15,12 @@ returned figure. Every function returns its figure and, given ``path``, also sav
 
 from __future__ import annotations
 
+import io
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable, Sequence
 
+from ._files import write_atomically
 from .engine import Value, no_grad
 
 __all__ = ["ACTIVATIONS", "decision_boundary", "decision_boundaries", "training_curves",
@@ -56,8 +56,8 @@ def _figure_class():
 def save_figure(fig, path) -> Path:
     """Saves ``fig`` to ``path`` atomically; the format comes from the suffix (.png, .svg, .pdf).
 
-    The figure is written to a temporary file beside ``path`` and moved into place only when
-    complete, so an interrupted or failed save never leaves a truncated file behind.
+    The figure is drawn in memory and then written with `microgrant._files.write_atomically`,
+    so an interrupted or failed save never leaves a truncated file behind.
 
     Args:
         fig: a matplotlib figure.
@@ -79,20 +79,10 @@ def save_figure(fig, path) -> Path:
     folder = path.parent
     if not folder.is_dir():
         raise FileNotFoundError(f"cannot save {path}: the folder {folder} does not exist")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=f".{fmt}",
-                                         dir=folder)
-    os.close(handle)
-    try:
-        # mkstemp makes the file private (0600); give it the permissions a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        fig.savefig(temporary, format=fmt, bbox_inches="tight")
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    # Drawn in memory first: a failure while drawing leaves no file at all.
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt, bbox_inches="tight")
+    write_atomically(path, buffer.getvalue(), "save figure to")
     return path
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import _render, _stepper_page
+from ._files import write_atomically
 from ._render import FORMATS, RenderError
 from .engine import OPS, Value, local_grads, topological_order
 
@@ -696,7 +697,7 @@ class Drawing:
             OSError: when ``path`` cannot be written (nothing is left behind).
         """
         fmt = _render.format_from_path(path, format)
-        return _render.write_atomically(path, self.pipe(fmt))
+        return write_atomically(path, self.pipe(fmt))
 
     def _repr_svg_(self) -> str | None:
         try:
@@ -819,7 +820,7 @@ def save_stepper(root: Value, path, digits: int = 4,
     svg = drawing.pipe("svg").decode("utf-8")
     text = _stepper_page.page(title if title is not None else f"Backprop through {name}",
                               svg, steps, [(fill, meaning) for fill, meaning in _STYLE.values()])
-    return _render.write_atomically(path, text.encode("utf-8"))
+    return write_atomically(path, text)
 
 
 # ---- networks ------------------------------------------------------------------------------

@@ -135,10 +135,8 @@ def test_a_failed_save_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatc
     fig = plot.training_curves([1.0, 0.5])
     real_savefig = fig.savefig
 
-    def half_then_fail(path, **kwargs):
-        real_savefig(path, **kwargs)
-        with open(path, "r+b") as f:
-            f.truncate(10)
+    def half_then_fail(file, **kwargs):
+        real_savefig(file, **kwargs)  # part of the picture is drawn, then the disk fills up
         raise OSError("disk full")
 
     monkeypatch.setattr(fig, "savefig", half_then_fail)
