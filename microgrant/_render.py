@@ -32,7 +32,13 @@ INSTALL_HINT = (
 
 
 class RenderError(RuntimeError):
-    """No Graphviz layout engine could be found, or the one found failed."""
+    """No Graphviz layout engine could be found, or the one found failed.
+
+    A `RuntimeError`, so code that treats any drawing failure alike can catch that:
+
+    >>> issubclass(RenderError, RuntimeError)
+    True
+    """
 
 
 def check_format(fmt: str) -> str:

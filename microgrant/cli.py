@@ -423,6 +423,9 @@ def main(argv: list[str] | None = None) -> int:
 
     Returns:
         The exit status: 0 on success, 2 for a usage error, 1 for an error while running.
+
+    >>> main(["graph", "x * y", "x=2"])     # no value for y: a usage error, said on stderr
+    2
     """
     parser, commands = _parser()
     try:

@@ -50,7 +50,13 @@ def no_grad() -> Iterator[None]:
 
 
 def is_grad_enabled() -> bool:
-    """Whether operations currently record the graph (False inside `no_grad`)."""
+    """Whether operations currently record the graph (False inside `no_grad`).
+
+    >>> with no_grad():
+    ...     inside = is_grad_enabled()
+    >>> inside, is_grad_enabled()
+    (False, True)
+    """
     return _grad_enabled
 
 

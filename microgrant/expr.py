@@ -121,6 +121,13 @@ class Expression:
     Attributes:
         text: the expression as typed.
         names: the variable names it uses, in order of first appearance.
+
+    >>> e = parse("tanh(x*w + b)")
+    >>> e.names
+    ('x', 'w', 'b')
+    >>> root, leaves = e.build({"x": 2.0, "w": -0.5, "b": 1.0})
+    >>> root.data, sorted(leaves)
+    (0.0, ['b', 'w', 'x'])
     """
 
     def __init__(self, text: str, program: tuple[_Item, ...]):

@@ -23,7 +23,12 @@ __all__ = ["gradcheck", "GradcheckResult", "GradcheckRow"]
 
 @dataclass(frozen=True)
 class GradcheckRow:
-    """The two gradients of one input, side by side."""
+    """The two gradients of one input, side by side.
+
+    >>> row = gradcheck(lambda x: x * x, [Value(3.0, label="x")]).rows[0]
+    >>> row.label, row.analytic, round(row.numeric, 6), row.ok
+    ('x', 6.0, 6.0, True)
+    """
 
     index: int
     label: str
@@ -40,7 +45,12 @@ class GradcheckRow:
 
 @dataclass(frozen=True)
 class GradcheckResult:
-    """What `gradcheck` found: one row per input.  True when every input agrees."""
+    """What `gradcheck` found: one row per input.  True when every input agrees.
+
+    >>> result = gradcheck(lambda a, b: a / b, [1.0, 4.0])
+    >>> bool(result), len(result.rows), result.failures
+    (True, 2, [])
+    """
 
     rows: tuple[GradcheckRow, ...]
     output: float

@@ -33,6 +33,8 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+__all__ = ["Op", "OPS"]
+
 
 @dataclass(frozen=True, slots=True)
 class Op:

@@ -69,6 +69,12 @@ def save_figure(fig, path) -> Path:
     Raises:
         ValueError: the suffix is missing or not a format matplotlib can write.
         FileNotFoundError: the folder does not exist.
+
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = save_figure(training_curves([1.0, 0.5]), pathlib.Path(folder) / "loss.svg")
+    ...     path.read_text().count("<svg") > 0
+    True
     """
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
@@ -187,6 +193,11 @@ def decision_boundary(model, X, y, *, threshold: float = 0.0, resolution: int = 
 
     Returns:
         The matplotlib figure.
+
+    >>> from microgrant.nn import MLP
+    >>> fig = decision_boundary(MLP(2, [4, 1], seed=0), [[0, 0], [1, 1]], [0, 1], resolution=10)
+    >>> len(fig.axes)
+    1
     """
     rows, labels = _as_points(X, y)
     if resolution < 2:
@@ -218,6 +229,12 @@ def decision_boundaries(models: Sequence, X, y, *, titles: Sequence[str] | None 
 
     Returns:
         The matplotlib figure.
+
+    >>> from microgrant.nn import MLP
+    >>> models = [MLP(2, [h, 1], seed=0) for h in (1, 2, 3)]
+    >>> fig = decision_boundaries(models, [[0, 0], [1, 1]], [0, 1], resolution=8)
+    >>> len([ax for ax in fig.axes if ax.get_visible()])
+    3
     """
     models = list(models)
     if not models:
@@ -253,6 +270,9 @@ def training_curves(losses: Sequence[float], accuracies: Sequence[float] | None 
 
     Returns:
         The matplotlib figure.
+
+    >>> len(training_curves([0.9, 0.5, 0.2], [0.5, 0.75, 1.0]).axes)
+    2
     """
     losses = [float(v) for v in losses]
     if not losses:
@@ -324,6 +344,9 @@ def activations(names: Sequence[str] = ("sigmoid", "tanh", "relu", "step"), *,
 
     Returns:
         The matplotlib figure.
+
+    >>> len(activations(["sigmoid", "relu"], points=11).axes)
+    2
     """
     names = list(names)
     if not names:
