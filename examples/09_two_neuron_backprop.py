@@ -16,74 +16,33 @@ dJ/dy_hat = -y/y_hat + (1 - y)/(1 - y_hat). Backward and the finite difference a
 corrected form; with y = 1 the note's version even has the wrong sign, so a gradient-descent
 step with it makes J larger. (With y = 0 both forms agree, which is how such a slip survives.)
 
-The forward and backward graphs (SVG and PNG) and a page that steps through the backward pass
-are written to the output folder.
+The graph is `microgrant.notes.two_neurons`, the one `microgrant demo` draws. Its forward and
+backward graphs (SVG and PNG) and a page that steps through the backward pass are written to
+the output folder.
 
     python examples/09_two_neuron_backprop.py [--x1 1.5 --y 1 --w1 0.8 --w2 -0.6] [--out DIR]
 """
 
 import argparse
-import math
 import tempfile
 from pathlib import Path
 
 from microgrant import Value, gradcheck, viz
-
-
-def sigma(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-z))
-
-
-def network(x1: float, y: float, w1: float, w2: float) -> dict[str, Value]:
-    """Builds the note's graph; returns every named Value (x1 and y are constants)."""
-    v = {"x1": Value(x1, label="x1", requires_grad=False),
-         "y": Value(y, label="y", requires_grad=False),
-         "w1": Value(w1, label="w1"), "w2": Value(w2, label="w2")}
-    v["z1"] = v["w1"] * v["x1"]
-    v["a1"] = v["z1"].sigmoid()
-    v["z2"] = v["w2"] * v["a1"]
-    v["y_hat"] = v["z2"].sigmoid()
-    v["J"] = -v["y"] * v["y_hat"].log() - (1 - v["y"]) * (1 - v["y_hat"]).log()
-    for name in ("z1", "a1", "z2", "y_hat", "J"):
-        v[name].label = name
-    return v
-
-
-def note_factors(x1: float, y: float, w1: float, w2: float) -> dict[str, float]:
-    """Each factor of note 004's chains, as written (and equation (2) corrected)."""
-    z1 = w1 * x1
-    a1 = sigma(z1)
-    z2 = w2 * a1
-    y_hat = sigma(z2)
-    f = {
-        "(2) dJ/dy_hat, as printed": y / y_hat + (1 - y) / (1 - y_hat),
-        "(2) dJ/dy_hat, corrected": -y / y_hat + (1 - y) / (1 - y_hat),
-        "(3) dy_hat/dz2": (1 / (1 + math.exp(-z2))) * (1 - 1 / (1 + math.exp(-z2))),
-        "(4) dz2/dw2": a1,
-        "dz2/da1": w2,
-        "da1/dz1": sigma(z1) * (1 - sigma(z1)),
-        "dz1/dw1": x1,
-    }
-    for which in ("as printed", "corrected"):
-        d_yhat = f[f"(2) dJ/dy_hat, {which}"]
-        f[f"dJ/dw2, {which}"] = d_yhat * f["(3) dy_hat/dz2"] * f["(4) dz2/dw2"]
-        f[f"dJ/dw1, {which}"] = (d_yhat * f["(3) dy_hat/dz2"] * f["dz2/da1"]
-                                 * f["da1/dz1"] * f["dz1/dw1"])
-    return f
+from microgrant.notes import note_004_factors, two_neurons
 
 
 def compare(x1: float, y: float, w1: float, w2: float) -> dict[str, float]:
     """The note's products, backward's gradients and finite differences, side by side."""
-    v = network(x1, y, w1, w2)
+    v = two_neurons(x1, y, w1, w2)
     v["J"].backward()
-    f = note_factors(x1, y, w1, w2)
+    f = note_004_factors(x1, y, w1, w2)
 
     check = gradcheck(lambda a, b: _loss(x1, y, a, b),
                       [Value(w1, label="w1"), Value(w2, label="w2")])
     return {
         **f,
         "J": v["J"].data, "y_hat": v["y_hat"].data,
-        "backward dJ/dy_hat": v["y_hat"].grad, "backward dJ/dz2": v["z2"].grad,
+        "backward dJ/dŷ": v["y_hat"].grad, "backward dJ/dz2": v["z2"].grad,
         "backward dJ/da1": v["a1"].grad, "backward dJ/dz1": v["z1"].grad,
         "backward dJ/dw1": v["w1"].grad, "backward dJ/dw2": v["w2"].grad,
         "finite difference dJ/dw1": check.rows[0].numeric,
@@ -100,7 +59,7 @@ def _loss(x1: float, y: float, w1: Value, w2: Value) -> Value:
 
 def one_step(x1, y, w1, w2, lr: float, which: str) -> float:
     """J after one step w <- w - lr dJ/dw, with the note's (2) or the corrected one."""
-    f = note_factors(x1, y, w1, w2)
+    f = note_004_factors(x1, y, w1, w2)
     new_w1 = w1 - lr * f[f"dJ/dw1, {which}"]
     new_w2 = w2 - lr * f[f"dJ/dw2, {which}"]
     return _loss(x1, y, Value(new_w1), Value(new_w2)).data
@@ -134,10 +93,10 @@ def main(argv=None) -> None:
     print(f"Note 004's two-neuron network at x1 = {x1:g}, y = {y:g}, w1 = {w1:g}, w2 = {w2:g}")
     print(f"  y_hat = {r['y_hat']:.6f}, J = {r['J']:.6f}\n")
     print("Each factor as the note writes it:")
-    for name in ("(2) dJ/dy_hat, as printed", "(2) dJ/dy_hat, corrected", "(3) dy_hat/dz2",
+    for name in ("(2) dJ/dŷ, as printed", "(2) dJ/dŷ, corrected", "(3) dŷ/dz2",
                  "(4) dz2/dw2", "dz2/da1", "da1/dz1", "dz1/dw1"):
-        print(f"  {name:<27} = {r[name]:+.6f}")
-    print(f"  backward's dJ/dy_hat (the grad on node y_hat) = {r['backward dJ/dy_hat']:+.6f}"
+        print(f"  {name:<23} = {r[name]:+.6f}")
+    print(f"  backward's dJ/dŷ (the grad on node ŷ) = {r['backward dJ/dŷ']:+.6f}"
           " -> agrees with the corrected (2)")
 
     print("\nThe products, against backward() and a finite difference:")
@@ -162,7 +121,7 @@ def main(argv=None) -> None:
         print(f"  {text + ':':<29} J = {one_step(x1, y, w1, w2, args.lr, which):.6f}")
 
     print("\nmicrogrant's own account (viz.explain):")
-    v = network(x1, y, w1, w2)
+    v = two_neurons(x1, y, w1, w2)
     print(viz.explain(v["J"]))
 
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="microgrant-09-"))

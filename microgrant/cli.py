@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from .notes import TWO_NEURONS
+
 __all__ = ["main", "DATASETS"]
 
 #: The datasets ``microgrant train`` knows, with what each one is.
@@ -39,8 +41,6 @@ DATASETS = {
     "admissions": "note 003's students: test score and grades, accepted or not",
 }
 
-# Note 004's two-neuron network: the built-in numbers of `demo` and `chain-rule`.
-CHAIN_DEFAULTS = {"x1": 1.5, "y": 1.0, "w1": 0.8, "w2": -0.6}
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
 DEFAULT_LR = {"sgd": 0.1, "adam": 0.05, "rmsprop": 0.01}
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "linear")
@@ -145,43 +145,16 @@ def _list_written(paths: list[Path]) -> None:
         print(f"  {path}  ({path.stat().st_size:,} bytes)")
 
 
-def _sigma(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
-
-
-def _two_neurons(x1: float, y: float, w1: float, w2: float):
-    """Note 004's network: z1 = w1 x1, a1 = σ(z1), z2 = w2 a1, ŷ = σ(z2), J = BCE(ŷ, y).
-
-    Returns:
-        ``(J, values)``: the loss Value (after ``backward``) and every named Value.
-    """
-    from .engine import Value
-
-    v = {"x1": Value(x1, label="x1", requires_grad=False),
-         "y": Value(y, label="y", requires_grad=False),
-         "w1": Value(w1, label="w1"), "w2": Value(w2, label="w2")}
-    v["z1"] = v["w1"] * v["x1"]
-    v["a1"] = v["z1"].sigmoid()
-    v["z2"] = v["w2"] * v["a1"]
-    v["y_hat"] = v["z2"].sigmoid()
-    v["J"] = -v["y"] * v["y_hat"].log() - (1 - v["y"]) * (1 - v["y_hat"]).log()
-    for name in ("z1", "a1", "z2", "y_hat", "J"):
-        v[name].label = name
-    v["J"].backward()
-    return v["J"], v
-
-
 def _print_chain_rule(x1: float, y: float, w1: float, w2: float):
     """Prints the derivation with the note's factors next to backward's; returns J."""
     from . import viz
+    from .notes import note_004_factors, two_neurons
 
-    J, v = _two_neurons(x1, y, w1, w2)
-    a1, y_hat = v["a1"].data, v["y_hat"].data
-    z1, z2 = v["z1"].data, v["z2"].data
-    printed = y / y_hat + (1 - y) / (1 - y_hat)      # note 004's equation (2), as printed
-    corrected = -y / y_hat + (1 - y) / (1 - y_hat)   # the derivative of -y log ŷ is -y/ŷ
-    d3 = _sigma(z2) * (1 - _sigma(z2))
-    d_a1 = _sigma(z1) * (1 - _sigma(z1))
+    v = two_neurons(x1, y, w1, w2)
+    J = v["J"]
+    J.backward()
+    f = note_004_factors(x1, y, w1, w2)
+    printed, corrected = f["(2) dJ/dŷ, as printed"], f["(2) dJ/dŷ, corrected"]
     print("Note 004: two layers, one neuron each, no bias, binary cross-entropy")
     print(f"  x1 = {x1:g}, y = {y:g}, w1 = {w1:g}, w2 = {w2:g}")
     print("  z1 = w1 x1,  a1 = σ(z1),  z2 = w2 a1,  ŷ = σ(z2),\n"
@@ -193,14 +166,14 @@ def _print_chain_rule(x1: float, y: float, w1: float, w2: float):
     print(f"  (2) dJ/dŷ as printed, y/ŷ + (1-y)/(1-ŷ)    = {printed:+.6g}")
     print(f"  (2) corrected,        -y/ŷ + (1-y)/(1-ŷ)   = {corrected:+.6g}   "
           f"backward: {v['y_hat'].grad:+.6g}")
-    print(f"  (3) dŷ/dz2 = σ(z2)(1 - σ(z2))             = {d3:+.6g}")
-    print(f"  (4) dz2/dw2 = a1                          = {a1:+.6g}")
+    print(f"  (3) dŷ/dz2 = σ(z2)(1 - σ(z2))             = {f['(3) dŷ/dz2']:+.6g}")
+    print(f"  (4) dz2/dw2 = a1                          = {f['(4) dz2/dw2']:+.6g}")
     print(f"      dz2/da1 = w2, da1/dz1 = σ'(z1), dz1/dw1 = x1: "
-          f"{w2:+.6g}, {d_a1:+.6g}, {x1:+.6g}")
-    rows = [("dJ/dw2", d3 * a1, v["w2"].grad), ("dJ/dw1", d3 * w2 * d_a1 * x1, v["w1"].grad)]
+          f"{f['dz2/da1']:+.6g}, {f['da1/dz1']:+.6g}, {f['dz1/dw1']:+.6g}")
     print(f"  {'':<7} {'(2) as printed':>15} {'(2) corrected':>15} {'backward':>12}")
-    for name, rest, ours in rows:
-        print(f"  {name:<7} {printed * rest:>+15.6g} {corrected * rest:>+15.6g} {ours:>+12.6g}")
+    for w in ("w2", "w1"):
+        print(f"  dJ/d{w:<3} {f[f'dJ/d{w}, as printed']:>+15.6g} "
+              f"{f[f'dJ/d{w}, corrected']:>+15.6g} {v[w].grad:>+12.6g}")
     if abs(printed - corrected) > 1e-12 * max(1.0, abs(corrected)):
         print("  Equation (2) as printed has a sign error (d/dŷ of -y log ŷ is -y/ŷ); "
               "backward agrees with the corrected form.")
@@ -229,7 +202,7 @@ def _cmd_demo(args) -> int:
 
     started = time.perf_counter()
     folder = _out_dir(args.out)
-    J = _print_chain_rule(**CHAIN_DEFAULTS)
+    J = _print_chain_rule(**TWO_NEURONS)
     written = _write_graphs(J, folder, "two_neurons", "Note 004: backprop through two neurons")
 
     print("\nTraining a 2 -> 4 (tanh) -> 1 network on XOR, the problem one neuron cannot solve")
@@ -369,7 +342,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
         description="z1 = w1 x1, a1 = σ(z1), z2 = w2 a1, ŷ = σ(z2), J = binary "
                     "cross-entropy: prints the forward pass, every chain-rule step, and the "
                     "note's factors (with its sign error) next to backward's gradients.")
-    for name, default in CHAIN_DEFAULTS.items():
+    for name, default in TWO_NEURONS.items():
         chain.add_argument(f"--{name}", type=_finite, default=default,
                            help=f"(default {default:g})")
     chain.add_argument("--out", metavar="DIR", help="also write the graphs to this folder")

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from microgrant.notes import note_004_factors, two_neurons
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SCRIPTS = sorted(EXAMPLES.glob("[0-9][0-9]_*.py"))
 
@@ -180,13 +182,13 @@ POINTS = [(1.5, 1.0, 0.8, -0.6), (-2.0, 1.0, 0.3, 1.7), (0.5, 0.0, -1.2, 2.5),
 def test_09_corrected_chain_rule_factors_multiply_to_backwards_gradient(x1, y, w1, w2):
     ex = load("09")
     r = ex.compare(x1, y, w1, w2)
-    f = ex.note_factors(x1, y, w1, w2)
-    product_w2 = (f["(2) dJ/dy_hat, corrected"] * f["(3) dy_hat/dz2"] * f["(4) dz2/dw2"])
-    product_w1 = (f["(2) dJ/dy_hat, corrected"] * f["(3) dy_hat/dz2"] * f["dz2/da1"]
+    f = note_004_factors(x1, y, w1, w2)
+    product_w2 = (f["(2) dJ/dŷ, corrected"] * f["(3) dŷ/dz2"] * f["(4) dz2/dw2"])
+    product_w1 = (f["(2) dJ/dŷ, corrected"] * f["(3) dŷ/dz2"] * f["dz2/da1"]
                   * f["da1/dz1"] * f["dz1/dw1"])
     assert product_w2 == pytest.approx(r["backward dJ/dw2"], rel=1e-12, abs=1e-15)
     assert product_w1 == pytest.approx(r["backward dJ/dw1"], rel=1e-12, abs=1e-15)
-    assert r["backward dJ/dy_hat"] == pytest.approx(f["(2) dJ/dy_hat, corrected"], rel=1e-12)
+    assert r["backward dJ/dŷ"] == pytest.approx(f["(2) dJ/dŷ, corrected"], rel=1e-12)
     assert r["gradcheck ok"] == 1.0
     assert r["finite difference dJ/dw2"] == pytest.approx(product_w2, rel=1e-5, abs=1e-8)
 
@@ -206,8 +208,7 @@ def test_09_the_printed_equation_2_is_wrong_exactly_when_y_is_1(x1, y, w1, w2):
 
 def test_09_renders_graphs_and_stepper(tmp_path):
     ex = load("09")
-    v = ex.network(1.5, 1.0, 0.8, -0.6)
-    written = ex.render(v["J"], tmp_path)
+    written = ex.render(two_neurons()["J"], tmp_path)
     assert sorted(p.suffix for p in written) == [".html", ".png", ".png", ".svg", ".svg"]
     assert (tmp_path / "two_neurons_backward.png").read_bytes()[:4] == b"\x89PNG"
 
