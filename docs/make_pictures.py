@@ -1,58 +1,70 @@
-"""Draws the README's pictures of one neuron, forward and backward, with microgrant itself.
+"""Draws the README's pictures with microgrant itself.
 
-The neuron is the classic one from micrograd's introduction:
+* ``neuron_forward`` and ``neuron_backward`` (SVG and PNG): micrograd's tanh neuron
+  (`microgrant.notes.neuron`), whose bias makes do/dn = 0.5 a round number to follow;
+* ``two_neurons_backward.svg`` and ``two_neurons_steps.html``: note 004's two-neuron network
+  with binary cross-entropy (`microgrant.notes.two_neurons`), and its stepper page;
+* ``xor_hidden_neurons.png``: XOR learned with 1, 2, 3 and 4 hidden neurons (note 001);
+* ``moons.png``: micrograd's moons, learned by MLP(2, [16, 16, 1]).
 
-    o = tanh(x1*w1 + x2*w2 + b),  x1 = 2, x2 = 0, w1 = -3, w2 = 1, b = 6.8813735870195432
-
-The bias is chosen so that n = x1*w1 + x2*w2 + b = 0.8814 and o = tanh(n) = 0.7071, which
-makes do/dn = 1 - o^2 = 0.5 a round number to follow through the backward picture.
-
-Run it from anywhere (it needs Graphviz, which pygraphviz bundles):
+Run it from anywhere (Graphviz comes with pygraphviz; the plots need the ``plot`` extra):
 
     python docs/make_pictures.py
-
-It writes neuron_forward.svg/.png and neuron_backward.svg/.png next to itself.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from microgrant import Value, viz
+from microgrant import plot, viz
+from microgrant.data import logic_gate, moons
+from microgrant.nn import MLP
+from microgrant.notes import neuron, two_neurons
+from microgrant.optim import Adam
+from microgrant.train import accuracy, fit
 
 HERE = Path(__file__).resolve().parent
 
 
-def neuron() -> Value:
-    """The neuron's graph, every value labelled as it is named in the text."""
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    x1w1 = x1 * w1
-    x1w1.label = "x1*w1"
-    x2w2 = x2 * w2
-    x2w2.label = "x2*w2"
-    x1w1x2w2 = x1w1 + x2w2
-    x1w1x2w2.label = "x1*w1 + x2*w2"
-    n = x1w1x2w2 + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    return o
-
-
-def main() -> list[Path]:
-    o = neuron()
-    # The backward picture computes every gradient from the graph itself; backward() would
+def graphs() -> list[Path]:
+    # The backward pictures compute every gradient from the graph itself; backward() would
     # put the same numbers in .grad.
     written = []
+    o = neuron()
     for view, legend in (("forward", True), ("backward", False)):
         drawing = viz.draw(o, view=view, legend=legend)
         for fmt in ("svg", "png"):
             written.append(drawing.render(HERE / f"neuron_{view}.{fmt}"))
+    J = two_neurons()["J"]
+    # Top to bottom: fifteen values side by side would be too wide to read on a page.
+    written.append(viz.draw(J, view="backward", rankdir="TB").render(
+        HERE / "two_neurons_backward.svg"))
+    written.append(viz.save_stepper(J, HERE / "two_neurons_steps.html",
+                                    title="Note 004: backprop through two neurons"))
     return written
 
 
+def boundaries() -> list[Path]:
+    X, y = logic_gate("xor")
+    models, titles = [], []
+    for hidden in (1, 2, 3, 4):
+        model = MLP(2, [hidden, 1], activation="tanh", seed=1)
+        fit(model, X, y, loss="bce_logits", optimizer=Adam(model.parameters(), lr=0.1),
+            epochs=300, verbose=False)
+        models.append(model)
+        titles.append(f"{hidden} hidden: {accuracy(model, X, y, threshold=0.0):.0%}")
+    plot.decision_boundaries(models, X, y, titles=titles, columns=4, resolution=80,
+                                   path=HERE / "xor_hidden_neurons.png")
+
+    X, y = moons(100, noise=0.1, seed=0, labels="pm1")
+    model = MLP(2, [16, 16, 1], seed=1337)
+    fit(model, X, y, loss="hinge", l2=1e-4, epochs=100, target_accuracy=1.0,
+        lr=lambda k: 1.0 - 0.9 * k / 100, verbose=False)
+    title = f"moons, MLP(2, [16, 16, 1]): {accuracy(model, X, y):.0%}"
+    plot.decision_boundary(model, X, y, title=title, resolution=100, path=HERE / "moons.png")
+    return [HERE / "xor_hidden_neurons.png", HERE / "moons.png"]
+
+
 if __name__ == "__main__":
-    for path in main():
+    for path in graphs() + boundaries():
         print(path)
