@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -241,7 +242,9 @@ def test_python_dash_m_runs_the_command(tmp_path):
 
 
 def test_console_script(tmp_path):
-    command = shutil.which("microgrant")
+    # Installed beside this interpreter (the virtual environment's bin), or on PATH.
+    command = (shutil.which("microgrant", path=str(Path(sys.executable).parent))
+               or shutil.which("microgrant"))
     if command is None:
         pytest.skip("the microgrant console script is not installed")
     done = subprocess.run([command, "graph", "x*x", "x=3", "--out", str(tmp_path)],
