@@ -128,12 +128,12 @@ def _make_rng(seed) -> random.Random:
     raise TypeError(f"seed must be an int, a random.Random or None; got {type(seed).__name__}")
 
 
-def _init_weights(n_inputs: int, weights, seed) -> list[float]:
+def _init_weights(n_inputs: int, weights, seed, scale: float) -> list[float]:
     if weights is not None:
         return _as_vector(weights, n_inputs, name="weights")
     # The notes start from random weights; small ones, so the first line passes near the data.
     rng = _make_rng(seed)
-    return [rng.uniform(-1.0, 1.0) for _ in range(n_inputs)]
+    return [rng.uniform(-scale, scale) for _ in range(n_inputs)]
 
 
 def _rows_and_targets(X, y, n_inputs: int, allowed: tuple[int, int], labels: str):
@@ -325,7 +325,65 @@ def perceptron_trick(
     return [wi + lr * error * xi for wi, xi in zip(w, x)], float(bias) + lr * error
 
 
-class Perceptron:
+class _LinearUnit:
+    """What the perceptron and Adaline share: a line ``w . x + b`` and a threshold on it.
+
+    Subclasses set ``_init_scale`` (the range of random initial weights) and say, in
+    ``_threshold``, where on the linear output the positive class starts; they differ in how
+    they learn (`step`, `fit`).
+    """
+
+    _init_scale = 1.0
+
+    def __init__(self, n_inputs: int, weights: Sequence[float] | None = None,
+                 bias: float = 0.0, *, labels: str = "01", seed=None):
+        self.n_inputs = _check_n_inputs(n_inputs)
+        self.labels = labels
+        self.classes = _check_labels(labels)
+        self.weights = _init_weights(self.n_inputs, weights, seed, self._init_scale)
+        self.bias = float(bias)
+        self.history: list[tuple[list[float], float]] = []
+
+    def _threshold(self) -> float:
+        return 0.0
+
+    def decision_function(self, x: Sequence[float]) -> float:
+        """The linear output ``w . x + b`` of one sample.
+
+        >>> Perceptron(2, weights=[2, 1], bias=-18).decision_function([7, 6])  # note 003
+        2.0
+        """
+        return _dot(self.weights, _as_vector(x, self.n_inputs)) + self.bias
+
+    def predict(self, x):
+        """The class of one sample, or a list of classes for a list of samples.
+
+        >>> Perceptron(2, weights=[2, 1], bias=-18).predict([[7, 6], [3, 4]])
+        [1, 0]
+        """
+        if _is_batch(x):
+            return [self.predict(row) for row in x]
+        negative, positive = self.classes
+        return positive if self.decision_function(x) >= self._threshold() else negative
+
+    def score(self, X, y) -> float:
+        """Accuracy: the fraction of samples classified correctly.
+
+        >>> Perceptron(2, weights=[1, 1], bias=-1.2).score([[0, 0], [1, 1]], [0, 1])
+        1.0
+        """
+        predictions = self.predict([list(row) for row in X])
+        targets = list(y)
+        if len(predictions) != len(targets):
+            raise ValueError(f"X has {len(predictions)} rows but y has {len(targets)} labels")
+        return sum(p == t for p, t in zip(predictions, targets)) / len(targets)
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(n_inputs={self.n_inputs}, weights={self.weights}, "
+                f"bias={self.bias})")
+
+
+class Perceptron(_LinearUnit):
     """Rosenblatt's perceptron, trained by the perceptron learning rule (note 004).
 
     Prediction: ``y_hat = heaviside(w . x + b)``, that is 1 when ``w . x + b >= 0``.
@@ -362,41 +420,10 @@ class Perceptron:
     0
     """
 
-    def __init__(
-        self,
-        n_inputs: int,
-        weights: Sequence[float] | None = None,
-        bias: float = 0.0,
-        *,
-        labels: str = "01",
-        seed=None,
-    ):
-        self.n_inputs = _check_n_inputs(n_inputs)
-        self.labels = labels
-        self.classes = _check_labels(labels)
-        self.weights = _init_weights(self.n_inputs, weights, seed)
-        self.bias = float(bias)
-        self.history: list[tuple[list[float], float]] = []
+    def __init__(self, n_inputs: int, weights: Sequence[float] | None = None,
+                 bias: float = 0.0, *, labels: str = "01", seed=None):
+        super().__init__(n_inputs, weights, bias, labels=labels, seed=seed)
         self.mistakes: list[int] = []
-
-    def decision_function(self, x: Sequence[float]) -> float:
-        """The linear score ``w . x + b`` of one sample (positive side: >= 0).
-
-        >>> Perceptron(2, weights=[2, 1], bias=-18).decision_function([7, 6])  # note 003
-        2.0
-        """
-        return _dot(self.weights, _as_vector(x, self.n_inputs)) + self.bias
-
-    def predict(self, x):
-        """The class of one sample, or a list of classes for a list of samples.
-
-        >>> Perceptron(2, weights=[2, 1], bias=-18).predict([[7, 6], [3, 4]])
-        [1, 0]
-        """
-        if _is_batch(x):
-            return [self.predict(row) for row in x]
-        negative, positive = self.classes
-        return positive if self.decision_function(x) >= 0 else negative
 
     def step(self, x: Sequence[float], y: int, lr: float = 0.1) -> int:
         """One perceptron-rule update on one sample; returns the error ``y - y_hat``, scaled
@@ -456,26 +483,11 @@ class Perceptron:
                 break
         return self
 
-    def score(self, X, y) -> float:
-        """Accuracy: the fraction of samples classified correctly.
-
-        >>> Perceptron(2, weights=[1, 1], bias=-1.2).score([[0, 0], [1, 1]], [0, 1])
-        1.0
-        """
-        predictions = self.predict([list(row) for row in X])
-        targets = list(y)
-        if len(predictions) != len(targets):
-            raise ValueError(f"X has {len(predictions)} rows but y has {len(targets)} labels")
-        return sum(p == t for p, t in zip(predictions, targets)) / len(targets)
-
-    def __repr__(self) -> str:
-        return f"Perceptron(n_inputs={self.n_inputs}, weights={self.weights}, bias={self.bias})"
-
 
 # --------------------------------------------------------------------------- Adaline
 
 
-class Adaline:
+class Adaline(_LinearUnit):
     """Adaline, trained by the delta rule (Widrow-Hoff, least mean squares; note 004).
 
     Adaline learns from the *linear* output ``F(x) = w . x + b``, not from the thresholded
@@ -518,45 +530,17 @@ class Adaline:
     True
     """
 
-    def __init__(
-        self,
-        n_inputs: int,
-        weights: Sequence[float] | None = None,
-        bias: float = 0.0,
-        *,
-        labels: str = "01",
-        seed=None,
-    ):
-        self.n_inputs = _check_n_inputs(n_inputs)
-        self.labels = labels
-        self.classes = _check_labels(labels)
-        if weights is None:
-            rng = _make_rng(seed)
-            weights = [rng.uniform(-0.1, 0.1) for _ in range(self.n_inputs)]
-        self.weights = _as_vector(weights, self.n_inputs, name="weights")
-        self.bias = float(bias)
+    _init_scale = 0.1
+
+    def __init__(self, n_inputs: int, weights: Sequence[float] | None = None,
+                 bias: float = 0.0, *, labels: str = "01", seed=None):
+        super().__init__(n_inputs, weights, bias, labels=labels, seed=seed)
         self.losses: list[float] = []
-        self.history: list[tuple[list[float], float]] = []
 
-    def decision_function(self, x: Sequence[float]) -> float:
-        """The linear output ``F(x) = w . x + b`` of one sample.
-
-        >>> Adaline(2, weights=[0.5, 0.5], bias=-0.25).decision_function([1, 1])
-        0.75
-        """
-        return _dot(self.weights, _as_vector(x, self.n_inputs)) + self.bias
-
-    def predict(self, x):
-        """The class of one sample, or a list of classes for a list of samples.
-
-        >>> Adaline(2, weights=[0.5, 0.5], bias=-0.25).predict([[0, 1], [1, 1]])
-        [0, 1]
-        """
-        if _is_batch(x):
-            return [self.predict(row) for row in x]
+    def _threshold(self) -> float:
+        # Halfway between the two class values the linear output is trained toward.
         negative, positive = self.classes
-        midpoint = (negative + positive) / 2
-        return positive if self.decision_function(x) >= midpoint else negative
+        return (negative + positive) / 2
 
     def loss(self, X, y) -> float:
         """The cost ``J = 1/(2m) * sum((y - F(x))^2)`` of the linear output on a dataset.
@@ -620,18 +604,3 @@ class Adaline:
             self.losses.append(loss)
             self.history.append((list(self.weights), self.bias))
         return self
-
-    def score(self, X, y) -> float:
-        """Accuracy: the fraction of samples classified correctly.
-
-        >>> Adaline(2, weights=[0.5, 0.5], bias=-0.25).score([[0, 0], [1, 1]], [0, 1])
-        1.0
-        """
-        predictions = self.predict([list(row) for row in X])
-        targets = list(y)
-        if len(predictions) != len(targets):
-            raise ValueError(f"X has {len(predictions)} rows but y has {len(targets)} labels")
-        return sum(p == t for p, t in zip(predictions, targets)) / len(targets)
-
-    def __repr__(self) -> str:
-        return f"Adaline(n_inputs={self.n_inputs}, weights={self.weights}, bias={self.bias})"
