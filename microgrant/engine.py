@@ -165,8 +165,8 @@ class Value:
         op = f", op={self.op!r}" if self.op else ""
         return f"Value(data={self.data!r}, grad={self.grad!r}{label}{op})"
 
-    def __float__(self) -> float:
-        return self.data
+    # No __float__, on purpose: math.exp(x) would quietly take x.data and leave the graph,
+    # and backward would then miss that path.  Use x.exp(), or x.data for the number.
 
     # ---- comparisons (on data; they record nothing) --------------------------------------
     # `==` keeps its default meaning, identity, so Values can be dict keys and set members.

@@ -105,6 +105,11 @@ def _as_points(X, y) -> tuple[list[tuple[float, float]], list]:
     return rows, labels
 
 
+def _number(out) -> float:
+    """A model's output as a float, whether it returned a Value or a plain number."""
+    return out.data if isinstance(out, Value) else float(out)
+
+
 def _grid_outputs(model, xs: list[float], ys: list[float]):
     """The model's output at every grid point: a score, or (for a list) the class index.
 
@@ -121,11 +126,11 @@ def _grid_outputs(model, xs: list[float], ys: list[float]):
                 # Values, not floats, so a model written as a formula can call .sigmoid()
                 out = model([Value(x, requires_grad=False), Value(y, requires_grad=False)])
                 if isinstance(out, (list, tuple)):
-                    scores = [float(v) for v in out]
+                    scores = [_number(v) for v in out]
                     n_classes = max(n_classes or 0, len(scores))
                     row.append(max(range(len(scores)), key=scores.__getitem__))
                 else:
-                    row.append(float(out))
+                    row.append(_number(out))
             grid.append(row)
     return grid, n_classes
 

@@ -346,10 +346,19 @@ def test_numpy_scalars_in_and_out():
     assert v.data == 3.0 and type(v.data) is float
     assert type(Value(np.float32(0.5)).data) is float
     assert Value(True).data == 1.0
-    assert float(x) == 2.0 and np.float64(x.data) == 2.0
+    assert np.float64(x.data) == 2.0
     z = x ** np.float64(2.0)
     z.backward()
     assert type(x.grad) is float
+
+
+def test_math_functions_refuse_a_value_instead_of_leaving_the_graph():
+    # With a __float__, math.exp(x) * x would backprop to e instead of 2e, silently.
+    x = Value(1.0)
+    with pytest.raises(TypeError):
+        math.exp(x)
+    with pytest.raises(TypeError):
+        float(x)
 
 
 # ---- bad input --------------------------------------------------------------------------------
