@@ -99,7 +99,7 @@ def _pow_local_grads(a, b, out):
     # differentiable in b at all, so saying so beats returning NaN.
     if a > 0:
         d_exponent = out * _log(a)
-    elif a == 0:
+    elif _is_zero(a):
         d_exponent = 0.0
     else:
         raise ValueError("d(a ** b)/db = a ** b * ln(a) is undefined for a < 0")

@@ -196,3 +196,15 @@ def test_second_derivatives_of_every_op_match_finite_differences(name):
                 numeric = (first(up)[i] - first(down)[i]) / (2 * h)
                 assert seconds[j] == pytest.approx(numeric, rel=1e-6, abs=1e-6), (
                     f"{name} at {xs}, arg {arg}: d2 out / d in{i} d in{j}")
+
+
+def test_value_power_at_a_zero_base_differentiates_twice_as_once():
+    # At a = 0 the exponent's partial is 0 (the limit from the right, as PyTorch); the same
+    # rule must hold when the partials are built as Values for a second derivative.
+    x, y = Value(0.0), Value(2.0)
+    z = x ** y
+    z.backward()
+    first = [x.grad, y.grad]
+    dx, dy = grad(x ** y, [x, y], create_graph=True)
+    assert [dx.data, dy.data] == first == [0.0, 0.0]
+    assert grad(dx, [x])[0] == 2.0  # d2/dx2 x^2 = 2
