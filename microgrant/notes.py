@@ -15,9 +15,8 @@ and ``backward()`` is the referee.
 
 from __future__ import annotations
 
-import math
-
 from .engine import Value
+from .ops import _sigmoid
 
 __all__ = ["neuron", "two_neurons", "note_004_factors", "TWO_NEURONS"]
 
@@ -81,10 +80,6 @@ def two_neurons(x1: float = TWO_NEURONS["x1"], y: float = TWO_NEURONS["y"],
     return v
 
 
-def _sigmoid(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-z))
-
-
 def note_004_factors(x1: float = TWO_NEURONS["x1"], y: float = TWO_NEURONS["y"],
                      w1: float = TWO_NEURONS["w1"], w2: float = TWO_NEURONS["w2"]) -> dict:
     """Each factor of note 004's chain rule as printed, equation (2) also corrected.
@@ -108,10 +103,10 @@ def note_004_factors(x1: float = TWO_NEURONS["x1"], y: float = TWO_NEURONS["y"],
     f = {
         "(2) dJ/dŷ, as printed": y / y_hat + (1 - y) / (1 - y_hat),
         "(2) dJ/dŷ, corrected": -y / y_hat + (1 - y) / (1 - y_hat),
-        "(3) dŷ/dz2": (1 / (1 + math.exp(-z2))) * (1 - 1 / (1 + math.exp(-z2))),
+        "(3) dŷ/dz2": y_hat * (1 - y_hat),  # the note's 1/(1+e^-z2) (1 - 1/(1+e^-z2))
         "(4) dz2/dw2": a1,
         "dz2/da1": w2,
-        "da1/dz1": _sigmoid(z1) * (1 - _sigmoid(z1)),
+        "da1/dz1": a1 * (1 - a1),
         "dz1/dw1": x1,
     }
     for which in ("as printed", "corrected"):
