@@ -10,9 +10,10 @@ a page that steps through backprop, and plots (`microgrant.plot`).
     microgrant graph "tanh(x*w + b)" x=2 w=-0.5 b=0.25
     microgrant train moons --hidden 16,16 --epochs 100
 
-Exit status: 0 on success, 2 for a usage error (a bad option, expression or value; the
-message goes to stderr, with a caret under the offending character of an expression), and 1
-when something fails while running (a one-line message on stderr, no traceback).
+Exit status: 0 on success; 2 for a usage error (a bad option, a malformed expression, a
+missing or malformed value; the message goes to stderr, with a caret under the offending
+character of an expression); 1 when something fails while running, such as log of a
+negative number (a one-line message on stderr, no traceback).
 """
 
 from __future__ import annotations
@@ -123,19 +124,20 @@ def _out_dir(path: str) -> Path:
     return folder
 
 
-def _write_graphs(root, folder: Path, stem: str, title: str) -> list[Path]:
+def _write_graphs(root, folder: Path, stem: str, title: str, digits: int = 4) -> list[Path]:
     """Forward and backward graphs as SVG and PNG, and the stepper page."""
     from . import viz
 
     written = []
     for view in ("forward", "backward"):
-        drawing = viz.draw(root, view=view)
+        drawing = viz.draw(root, view=view, digits=digits)
         if drawing.omitted:
             print(f"note: the {view} graph shows the values nearest the output; "
                   f"{drawing.omitted} were left out")
         for fmt in ("svg", "png"):
             written.append(drawing.render(folder / f"{stem}_{view}.{fmt}"))
-    written.append(viz.save_stepper(root, folder / f"{stem}_steps.html", title=title))
+    written.append(viz.save_stepper(root, folder / f"{stem}_steps.html", digits=digits,
+                                    title=title))
     return written
 
 
@@ -255,7 +257,9 @@ def _cmd_graph(args) -> int:
     except ExpressionError as error:
         raise UsageError(str(error)) from None
     if root.inputs and not root.label:
-        root.label = "out" if "f" in leaves else "f"
+        # The output's name in "df/dx": the first that no variable of the expression uses.
+        root.label = next(name for name in ("f", "out", "result", "output", "y_out")
+                          if name not in leaves)
     root.backward()
     name = root.label
     print(f"{name} = {args.expression} = {root.data:.10g}")
@@ -265,7 +269,7 @@ def _cmd_graph(args) -> int:
     print(viz.explain(root, digits=args.digits))
     if root.inputs:
         _list_written(_write_graphs(root, _out_dir(args.out), "graph",
-                                    f"Backprop through {args.expression}"))
+                                    f"Backprop through {args.expression}", args.digits))
     return 0
 
 
@@ -361,7 +365,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     graph.add_argument("--out", default="microgrant-graph", metavar="DIR",
                        help="folder for the files (default: ./microgrant-graph)")
     graph.add_argument("--digits", type=_count, default=4,
-                       help="significant digits in the explanation (default 4)")
+                       help="significant digits in the explanation and the pictures "
+                            "(default 4)")
     graph.set_defaults(run=_cmd_graph)
 
     train = commands.add_parser(
@@ -391,6 +396,29 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     return parser, {"demo": demo, "chain-rule": chain, "graph": graph, "train": train}
 
 
+def _expression_last(argv: list[str]) -> list[str]:
+    """``graph``'s arguments with its options first and the rest after ``--``.
+
+    An expression such as ``-x*x`` starts like an option, and argparse would refuse it;
+    after ``--`` every word is taken as the expression or a ``name=value``.
+    """
+    if "graph" not in argv:
+        return argv
+    at = argv.index("graph") + 1
+    options, positional = [], []
+    words = iter(argv[at:])
+    for word in words:
+        if word == "--":
+            positional.extend(words)
+        elif word in ("--out", "--digits"):
+            options += [word, next(words, "")]
+        elif word.startswith(("--out=", "--digits=")) or word in ("-h", "--help"):
+            options.append(word)
+        else:
+            positional.append(word)
+    return argv[:at] + options + ["--"] + positional
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs the ``microgrant`` command with ``argv`` (default: the process's arguments).
 
@@ -401,6 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     2
     """
     parser, commands = _parser()
+    argv = _expression_last(list(sys.argv[1:] if argv is None else argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse exits on --help (0) and on usage errors (2)

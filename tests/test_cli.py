@@ -153,6 +153,18 @@ def test_graph_expression_starting_with_minus_goes_after_double_dash(capsys, tmp
     assert "f = -x**2 = -9" in out and "df/dx = -6" in out
 
 
+def test_graph_expression_starting_with_minus_needs_no_double_dash(capsys, tmp_path):
+    code, out, err = run(capsys, "graph", "-x*x", "x=2", "--out", str(tmp_path))
+    assert code == 0, err
+    assert "f = -x*x = -4" in out and "df/dx = -4" in out
+
+
+def test_graph_output_name_never_shadows_a_variable(capsys, tmp_path):
+    code, out, _ = run(capsys, "graph", "f*out", "f=2", "out=3", "--out", str(tmp_path))
+    assert code == 0
+    assert "result = f*out = 6" in out and "dresult/df = 3" in out and "dresult/dout = 2" in out
+
+
 @pytest.mark.parametrize("argv, words", [
     (["x*y", "x=1"], "no value given for the name 'y'"),
     (["x", "x=1", "x=2"], "given a value twice"),
