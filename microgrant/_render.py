@@ -81,7 +81,10 @@ def render_dot(dot: str, fmt: str = "svg") -> bytes:
     fmt = check_format(fmt)
     pygraphviz = _load_pygraphviz()
     if pygraphviz is not None:
-        return pygraphviz.AGraph(string=dot).draw(format=fmt, prog="dot")
+        try:
+            return pygraphviz.AGraph(string=dot).draw(format=fmt, prog="dot")
+        except Exception as error:  # pygraphviz raises DotError, ValueError, OSError, ...
+            raise RenderError(f"Graphviz could not lay out this graph: {error}") from error
     executable = _find_dot()
     if executable is not None:
         try:
@@ -101,8 +104,11 @@ def format_from_path(path, fmt: str | None) -> str:
     if fmt is not None:
         return check_format(fmt)
     suffix = Path(path).suffix.lstrip(".")
-    if suffix.lower() not in FORMATS:
+    valid = ", ".join(repr(f) for f in FORMATS)
+    if not suffix:
         raise ValueError(f"cannot tell the picture format from {str(path)!r}: give the file a "
-                         f"suffix or pass format=, one of "
-                         f"{', '.join(repr(f) for f in FORMATS)}")
+                         f"suffix or pass format=, one of {valid}")
+    if suffix.lower() not in FORMATS:
+        raise ValueError(f"cannot draw {str(path)!r}: the picture formats are {valid}, not "
+                         f"{suffix!r} (convert the SVG for anything else)")
     return suffix.lower()
