@@ -4,6 +4,11 @@
 `microgrant.nn` builds neurons, layers and MLPs from Values, and `microgrant.viz` draws the
 forward and backward graphs and walks backprop one chain-rule step at a time.
 
+The other modules are imported by name: `microgrant.nn` (Neuron, Layer, MLP, losses),
+`microgrant.optim`, `microgrant.train`, `microgrant.viz`, `microgrant.classic` (the models
+before backprop), `microgrant.data`, `microgrant.notes` (the notes' worked graphs) and
+`microgrant.plot`.
+
 >>> from microgrant import Value
 >>> x = Value(2.0, label="x")
 >>> y = x * x + x
@@ -12,9 +17,11 @@ forward and backward graphs and walks backprop one chain-rule step at a time.
 5.0
 """
 
+from importlib import metadata as _metadata
+
 from .engine import (OPS, Op, Value, grad, is_grad_enabled, local_grads, no_grad,
                      topological_order)
-from .gradcheck import GradcheckResult, gradcheck
+from .gradcheck import GradcheckResult, GradcheckRow, gradcheck
 
 __all__ = [
     "Value",
@@ -25,8 +32,12 @@ __all__ = [
     "topological_order",
     "gradcheck",
     "GradcheckResult",
+    "GradcheckRow",
     "Op",
     "OPS",
 ]
 
-__version__ = "0.1.0"
+try:
+    __version__ = _metadata.version("microgrant")
+except _metadata.PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"

@@ -14,7 +14,6 @@ million nodes deep are fine.
 
 from __future__ import annotations
 
-import math
 import numbers
 from contextlib import contextmanager
 from typing import Iterable, Iterator, Sequence
@@ -70,7 +69,7 @@ def _check_number(data, needs: str = "Value() needs a real number") -> float:
 
 
 def _describe(values: Sequence["Value"], names: str) -> str:
-    """'x = -1.0' or 'a = 2.0, b = 0.0', with each operand's label where it has one."""
+    """'x = -1.0' or 'a = 2.0, b = 0.0', with each input's label where it has one."""
     parts = []
     for name, v in zip(names.split(), values):
         label = f" ('{v.label}')" if v.label else ""
@@ -78,7 +77,7 @@ def _describe(values: Sequence["Value"], names: str) -> str:
     return ", ".join(parts)
 
 
-def _operand_names(op: Op, count: int) -> str:
+def _input_names(op: Op, count: int) -> str:
     if op.arity == 1:
         return "x"
     if op.arity == 2:
@@ -88,7 +87,7 @@ def _operand_names(op: Op, count: int) -> str:
 
 def _forward_error(op: Op, inputs: Sequence["Value"], arg, error: Exception) -> Exception:
     """Rewrites math's terse 'math domain error' into a message a learner can act on."""
-    what = _describe(inputs, _operand_names(op, len(inputs)))
+    what = _describe(inputs, _input_names(op, len(inputs)))
     if arg is not None:
         what += f", {'n' if op.name == 'pow' else 'arg'} = {arg!r}"
     needs = f": it needs {op.domain}" if op.domain else ""
@@ -97,7 +96,7 @@ def _forward_error(op: Op, inputs: Sequence["Value"], arg, error: Exception) -> 
 
 def _backward_error(op: Op, node: "Value", error: Exception) -> Exception:
     inputs = node.inputs
-    what = _describe(inputs, _operand_names(op, len(inputs)))
+    what = _describe(inputs, _input_names(op, len(inputs)))
     if node.arg is not None:
         what += f", {'n' if op.name == 'pow' else 'arg'} = {node.arg!r}"
     label = f" '{node.label}'" if node.label else ""
@@ -120,7 +119,8 @@ class Value:
         grad: d(output)/d(this value) after ``output.backward()``; ``None`` for a constant.
         label: the name given, or ``""``.
         op: the name of the op that made this value (a key of `OPS`), ``""`` for a leaf.
-        inputs: the operand Values, in order; ``x * x`` has two inputs, both ``x``.
+        inputs: the Values this one was computed from, in order; ``x * x`` has two inputs,
+            both ``x``.
         arg: the op's constant argument (the exponent of ``x ** 2``), else ``None``.
 
     >>> a, b = Value(2.0, label="a"), Value(-3.0, label="b")
@@ -347,12 +347,13 @@ class Value:
         for node in order:
             node.grad = 0.0
         if not self.inputs:  # a leaf differentiates to 1 with respect to itself
-            if self.grad is not None:
-                self.grad += 1.0
+            self.grad += 1.0
             return
         self.grad = 1.0
         # Reverse topological order: a node is visited only after every node that uses it
         # has added its contribution, so its grad is complete when it is passed on.
+        # (This is `local_grads(node)` unrolled by arity: the loop runs once per node of
+        # every training step, and the call and tuple building it saves are most of its cost.)
         for node in reversed(order):
             g = node.grad
             if g == 0.0:
@@ -395,9 +396,11 @@ def _data(other) -> float:
 
 def _constant(number) -> Value:
     """A Python number met in an expression (the 2 in ``2 * x``) becomes a constant leaf."""
+    # _new and plain attribute stores, not Value(...): ops make a node per arithmetic
+    # operation, and skipping __init__'s checks and call is a good part of their cost.
     v = _new(Value)
     v.data = number if type(number) is float else _check_number(
-        number, "an operand must be a Value or a real number")
+        number, "an input of an op must be a Value or a real number")
     v.grad = None
     v.label = ""
     v.op = ""
