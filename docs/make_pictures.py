@@ -27,15 +27,17 @@ HERE = Path(__file__).resolve().parent
 
 
 def graphs() -> list[Path]:
-    # The backward pictures compute every gradient from the graph itself; backward() would
-    # put the same numbers in .grad.
+    # The backward pictures compute every gradient from the graph itself; backward() puts
+    # the same numbers in .grad (where they differ, a leaf shows its .grad beside them).
     written = []
     o = neuron()
+    o.backward()
     for view, legend in (("forward", True), ("backward", False)):
         drawing = viz.draw(o, view=view, legend=legend)
         for fmt in ("svg", "png"):
             written.append(drawing.render(HERE / f"neuron_{view}.{fmt}"))
     J = two_neurons()["J"]
+    J.backward()
     # Top to bottom: fifteen values side by side would be too wide to read on a page.
     written.append(viz.draw(J, view="backward", rankdir="TB").render(
         HERE / "two_neurons_backward.svg"))

@@ -3,7 +3,9 @@
 DOT is Graphviz's language for graphs.  The forward view writes each value as a table
 ``[name | data]`` and each op as an ellipse between its inputs and its result; the backward
 view adds every gradient and, on each edge, the op's local derivative and what it contributed
-(``local × upstream grad``), with the arrows turned to show gradients flowing back.  Every
+(``local × upstream grad``), with the arrows turned to show gradients flowing back.  Those
+grads are computed from the graph, one backward pass's worth; a leaf whose ``.grad`` holds
+something else (nothing yet, or several passes) shows it beside them in red.  Every
 element carries an id from the numbered graph (``n3``, ``n3_op``, ``n3_in0``), so a
 `BackwardStep` can be highlighted and the stepper page can find it in the SVG.
 
@@ -15,6 +17,7 @@ Graphviz (see `microgrant._render`).
 from __future__ import annotations
 
 import html
+import math
 import unicodedata
 from pathlib import Path
 
@@ -30,6 +33,11 @@ VIEWS = ("forward", "backward")
 """The views `to_dot` and `draw` know: values only, or values with their gradients."""
 
 _RANKDIRS = ("LR", "RL", "TB", "BT")
+
+# A leaf's .grad, when it differs from the computed grad: red on pink, apart from the numbers
+# the picture computes.
+_ACCUMULATED = "#b03a2e"
+_ACCUMULATED_FILL = "#fdeeee"
 
 
 # ---- escaping -----------------------------------------------------------------------------
@@ -76,8 +84,22 @@ def _quote(text: str) -> str:
 
 # ---- DOT ----------------------------------------------------------------------------------
 
+def _agrees(accumulated: float, computed: float) -> bool:
+    """Whether a leaf's ``.grad`` says what the picture's computed grad says."""
+    if math.isnan(accumulated) and math.isnan(computed):
+        return True
+    return math.isclose(accumulated, computed, rel_tol=1e-9, abs_tol=1e-12)
+
+
+# Why a leaf's .grad can differ from the picture: said on the cell itself, where it is seen.
+_ACCUMULATED_NOTE = (
+    "differs from the grad shown: the picture shows d(output)/d(this value) for one backward "
+    "pass, computed from the graph; .grad holds what backward() calls have accumulated (none "
+    "yet, several, or not zeroed between steps).")
+
+
 def _value_node(graph: _Graph, v: Value, view: str, digits: int, grads: dict,
-                highlighted: bool) -> str:
+                highlighted: bool, mark_grads: bool = False) -> str:
     vid = graph.ids[v]
     kind = graph.kind(v)
     fill, meaning = _STYLE[kind]
@@ -87,17 +109,35 @@ def _value_node(graph: _Graph, v: Value, view: str, digits: int, grads: dict,
         name = "<i>const</i>"
     else:
         name = f'<font color="{_MUTED}">{vid}</font>'
-    cells = [name, f"data {format_number(v.data, digits)}"]
+    cells = [f"<td>{name}</td>", f"<td>data {format_number(v.data, digits)}</td>"]
     tooltip = f"{graph.names[v]} = {format_number(v.data, digits)}"
     if kind == "constant" and not v.label:
         tooltip = format_number(v.data, digits)  # its name is its number
     if view == "backward" and v.grad is not None:
-        g = format_number(grads.get(v, 0.0), digits)
-        cells.append(f"grad {g}")
+        computed = grads.get(v, 0.0)
+        g = format_number(computed, digits)
+        if mark_grads:
+            # Graphviz writes a cell's id into the SVG only when the cell has a tooltip
+            # (as the group "a_<id>"); the stepper page finds the grad text there.
+            cells.append(f'<td id="{vid}_grad" tooltip="grad: d(output)/d(this value), '
+                         f'complete once every step that adds to it has run">grad {g}</td>')
+        else:
+            cells.append(f"<td>grad {g}</td>")
         tooltip += f", d{_d(graph.names[graph.root])}/d{_d(graph.names[v])} = {g}"
+        if not v.inputs and not _agrees(v.grad, computed):
+            # The picture is one backward pass; .grad is whatever the calls so far added up
+            # to (0 before the first, twice as much after two).  Show both, and say why.
+            shown = digits
+            while shown < 17 and format_number(v.grad, shown) == format_number(computed, shown):
+                shown += 1  # a difference hidden by rounding would read "grad 6, .grad 6"
+            acc = format_number(v.grad, shown)
+            cells.append(f'<td bgcolor="{_ACCUMULATED_FILL}" tooltip=".grad = {acc} '
+                         f'{_ACCUMULATED_NOTE}"><font color="{_ACCUMULATED}">.grad {acc}'
+                         f"</font></td>")
+            tooltip += f"; {graph.names[v]}.grad = {acc} {_ACCUMULATED_NOTE}"
     border = "3" if highlighted else ("2" if kind == "output" else "0")
     colour = f' color="{_HIGHLIGHT}"' if highlighted else ""
-    row = "".join(f"<td>{c}</td>" for c in cells)
+    row = "".join(cells)
     label = (f'<<table border="{border}" cellborder="1" cellspacing="0" cellpadding="4" '
              f'bgcolor="{fill}"{colour}><tr>{row}</tr></table>>')
     return (f'  {vid} [id="{vid}", shape="plain", tooltip={_quote(f"{meaning}: {tooltip}")}, '
@@ -120,8 +160,11 @@ def _edge_attributes(edge_id: str, extra: list[str], highlighted: bool) -> str:
 
 
 def _emit(graph: _Graph, view: str, digits: int, rankdir: str, highlight,
-          keep: set | None = None, legend: bool = False) -> str:
-    """The DOT text of ``graph``, or of the values in ``keep`` and a note on the rest."""
+          keep: set | None = None, legend: bool = False, mark_grads: bool = False) -> str:
+    """The DOT text of ``graph``, or of the values in ``keep`` and a note on the rest.
+
+    ``mark_grads`` gives each grad cell an id (``n3_grad``), for the stepper page to find.
+    """
     steps, grads = _replay(graph, digits, text=False) if view == "backward" else ([], {})
     by_node = {step.node: step for step in steps}
     marked: set[str] = set(highlight.highlighted_ids()) if highlight is not None else set()
@@ -162,7 +205,7 @@ def _emit(graph: _Graph, view: str, digits: int, rankdir: str, highlight,
             out_extra = ['dir="back"'] if view == "backward" else []
             lines.append(f"  {vid}_op -> {vid} "
                          f"[{_edge_attributes(f'{vid}_out', out_extra, f'{vid}_out' in marked)}];")
-        lines.append(_value_node(graph, v, view, digits, grads, vid in marked))
+        lines.append(_value_node(graph, v, view, digits, grads, vid in marked, mark_grads))
     if keep is not None and len(keep) < len(graph.values):
         left_out = len(graph.values) - len(keep)
         lines.append(f'  omitted [id="omitted", shape="note", style="filled", '
@@ -201,6 +244,12 @@ def to_dot(root: Value, view: str = "forward", digits: int = 4, rankdir: str = "
     the backward view each edge ``input -> op`` says ``local d`` and ``d × upstream = its
     contribution``, arrows point the way gradients flow, and hovering shows the formula.
 
+    The backward view's grads are computed from the graph: d(root)/d(value), the numbers one
+    ``backward()`` on fresh values would produce, whatever ``.grad`` holds now.  ``.grad``
+    holds what backward calls have accumulated (0 before the first, the sum of several, or
+    leftovers from a step that was not zeroed), so where a leaf's ``.grad`` differs from the
+    computed grad it is shown beside it, in red (``.grad 12``), with a tooltip saying why.
+
     Args:
         root: the output Value.
         view: ``"forward"`` (values) or ``"backward"`` (values, gradients, local derivatives).
@@ -218,6 +267,17 @@ def to_dot(root: Value, view: str = "forward", digits: int = 4, rankdir: str = "
       n0 -> n1_op [id="n1_in1"];
       n1_op -> n1 [id="n1_out"];
     ...
+
+    Two backward calls accumulate twice the gradient in ``x.grad``; the picture still shows
+    d(x*x)/dx = 2x = 4, and ``.grad 8`` beside it:
+
+    >>> y = x * x
+    >>> y.backward(); y.backward()
+    >>> x.grad
+    8.0
+    >>> dot = to_dot(y, view="backward")
+    >>> "<td>grad 4</td>" in dot, ">.grad 8</font>" in dot
+    (True, True)
     """
     graph = _prepare(root, "to_dot", view, digits, rankdir, highlight)
     return _emit(graph, view, digits, rankdir, highlight, legend=legend)

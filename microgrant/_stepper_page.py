@@ -3,7 +3,9 @@
 `microgrant.viz.save_stepper` fills this template with the backward graph (one inline SVG, whose
 nodes and edges carry ids from the DOT text) and the chain-rule steps (JSON).  A few lines of
 JavaScript highlight the current step by toggling CSS classes on those ids: one picture
-serves every step, so the page stays small.  Nothing is loaded from the network: no scripts,
+serves every step, so the page stays small.  The same way, each grad and each edge label is
+hidden until the step that computes it: Python works out which step reveals what, and the
+script only toggles a class.  Nothing is loaded from the network: no scripts,
 fonts, styles or images from anywhere else.
 """
 
@@ -30,7 +32,8 @@ _TEMPLATE = """<!DOCTYPE html>
   #counter { min-width: 8em; font-variant-numeric: tabular-nums; }
   #equation { background: #f6f6f2; border-left: 4px solid #d62728; padding: .7em 1em;
               margin: 0 0 1em 0; white-space: pre-wrap; font-size: .95em; min-height: 3em; }
-  #graph { overflow: auto; border: 1px solid #ddd; padding: .4em; }
+  /* the graph scrolls inside its own box, so the buttons and the equation stay in view */
+  #graph { overflow: auto; border: 1px solid #ddd; padding: .4em; max-height: 75vh; }
   /* natural size, scrolled when wider than the window: shrunk to fit, the numbers on a
      graph of any size would be too small to read */
   #graph svg { display: block; }
@@ -40,6 +43,8 @@ _TEMPLATE = """<!DOCTYPE html>
   .current path, .current polygon, .current ellipse { stroke: #d62728 !important;
                                                      stroke-width: 3px; }
   .current text { fill: #d62728; font-weight: bold; }
+  /* a number backprop has not reached yet: hidden, but keeping its place, so nothing moves */
+  .pending text { visibility: hidden; }
   #help { color: #666; font-size: .85em; margin-top: .8em; }
   .swatch { display: inline-block; width: .9em; height: .9em; border: 1px solid #888;
             vertical-align: middle; margin: 0 .25em 0 .8em; }
@@ -62,7 +67,8 @@ _TEMPLATE = """<!DOCTYPE html>
 a link ending in #step=3 opens the page at step 3.
 Red: the current step (the node passing its gradient on, and its edges).
 Blue: steps already done. Each edge says its local derivative, and
-local &times; upstream grad = what it adds to the input's grad.<br>
+local &times; upstream grad = what it adds to the input's grad; each number appears
+when backprop reaches it.<br>
 @@LEGEND@@</p>
 <script type="application/json" id="steps-data">@@STEPS@@</script>
 <script>
@@ -74,7 +80,33 @@ local &times; upstream grad = what it adds to the input's grad.<br>
   var next = document.getElementById("next");
   var equation = document.getElementById("equation");
   var counter = document.getElementById("counter");
+  var graph = document.getElementById("graph");
   var position = 0;
+
+  // Which step reveals each number was worked out in Python; find the elements once.
+  // Graphviz writes an edge's id as given, and a table cell's id as "a_" + id.
+  var numbers = [];
+  steps.forEach(function (step, k) {
+    (step.reveal || []).forEach(function (id) {
+      var element = document.getElementById(id) || document.getElementById("a_" + id);
+      if (element) { numbers.push({element: element, from: k}); }
+    });
+  });
+
+  // Scroll the graph's box (never the page) so that the element is in sight, on both axes:
+  // a big graph is thousands of pixels each way, and its output far from the top left.
+  function bringIntoView(element) {
+    var box = graph.getBoundingClientRect();
+    var left = box.left + graph.clientLeft, top = box.top + graph.clientTop;
+    var right = left + graph.clientWidth, bottom = top + graph.clientHeight;
+    var r = element.getBoundingClientRect();
+    if (r.left < left || r.right > right) {
+      graph.scrollLeft += (r.left + r.right) / 2 - (left + right) / 2;
+    }
+    if (r.top < top || r.bottom > bottom) {
+      graph.scrollTop += (r.top + r.bottom) / 2 - (top + bottom) / 2;
+    }
+  }
 
   function mark(k, name) {
     steps[k].ids.forEach(function (id) {
@@ -90,11 +122,11 @@ local &times; upstream grad = what it adds to the input's grad.<br>
     });
     for (var i = 1; i < position; i++) { mark(i, "done"); }
     mark(position, "current");
-    // Bring the step's node into view: a wide graph is scrolled, not shrunk.
+    numbers.forEach(function (n) { n.element.classList.toggle("pending", n.from > position); });
+    // Bring the step's node into view (the output's, at the seed): a big graph is scrolled,
+    // not shrunk.
     var first = steps[position].ids.length && document.getElementById(steps[position].ids[0]);
-    if (first && first.scrollIntoView) {
-      first.scrollIntoView({block: "nearest", inline: "center"});
-    }
+    if (first) { bringIntoView(first); }
     equation.textContent = steps[position].text;
     counter.textContent = position === 0 ? "start (the seed)"
       : "step " + position + " of " + (steps.length - 1);
@@ -145,8 +177,10 @@ def page(title: str, svg: str, steps: list[dict], legend: list[tuple[str, str]])
     Args:
         title: the page's heading.
         svg: the rendered backward graph (an SVG document).
-        steps: one dict per position, ``{"ids": [...], "text": "..."}``; position 0 is the
-            seed, then one per chain-rule step.
+        steps: one dict per position, ``{"ids": [...], "text": "...", "reveal": [...]}``;
+            position 0 is the seed, then one per chain-rule step.  ``ids`` are highlighted
+            (the first is scrolled into view); ``reveal`` lists the elements whose numbers
+            appear from this position on (optional: without it, everything shows).
         legend: ``(colour, meaning)`` pairs for the node colours.
 
     >>> html_text = page("demo", "<svg></svg>", [{"ids": [], "text": "x</script>"}], [])

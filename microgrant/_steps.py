@@ -171,6 +171,35 @@ def _replay(graph: _Graph, digits: int, text: bool = True) -> tuple[list[Backwar
     return steps, grads
 
 
+def _reveals(graph: _Graph, steps: list[BackwardStep]) -> list[list[str]]:
+    """When each number of the backward picture is known, as the stepper page reveals them.
+
+    Position 0 is the seed, position ``k`` the moment step ``k`` (``steps[k - 1]``) is done.
+    Returns, for each position, the ids of the elements that become visible there:
+
+    * an edge's label (``n4_in0``: its ``local × upstream = contribution``) at its own step;
+    * a value's grad cell (``n0_grad``) once its gradient is complete: the output's at the
+      seed, any other value's after the last step that adds to it.  Steps run in reverse
+      topological order, so that is the step of the last of its consumers.
+
+    Constants take no gradient: they have neither grad cell nor edge label.
+    """
+    reveals: list[list[str]] = [[] for _ in range(len(steps) + 1)]
+    complete: dict[Value, int] = {}
+    if graph.root.grad is not None:
+        complete[graph.root] = 0
+    for step in steps:
+        for i, x in enumerate(step.inputs):
+            if x.grad is None:
+                continue
+            reveals[step.index + 1].append(f"{step.node_id}_in{i}")
+            complete[x] = step.index + 1  # a later step overrides: the last one completes it
+    for v in graph.values:  # id order, so the page's data is the same every time
+        if v in complete:
+            reveals[complete[v]].append(f"{graph.ids[v]}_grad")
+    return reveals
+
+
 def backward_steps(root: Value, digits: int = 4) -> list[BackwardStep]:
     """Backprop as a list of chain-rule steps, one per op node, output first.
 

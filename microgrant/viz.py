@@ -36,7 +36,7 @@ from ._graph import (_STYLE, DEFAULT_MAX_NODES, _check_max_nodes, _check_value, 
                      _nearest, format_number)
 from ._network import draw_network
 from ._render import FORMATS, RenderError
-from ._steps import BackwardStep, _replay, backward_steps, explain
+from ._steps import BackwardStep, _replay, _reveals, backward_steps, explain
 from .engine import Value
 
 __all__ = ["format_number", "to_dot", "draw", "Drawing", "backward_steps", "BackwardStep",
@@ -54,6 +54,11 @@ def draw(root: Value, view: str = "forward", max_nodes: int | None = DEFAULT_MAX
     values is drawn in part: the ``max_nodes`` values nearest the output, and a note saying
     how many were left out (``max_nodes=None`` draws everything).
 
+    The backward view's grads are computed from the graph (d root / d value, what one
+    ``backward()`` would give), not read from ``.grad``; where a leaf's ``.grad`` differs from
+    them (before any backward, or after several without ``zero_grad``) it is shown beside
+    them in red, ``.grad 12``, and its tooltip says why.
+
     Args:
         root: the output Value.
         view: ``"forward"`` or ``"backward"`` (see `to_dot`).
@@ -65,13 +70,26 @@ def draw(root: Value, view: str = "forward", max_nodes: int | None = DEFAULT_MAX
     >>> y = x.tanh()
     >>> b"tanh" in draw(y, view="backward").pipe("svg")
     True
+    >>> y.backward(); y.backward()   # x.grad is now twice d tanh(x)/dx
+    >>> svg = draw(y, view="backward").pipe("svg").decode()
+    >>> "grad 0.7864" in svg, ".grad 1.573" in svg
+    (True, True)
     """
     _check_max_nodes(max_nodes)
     graph = _prepare(root, "draw", view, digits, rankdir, highlight)
+    return _draw(graph, view, max_nodes, digits, rankdir, highlight, legend)
+
+
+def _draw(graph: _Graph, view: str, max_nodes: int | None, digits: int, rankdir: str,
+          highlight: BackwardStep | None, legend: bool = False,
+          mark_grads: bool = False) -> Drawing:
+    """`draw` once the arguments are checked and the graph numbered."""
     if max_nodes is None or len(graph.values) <= max_nodes:
-        return Drawing(_emit(graph, view, digits, rankdir, highlight, legend=legend))
-    keep = _nearest(root, max_nodes)
-    source = _emit(graph, view, digits, rankdir, highlight, keep=keep, legend=legend)
+        return Drawing(_emit(graph, view, digits, rankdir, highlight, legend=legend,
+                             mark_grads=mark_grads))
+    keep = _nearest(graph.root, max_nodes)
+    source = _emit(graph, view, digits, rankdir, highlight, keep=keep, legend=legend,
+                   mark_grads=mark_grads)
     return Drawing(source, omitted=len(graph.values) - len(keep))
 
 
@@ -82,15 +100,20 @@ def save_stepper(root: Value, path, digits: int = 4,
     """Writes one self-contained HTML page that steps through the backward pass of ``root``.
 
     The page shows the backward graph with the current step in red, the step's chain rule as
-    text, previous/next buttons, a slider, and arrow-key control.  It loads nothing from
-    anywhere: open it from disk, send it by mail.  It is written whole or not at all.
+    text, previous/next buttons, a slider, and arrow-key control.  Numbers appear as backprop
+    reaches them: at the start only the output's grad (the seed) shows; an edge's
+    ``local × upstream`` label appears at its step, and a value's grad once its last
+    contribution is in.  The page opens scrolled to the output, however big the graph.  It
+    loads nothing from anywhere: open it from disk, send it by mail.  It is written whole or
+    not at all.
 
     Args:
         root: the output Value.
         path: where to write the page (``.html``).
         digits: significant digits for every number.
         max_nodes: the most values to draw (see `draw`); every step is listed regardless.
-        title: the page's heading (default: "Backprop through <root's name>").
+        title: the page's heading (default: "Backprop through <root's label>", or
+            "Backprop through the output" when it has none).
 
     Returns:
         The path written.
@@ -109,8 +132,9 @@ def save_stepper(root: Value, path, digits: int = 4,
     True
     """
     _check_value(root, "save_stepper")
-    drawing = draw(root, view="backward", max_nodes=max_nodes, digits=digits, rankdir="LR")
-    graph = _Graph(root, digits)
+    _check_max_nodes(max_nodes)
+    graph = _prepare(root, "save_stepper", "backward", digits, "LR", None)
+    drawing = _draw(graph, "backward", max_nodes, digits, "LR", None, mark_grads=True)
     name = graph.names[root]
     r = _d(name)
     if root.grad is None:
@@ -120,10 +144,16 @@ def save_stepper(root: Value, path, digits: int = 4,
     else:
         seed = (f"Backprop starts at the output: d{r}/d{r} = 1 (the seed).\n"
                 f"Press Next (or the right arrow) to pass gradients back, one op at a time.")
-    steps = [{"ids": [graph.ids[root]], "text": seed}]
-    for step in _replay(graph, digits)[0]:
-        steps.append({"ids": step.highlighted_ids(), "text": step.equation})
+    replayed = _replay(graph, digits)[0]
+    reveals = _reveals(graph, replayed)
+    # The seed's first id is the output's: the page scrolls it into view at the start.
+    steps = [{"ids": [graph.ids[root]], "text": seed, "reveal": reveals[0]}]
+    for step in replayed:
+        steps.append({"ids": step.highlighted_ids(), "text": step.equation,
+                      "reveal": reveals[step.index + 1]})
     svg = drawing.pipe("svg").decode("utf-8")
-    text = _stepper_page.page(title if title is not None else f"Backprop through {name}",
-                              svg, steps, [(fill, meaning) for fill, meaning in _STYLE.values()])
+    if title is None:
+        title = f"Backprop through {root.label or 'the output'}"
+    text = _stepper_page.page(title, svg, steps,
+                              [(fill, meaning) for fill, meaning in _STYLE.values()])
     return write_atomically(path, text)

@@ -49,6 +49,21 @@ def test_svg_parses_and_shows_every_value_and_gradient():
     assert "local 0.5" in texts  # d tanh/dn = 1 - 0.7071^2 on the tanh edge
 
 
+def test_svg_shows_a_leafs_accumulated_grad_beside_the_computed_one():
+    x = Value(3.0, label="x")
+    y = x * x
+    y.backward()
+    y.backward()
+    svg = viz.draw(y, view="backward").pipe("svg")
+    texts = svg_texts(svg)
+    assert "grad 6" in texts and ".grad 12" in texts
+    cell = [t for t in svg_tooltips(svg) if t.startswith(".grad = 12 ")]
+    assert len(cell) == 1 and "for one backward pass" in cell[0]
+    fills = [t.get("fill") for t in ET.fromstring(svg).iter(f"{SVG}text")
+             if t.text == ".grad 12"]
+    assert fills == ["#b03a2e"]
+
+
 def test_png_is_a_png():
     png = viz.draw(neuron()).pipe("png")
     assert png.startswith(PNG_SIGNATURE)

@@ -253,3 +253,108 @@ def test_a_link_can_open_the_stepper_at_a_step(browser, tmp_path):
     page = Page(browser, path.resolve().as_uri() + "#step=3")
     assert page.equation() == viz.backward_steps(J)[2].equation
     assert page.eval("document.getElementById('counter').textContent").startswith("step 3 of")
+
+
+# ---- numbers appear as backprop reaches them -------------------------------------------------
+
+def go_to(page: Page, position: int) -> None:
+    page.eval("(function () { var s = document.getElementById('slider');"
+              f" s.value = '{position}'; s.dispatchEvent(new Event('input')); }})()")
+
+
+def texts_of(page: Page, element_id: str) -> list[dict]:
+    """Each <text> in an element (a grad cell is found as Graphviz writes it, "a_" + id)."""
+    return page.eval(
+        f"(function () {{ var e = document.getElementById({element_id!r}) ||"
+        f" document.getElementById('a_' + {element_id!r});"
+        " return Array.from(e.querySelectorAll('text')).map(function (t) {"
+        " var r = t.getBoundingClientRect();"
+        " return {text: t.textContent, visibility: getComputedStyle(t).visibility,"
+        " width: r.width}; }); })()")
+
+
+def shown(page: Page, element_id: str) -> bool | None:
+    """True when all of the element's text is visible, False when all hidden, else None."""
+    states = {t["visibility"] for t in texts_of(page, element_id)}
+    assert states, f"{element_id} has no text"
+    return True if states == {"visible"} else False if states == {"hidden"} else None
+
+
+def svg_size(page: Page) -> list[float]:
+    return page.eval("(function () { var r = document.querySelector('#graph svg')"
+                     ".getBoundingClientRect(); return [r.width, r.height]; })()")
+
+
+def test_grads_and_edge_labels_appear_when_backprop_reaches_them(browser, tmp_path):
+    J, named = two_neuron_chain()
+    steps = viz.backward_steps(J)
+    page = Page(browser, viz.save_stepper(J, tmp_path / "reveal.html").resolve().as_uri())
+    size = svg_size(page)
+    # w2 takes its gradient at one step only: z2 = w2 * a1 passes it on.
+    z2_step = next(s for s in steps if s.node is named["z2"])
+    w2_id = z2_step.input_ids[0]
+    assert z2_step.inputs[0] is named["w2"]
+    w2_edge = f"{z2_step.node_id}_in0"
+    k = z2_step.index + 1  # its position on the page (0 is the seed)
+
+    # The seed: only the output's grad shows; w2's grad and the edge's label are hidden,
+    # but they keep their space (visibility, not display), and w2's data shows.
+    J_id = steps[0].node_id
+    assert shown(page, f"{J_id}_grad") is True
+    assert [t["text"] for t in texts_of(page, f"{J_id}_grad")] == ["grad 1"]
+    assert shown(page, f"{w2_id}_grad") is False
+    assert shown(page, w2_edge) is False
+    assert all(t["width"] > 0 for t in texts_of(page, f"{w2_id}_grad") + texts_of(page, w2_edge))
+    data = [t for t in texts_of(page, w2_id) if t["text"].startswith("data ")]
+    assert [t["visibility"] for t in data] == ["visible"]
+
+    go_to(page, k - 1)  # one step before: still hidden
+    assert shown(page, f"{w2_id}_grad") is False and shown(page, w2_edge) is False
+    go_to(page, k)  # z2's step has run: w2's grad is complete and the edge says what it added
+    assert shown(page, f"{w2_id}_grad") is True and shown(page, w2_edge) is True
+    J.backward()
+    assert [t["text"] for t in texts_of(page, f"{w2_id}_grad")] == \
+        [f"grad {viz.format_number(named['w2'].grad)}"]
+    edge_text = " ".join(t["text"] for t in texts_of(page, w2_edge))
+    assert f"= {viz.format_number(named['w2'].grad)}" in edge_text
+    # w1's grad needs the last step, so it is still hidden here.
+    w1_id = next(i for s in steps for x, i in zip(s.inputs, s.input_ids) if x is named["w1"])
+    assert shown(page, f"{w1_id}_grad") is False
+
+    go_to(page, len(steps))  # the last step: every number is visible
+    assert shown(page, f"{w1_id}_grad") is True
+    assert page.eval("document.querySelectorAll('.pending').length") == 0
+    hidden = page.eval("Array.from(document.querySelectorAll('#graph text')).filter("
+                       "function (t) { return getComputedStyle(t).visibility !== 'visible'; })"
+                       ".length")
+    assert hidden == 0
+    assert svg_size(page) == size  # nothing moved while numbers came and went
+
+    go_to(page, 0)  # and back at the start they are hidden again
+    assert shown(page, f"{w1_id}_grad") is False and shown(page, w2_edge) is False
+
+
+def test_a_big_graph_opens_on_its_output(browser, tmp_path):
+    from microgrant.nn import MLP
+    out = MLP(2, [16, 16, 1], seed=0)([1.0, -1.0])
+    root_id = viz.backward_steps(out)[0].node_id
+    page = Page(browser, viz.save_stepper(out, tmp_path / "mlp.html").resolve().as_uri())
+    assert page.eval("document.querySelector('h1').textContent") == "Backprop through the output"
+    box = page.eval("(function () { var g = document.getElementById('graph'),"
+                    " r = g.getBoundingClientRect(), s = g.querySelector('svg')"
+                    ".getBoundingClientRect(); return {left: r.left + g.clientLeft,"
+                    " top: r.top + g.clientTop, right: r.left + g.clientLeft + g.clientWidth,"
+                    " bottom: r.top + g.clientTop + g.clientHeight, width: s.width,"
+                    " height: s.height}; })()")
+    # The picture is far bigger than its box both ways, so the box has to scroll both ways.
+    assert box["width"] > 2 * (box["right"] - box["left"])
+    assert box["height"] > 4 * (box["bottom"] - box["top"])
+    root = page.eval(f"(function () {{ var r = document.getElementById({root_id!r})"
+                     ".getBoundingClientRect(); return {left: r.left, top: r.top,"
+                     " right: r.right, bottom: r.bottom}; })()")
+    assert box["left"] <= root["left"] and root["right"] <= box["right"], (root, box)
+    assert box["top"] <= root["top"] and root["bottom"] <= box["bottom"], (root, box)
+    assert shown(page, f"{root_id}_grad") is True
+    # The graph's box scrolled, not the page: the buttons and the equation are still in view.
+    assert page.eval("window.scrollY") == 0
+    assert "the seed" in page.equation()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import sys
@@ -68,6 +69,15 @@ MUL = ('shape="ellipse", style="filled", fillcolor="#dfe8f6", '
        'tooltip="mul: d(a * b)/da = b; d(a * b)/db = a", label=<×>')
 ADD = ('shape="ellipse", style="filled", fillcolor="#dfe8f6", '
        'tooltip="add: d(a + b)/da = 1; d(a + b)/db = 1", label=<+>')
+# A leaf whose .grad differs from the picture's grad gets one more cell, and says why.
+WHY = ("differs from the grad shown: the picture shows d(output)/d(this value) for one "
+       "backward pass, computed from the graph; .grad holds what backward() calls have "
+       "accumulated (none yet, several, or not zeroed between steps).")
+
+
+def accumulated(number: str) -> str:
+    return (f'<td bgcolor="#fdeeee" tooltip=".grad = {number} {WHY}"><font color="#b03a2e">'
+            f".grad {number}</font></td>")
 
 
 def abc():
@@ -100,7 +110,7 @@ def test_forward_dot_of_a_times_b_plus_c():
 
 
 def test_backward_dot_of_a_times_b_plus_c():
-    expected = HEADER + f"""\
+    after_backward = HEADER + f"""\
   n0 [id="n0", shape="plain", tooltip="{LEAF}: a = 2, dd/da = -3", label=<<table border="0" {TABLE} bgcolor="#d4efd4"><tr><td><b>a</b></td><td>data 2</td><td>grad -3</td></tr></table>>];
   n1 [id="n1", shape="plain", tooltip="{LEAF}: b = -3, dd/db = 2", label=<<table border="0" {TABLE} bgcolor="#d4efd4"><tr><td><b>b</b></td><td>data -3</td><td>grad 2</td></tr></table>>];
   n2_op [id="n2_op", {MUL}];
@@ -116,18 +126,37 @@ def test_backward_dot_of_a_times_b_plus_c():
   n4 [id="n4", shape="plain", tooltip="output (the value being differentiated): d = 4, dd/dd = 1", label=<<table border="2" {TABLE} bgcolor="#ffe08a"><tr><td><b>d</b></td><td>data 4</td><td>grad 1</td></tr></table>>];
 }}
 """
+    # Before backward every leaf's .grad is still 0: the picture says so beside the grads it
+    # computes (the interior value e gets no such cell).
+    before_backward = HEADER + f"""\
+  n0 [id="n0", shape="plain", tooltip="{LEAF}: a = 2, dd/da = -3; a.grad = 0 {WHY}", label=<<table border="0" {TABLE} bgcolor="#d4efd4"><tr><td><b>a</b></td><td>data 2</td><td>grad -3</td>{accumulated("0")}</tr></table>>];
+  n1 [id="n1", shape="plain", tooltip="{LEAF}: b = -3, dd/db = 2; b.grad = 0 {WHY}", label=<<table border="0" {TABLE} bgcolor="#d4efd4"><tr><td><b>b</b></td><td>data -3</td><td>grad 2</td>{accumulated("0")}</tr></table>>];
+  n2_op [id="n2_op", {MUL}];
+  n0 -> n2_op [id="n2_in0", dir="back", label=<local -3<br/>(-3) × 1 = -3>, tooltip="d(a * b)/da = b; contributes local -3 × upstream grad 1 = -3 to the grad of a"];
+  n1 -> n2_op [id="n2_in1", dir="back", label=<local 2<br/>2 × 1 = 2>, tooltip="d(a * b)/db = a; contributes local 2 × upstream grad 1 = 2 to the grad of b"];
+  n2_op -> n2 [id="n2_out", dir="back"];
+  n2 [id="n2", shape="plain", tooltip="intermediate value: e = -6, dd/de = 1", label=<<table border="0" {TABLE} bgcolor="#ffffff"><tr><td><b>e</b></td><td>data -6</td><td>grad 1</td></tr></table>>];
+  n3 [id="n3", shape="plain", tooltip="{LEAF}: c = 10, dd/dc = 1; c.grad = 0 {WHY}", label=<<table border="0" {TABLE} bgcolor="#d4efd4"><tr><td><b>c</b></td><td>data 10</td><td>grad 1</td>{accumulated("0")}</tr></table>>];
+  n4_op [id="n4_op", {ADD}];
+  n2 -> n4_op [id="n4_in0", dir="back", label=<local 1<br/>1 × 1 = 1>, tooltip="d(a + b)/da = 1; contributes local 1 × upstream grad 1 = 1 to the grad of e"];
+  n3 -> n4_op [id="n4_in1", dir="back", label=<local 1<br/>1 × 1 = 1>, tooltip="d(a + b)/db = 1; contributes local 1 × upstream grad 1 = 1 to the grad of c"];
+  n4_op -> n4 [id="n4_out", dir="back"];
+  n4 [id="n4", shape="plain", tooltip="output (the value being differentiated): d = 4, dd/dd = 1", label=<<table border="2" {TABLE} bgcolor="#ffe08a"><tr><td><b>d</b></td><td>data 4</td><td>grad 1</td></tr></table>>];
+}}
+"""
     root = abc()
-    assert viz.to_dot(root, view="backward") == expected
-    # The grads are computed from the graph, not read from .grad: backward changes nothing.
+    assert viz.to_dot(root, view="backward") == before_backward
+    # The grads are computed from the graph, not read from .grad: once one backward has
+    # filled .grad with the same numbers, the extra cells go and nothing else changes.
     root.backward()
-    assert viz.to_dot(root, view="backward") == expected
+    assert viz.to_dot(root, view="backward") == after_backward
 
 
 def test_backward_dot_of_x_times_x_has_two_edges():
     x = Value(3.0, label="x")
     y = x * x
     expected = HEADER + f"""\
-  n0 [id="n0", shape="plain", tooltip="{LEAF}: x = 3, dn1/dx = 6", label=<<table border="0" {TABLE} bgcolor="#d4efd4"><tr><td><b>x</b></td><td>data 3</td><td>grad 6</td></tr></table>>];
+  n0 [id="n0", shape="plain", tooltip="{LEAF}: x = 3, dn1/dx = 6; x.grad = 0 {WHY}", label=<<table border="0" {TABLE} bgcolor="#d4efd4"><tr><td><b>x</b></td><td>data 3</td><td>grad 6</td>{accumulated("0")}</tr></table>>];
   n1_op [id="n1_op", {MUL}];
   n0 -> n1_op [id="n1_in0", dir="back", label=<local 3<br/>3 × 1 = 3>, tooltip="d(a * b)/da = b; contributes local 3 × upstream grad 1 = 3 to the grad of x"];
   n0 -> n1_op [id="n1_in1", dir="back", label=<local 3<br/>3 × 1 = 3>, tooltip="d(a * b)/db = a; contributes local 3 × upstream grad 1 = 3 to the grad of x"];
@@ -136,6 +165,92 @@ def test_backward_dot_of_x_times_x_has_two_edges():
 }}
 """
     assert viz.to_dot(y, view="backward") == expected
+
+
+def cells(dot: str, node_id: str) -> list[str]:
+    """The text of each cell of a value node's table, tags stripped."""
+    line = next(line for line in dot.splitlines() if line.startswith(f"  {node_id} [id="))
+    table = line.split("label=<", 1)[1]
+    return [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", table)]
+
+
+def x_squared_times_w():
+    x, w = Value(3.0, label="x"), Value(2.0, label="w")
+    y = x * x
+    y.label = "y"
+    z = y * w
+    z.label = "z"
+    return z, x, w  # dz/dx = 2 x w = 12, dz/dw = x^2 = 9, dz/dy = w = 2
+
+
+def test_before_backward_a_leafs_grad_cell_shows_zero():
+    z, x, w = x_squared_times_w()
+    dot = viz.to_dot(z, view="backward")
+    assert cells(dot, "n0") == ["x", "data 3", "grad 12", ".grad 0"]
+    assert cells(dot, "n2") == ["w", "data 2", "grad 9", ".grad 0"]
+    # Interior values get no such cell, though their .grad (0) differs from dz/dy = 2 too.
+    assert cells(dot, "n1") == ["y", "data 9", "grad 2"]
+    assert cells(dot, "n3") == ["z", "data 18", "grad 1"]
+    assert dot.count('<font color="#b03a2e">.grad ') == 2
+    assert viz.to_dot(z, view="forward").count(".grad") == 0  # the forward view has no grads
+
+
+def test_after_one_backward_there_is_no_extra_cell():
+    z, x, w = x_squared_times_w()
+    z.backward()
+    assert (x.grad, w.grad) == (12.0, 9.0)
+    dot = viz.to_dot(z, view="backward")
+    assert ".grad" not in dot
+    assert cells(dot, "n0") == ["x", "data 3", "grad 12"]
+
+
+def test_after_two_backwards_the_cell_shows_twice_the_value():
+    z, x, w = x_squared_times_w()
+    z.backward()
+    z.backward()
+    dot = viz.to_dot(z, view="backward")
+    assert cells(dot, "n0") == ["x", "data 3", "grad 12", ".grad 24"]
+    assert cells(dot, "n2") == ["w", "data 2", "grad 9", ".grad 18"]
+    assert cells(dot, "n1") == ["y", "data 9", "grad 2"]
+    x_line = next(line for line in dot.splitlines() if line.startswith("  n0 [id="))
+    # Red text on its own background, and a tooltip on the cell and the node saying why.
+    assert '<td bgcolor="#fdeeee" tooltip=".grad = 24 differs from the grad shown' in x_line
+    assert '<font color="#b03a2e">.grad 24</font>' in x_line
+    assert "x.grad = 24 differs from the grad shown" in x_line.split("label=")[0]
+    for why in ("for one backward pass", "accumulated", "none yet", "several",
+                "not zeroed between steps"):
+        assert why in x_line
+    # zero_grad brings .grad back to 0, which again differs from the computed grad.
+    x.zero_grad()
+    assert cells(viz.to_dot(z, view="backward"), "n0")[-1] == ".grad 0"
+
+
+def test_the_grad_cell_ignores_float_noise_but_not_a_real_difference():
+    z, x, w = x_squared_times_w()
+    z.backward()
+    x.grad = 12.0 * (1 + 1e-12)  # the same number, as far as rel_tol=1e-9 goes
+    assert ".grad" not in viz.to_dot(z, view="backward")
+    x.grad = 12.0 * (1 + 1e-6)  # a real difference, but 4 digits would write both as "12"
+    shown = cells(viz.to_dot(z, view="backward"), "n0")
+    assert shown[2] == "grad 12"
+    assert shown[3] == ".grad 12.00001"  # digits enough to tell them apart, no more
+    # A leaf backprop does not reach (a dead relu) has grad 0 and .grad 0: they agree.
+    v = Value(-1.0, label="v")
+    out = v.relu() * 2
+    assert ".grad" not in viz.to_dot(out, view="backward")
+    out.backward()
+    assert ".grad" not in viz.to_dot(out, view="backward")
+
+
+def test_constants_never_get_a_grad_cell():
+    x = Value(3.0, label="x")
+    c = Value(5.0, label="c", requires_grad=False)
+    y = x * c
+    y.backward()
+    y.backward()
+    dot = viz.to_dot(y, view="backward")
+    assert cells(dot, "n1") == ["c", "data 5"]
+    assert cells(dot, "n0") == ["x", "data 3", "grad 5", ".grad 10"]
 
 
 def test_constants_are_grey_and_take_no_gradient_edge_label():
@@ -436,6 +551,68 @@ def test_stepper_cannot_be_broken_out_of_by_a_label(tmp_path):
     page = viz.save_stepper(x * 2, tmp_path / "p.html").read_text(encoding="utf-8")
     assert page.count("<script") == 2  # the data block and the page's own script
     assert "alert(1)</script>" not in page
+
+
+def stepper_data(page: str) -> list[dict]:
+    found = re.search(r'<script type="application/json" id="steps-data">(.*?)</script>', page,
+                      flags=re.S)
+    return json.loads(found.group(1))
+
+
+def test_stepper_reveals_each_number_when_backprop_reaches_it(tmp_path):
+    page = viz.save_stepper(abc(), tmp_path / "p.html").read_text(encoding="utf-8")
+    steps = stepper_data(page)
+    # d = e + c is step 1 (n4), e = a * b is step 2 (n2); written out by hand.
+    assert [step["reveal"] for step in steps] == [
+        ["n4_grad"],                                    # the seed: dd/dd = 1
+        ["n4_in0", "n4_in1", "n2_grad", "n3_grad"],     # step 1 completes e and c
+        ["n2_in0", "n2_in1", "n0_grad", "n1_grad"],     # step 2 completes a and b
+    ]
+    assert steps[0]["ids"][0] == "n4"  # the seed step starts at the output, scrolled to
+    # Graphviz carries each grad cell's id into the SVG (as "a_" + id) for the page to find.
+    for k in range(5):
+        assert f'id="a_n{k}_grad"' in page
+
+
+def test_a_value_used_several_times_is_revealed_after_its_last_consumer(tmp_path):
+    root, (a, b) = reused_and_diamond()
+    steps = viz.backward_steps(root)
+    data = stepper_data(viz.save_stepper(root, tmp_path / "p.html").read_text("utf-8"))
+    assert len(data) == len(steps) + 1
+    revealed_at = {i: k for k, step in enumerate(data) for i in step["reveal"]}
+    consumers = {}
+    for step in steps:
+        for x, x_id in zip(step.inputs, step.input_ids):
+            consumers.setdefault(x_id, []).append(step.index + 1)
+    assert sorted(len(v) for v in consumers.values())[-1] >= 3  # a feeds three ops
+    for x_id, positions in consumers.items():
+        assert revealed_at[f"{x_id}_grad"] == max(positions)
+    for step in steps:
+        for i in range(len(step.inputs)):
+            assert revealed_at[f"{step.node_id}_in{i}"] == step.index + 1
+    # The grad a value shows once revealed is the one its last consumer's step left it.
+    final = {x: g for step in steps for x, g in zip(step.inputs, step.grads_after)}
+    root.backward()
+    assert final[a] == a.grad and final[b] == b.grad
+
+
+def test_constants_have_nothing_to_reveal(tmp_path):
+    x = Value(3.0, label="x")
+    data = stepper_data(viz.save_stepper(2 * x, tmp_path / "p.html").read_text("utf-8"))
+    ids = [i for step in data for i in step["reveal"]]
+    assert ids == ["n2_grad", "n2_in1", "n1_grad"]  # n0 is the constant 2
+
+
+def test_stepper_title_is_the_outputs_label_or_the_output(tmp_path):
+    x = Value(2.0, label="x")
+    y = x * x
+    page = viz.save_stepper(y, tmp_path / "a.html").read_text("utf-8")
+    assert "<h1>Backprop through the output</h1>" in page and "n1</h1>" not in page
+    y.label = "loss"
+    page = viz.save_stepper(y, tmp_path / "b.html").read_text("utf-8")
+    assert "<h1>Backprop through loss</h1>" in page
+    page = viz.save_stepper(y, tmp_path / "c.html", title="Mine").read_text("utf-8")
+    assert "<h1>Mine</h1>" in page
 
 
 # ---- networks ------------------------------------------------------------------------------
