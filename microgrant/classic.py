@@ -31,8 +31,12 @@ from __future__ import annotations
 
 import math
 import numbers
-import random
 from typing import Sequence
+
+# The label conventions (LABELS: (negative class, positive class)) are the datasets' own, and
+# seeds are read as nn reads them, so a model and its data can never disagree on either.
+from .data import LABELS, _check_labels  # noqa: F401  (LABELS: part of this module's API)
+from .nn import _make_rng
 
 __all__ = [
     "McCullochPitts",
@@ -43,10 +47,6 @@ __all__ = [
     "heaviside",
     "xor_network",
 ]
-
-#: Label conventions, as in `microgrant.data`: (negative class, positive class).
-LABELS = {"01": (0, 1), "pm1": (-1, 1)}
-
 
 def heaviside(z: float) -> int:
     """The step function of the notes: 1 when ``z >= 0``, else 0.
@@ -90,13 +90,6 @@ def _dot(weights: Sequence[float], x: Sequence[float]) -> float:
     return math.fsum(w * v for w, v in zip(weights, x))
 
 
-def _check_labels(labels: str) -> tuple[int, int]:
-    if labels not in LABELS:
-        valid = ", ".join(repr(k) for k in LABELS)
-        raise ValueError(f"labels must be one of {valid}; got {labels!r}")
-    return LABELS[labels]
-
-
 def _check_n_inputs(n_inputs) -> int:
     if isinstance(n_inputs, bool) or not isinstance(n_inputs, numbers.Integral):
         raise TypeError(f"n_inputs must be an integer; got {type(n_inputs).__name__}")
@@ -116,16 +109,6 @@ def _check_epochs(epochs) -> int:
     if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
         raise ValueError(f"epochs must be an integer >= 1; got epochs={epochs!r}")
     return int(epochs)
-
-
-def _make_rng(seed) -> random.Random:
-    # An int gives the same weights every run; a random.Random is used as is (and advances);
-    # None seeds a private generator from the OS. The global `random` module is never used.
-    if isinstance(seed, random.Random):
-        return seed
-    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
-        return random.Random(seed)
-    raise TypeError(f"seed must be an int, a random.Random or None; got {type(seed).__name__}")
 
 
 def _init_weights(n_inputs: int, weights, seed, scale: float) -> list[float]:
@@ -584,10 +567,13 @@ class Adaline(_LinearUnit):
 
         Raises:
             FloatingPointError: if the weights blow up (the learning rate is too large).
+                The model is then put back as it was before the call: weights, bias,
+                `losses` and `history`.
         """
         rows, targets = _rows_and_targets(X, y, self.n_inputs, self.classes, self.labels)
         lr = _check_positive(lr, "lr")
         epochs = _check_epochs(epochs)
+        before = (self.weights, self.bias, self.losses, self.history)
         self.losses, self.history = [], []
         for epoch in range(epochs):
             try:
@@ -597,6 +583,9 @@ class Adaline(_LinearUnit):
             except OverflowError:  # float ** 2 past 1e308 raises instead of giving inf
                 loss = math.inf
             if not math.isfinite(loss):
+                # A failed fit loses nothing: `step` builds new weight lists rather than
+                # changing them in place, so the saved ones are still the old numbers.
+                self.weights, self.bias, self.losses, self.history = before
                 raise FloatingPointError(
                     f"Adaline diverged in epoch {epoch + 1} (lr={lr}): the updates overshoot."
                     " Use a smaller lr or scale the features."

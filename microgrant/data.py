@@ -356,7 +356,10 @@ def split(X, y, test_fraction: float = 0.25, seed=None):
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"test_fraction must be strictly between 0 and 1; got {test_fraction}")
     n = len(y)
-    n_test = math.ceil(fraction * n)
+    # Round away the last-bit error of the product first: 0.07 * 100 is 7.000000000000001
+    # in floating point, and its ceiling would give 8 test samples instead of 7.  A tiny
+    # fraction still gets one test sample: the ceiling of anything above 0 is at least 1.
+    n_test = max(1, math.ceil(round(fraction * n, 9)))
     if n_test >= n:
         raise ValueError(
             f"test_fraction={test_fraction} of n={n} samples leaves no training samples"

@@ -208,7 +208,8 @@ def mse_loss(pred, target, reduction: str = "mean"):
 
     Args:
         pred: a Value, or a list of Values (numbers are treated as constants).
-        target: a number (or Value) for each prediction.
+        target: a number for each prediction (a Value's data is used: targets get no
+            gradient, as in every loss here).
         reduction: ``"mean"``, ``"sum"`` or ``"none"`` (a list of per-sample losses).
 
     Returns:
@@ -224,7 +225,7 @@ def mse_loss(pred, target, reduction: str = "mean"):
     losses = []
     for i, (p, t) in enumerate(zip(preds, targets)):
         p = _as_value(p, f"mse_loss prediction {i}")
-        t = t if isinstance(t, Value) else _as_number(t, f"mse_loss target {i}")
+        t = _as_number(t, f"mse_loss target {i}")
         losses.append((p - t) ** 2)
     return _reduce(losses, reduction, single)
 
@@ -330,8 +331,9 @@ def _class_index(t, n_classes: int, i: int | None) -> int:
 def cross_entropy(logits, target_index, reduction: str = "mean"):
     """-log softmax(logits)[target]: the loss of class scores against the true class.
 
-    Computed as ``logsumexp(z) - z[target]`` with the max shifted out first, so scores of
-    +-1000 are fine.  Its gradient with respect to z_i is ``softmax(z)_i - [i == target]``.
+    Computed as ``-log_softmax(z)[target]``, that is ``logsumexp(z) - z[target]`` with the
+    max shifted out first, so scores of +-1000 are fine.  Its gradient with respect to z_i is
+    ``softmax(z)_i - [i == target]``.
 
     Args:
         logits: the scores of one sample (a list of Values), or a list of such lists.
@@ -365,9 +367,9 @@ def cross_entropy(logits, target_index, reduction: str = "mean"):
         if not zs:
             raise ValueError("cross_entropy needs at least one class score per sample")
         t = _class_index(t, len(zs), None if single else i)
-        shift = max(v.data for v in zs)
-        log_total = Value.sum([(v - shift).exp() for v in zs]).log()
-        losses.append(log_total - (zs[t] - shift))
+        # 0 - x rather than -x: the same number, except that a perfect prediction (x = 0)
+        # gives a loss of 0.0, where -x would give -0.0.
+        losses.append(0.0 - log_softmax(zs)[t])
     return _reduce(losses, reduction, single)
 
 

@@ -174,35 +174,46 @@ class Module:
         >>> Neuron(2, seed=0).named_parameters()[2]
         ('b', Value(data=0.0, grad=0.0))
         """
-        named, seen = [], set()
-        # An explicit stack, not recursion: children are pushed in reverse so that they come
-        # off it in the order they were set.  `seen` lists a shared Value or Module once (under
-        # its first name) and stops a module that refers back to its parent from looping.
-        stack = [("", self)]
-        while stack:
-            prefix, obj = stack.pop()
-            if id(obj) in seen:
-                continue
-            seen.add(id(obj))
-            if isinstance(obj, Value):
-                named.append((prefix, obj))
-                continue
-            if isinstance(obj, Module):
-                children = [(k, v) for k, v in vars(obj).items() if not k.startswith("_")]
-            else:  # a list or tuple
-                children = [(str(i), v) for i, v in enumerate(obj)]
-            for key, value in reversed(children):
-                if isinstance(value, (Value, Module, list, tuple)):
-                    stack.append((f"{prefix}.{key}" if prefix else key, value))
-        return named
+        return self._walk(named=True)
 
     def parameters(self) -> list[Value]:
         """Every parameter (the Values a training step changes), in a fixed order.
 
+        The same Values, in the same order, as `named_parameters`: for `MLP`, `Layer` and
+        `Neuron` that is micrograd's order (layer by layer, neuron by neuron, each neuron's
+        weights then its bias), and a subclass's own parameters are listed too, in the order
+        its attributes were set.
+
         >>> len(MLP(2, [16, 16, 1]).parameters())
         337
         """
-        return [p for _, p in self.named_parameters()]
+        return self._walk(named=False)
+
+    def _walk(self, named: bool) -> list:
+        """The one walk behind `parameters` and `named_parameters`.
+
+        Depth first, attributes in the order they were set, without recursion: a stack holds
+        one iterator per Module or list being visited, and a child Module or list is pushed
+        and visited at once, before its parent's later attributes.  `seen` lists a shared
+        Value or Module once (under its first name) and stops a module that refers back to
+        its parent from looping.  Names are only built when asked for (``named=True``).
+        """
+        found, seen = [], {id(self)}
+        stack = [("", _children(self))]
+        while stack:
+            prefix, children = stack[-1]
+            for key, value in children:
+                if isinstance(value, Value):
+                    if id(value) not in seen:
+                        seen.add(id(value))
+                        found.append((f"{prefix}{key}", value) if named else value)
+                elif isinstance(value, (Module, list, tuple)) and id(value) not in seen:
+                    seen.add(id(value))
+                    stack.append((f"{prefix}{key}." if named else "", _children(value)))
+                    break  # visit the child now; this iterator resumes after it
+            else:
+                stack.pop()
+        return found
 
     def zero_grad(self) -> None:
         """Sets every parameter's ``grad`` to 0: call it before each ``backward``.
@@ -337,6 +348,13 @@ class Module:
         return f"{type(self).__name__}({len(self.parameters())} parameters)"
 
 
+def _children(obj):
+    """An iterator over (name, value) of a Module's public attributes or a list's items."""
+    if isinstance(obj, Module):
+        return iter([(k, v) for k, v in vars(obj).items() if not k.startswith("_")])
+    return enumerate(obj)
+
+
 def _check_state(state, names: list[str], model: Module) -> list[float]:
     """The numbers of ``state`` in the order of ``names``, or an error saying what is wrong."""
     if not isinstance(state, dict):
@@ -419,10 +437,6 @@ class Neuron(Module):
         """The activation's name."""
         return self._activation_name
 
-    def parameters(self) -> list[Value]:
-        """The weights, then the bias (micrograd's order)."""
-        return [*self.w, self.b]
-
     def __repr__(self) -> str:
         return f"Neuron({len(self.w)} -> {self._activation_name})"
 
@@ -480,10 +494,6 @@ class Layer(Module):
         """The activation's name."""
         return self._activation_name
 
-    def parameters(self) -> list[Value]:
-        """Neuron by neuron, each neuron's weights then its bias (micrograd's order)."""
-        return [p for n in self.neurons for p in (*n.w, n.b)]
-
     def __repr__(self) -> str:
         return f"Layer({self.nin} -> {self.nout} {self._activation_name})"
 
@@ -539,10 +549,6 @@ class MLP(Module):
     def nin(self) -> int:
         """Number of inputs."""
         return self.layers[0].nin
-
-    def parameters(self) -> list[Value]:
-        """Layer by layer, neuron by neuron, each neuron's weights then its bias (micrograd's)."""
-        return [p for layer in self.layers for n in layer.neurons for p in (*n.w, n.b)]
 
     def __repr__(self) -> str:
         layers = ", ".join(f"{layer.nout} {layer.activation}" for layer in self.layers)

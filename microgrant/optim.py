@@ -173,7 +173,7 @@ class RMSProp(Optimizer):
         g = g + weight_decay * p
         v = alpha * v + (1 - alpha) * g^2           (v starts at 0)
         avg = sqrt(v) + eps
-            (centered: ga = alpha * ga + (1 - alpha) * g;  avg = sqrt(v - ga^2) + eps)
+            (centered: ga = alpha * ga + (1 - alpha) * g;  avg = sqrt(max(v - ga^2, 0)) + eps)
         buf = momentum * buf + g / avg;  p = p - lr * buf   (when momentum > 0)
         p = p - lr * g / avg                                (otherwise)
 
@@ -222,7 +222,9 @@ class RMSProp(Optimizer):
             if self.centered:
                 ga = alpha * self._grad_avg[i] + (1.0 - alpha) * g
                 self._grad_avg[i] = ga
-                avg = math.sqrt(v - ga * ga) + eps
+                # v - ga^2 is a variance, never negative in exact arithmetic; rounding
+                # can push it a hair below 0 when the gradient is steady, so clamp it.
+                avg = math.sqrt(max(v - ga * ga, 0.0)) + eps
             else:
                 avg = math.sqrt(v) + eps
             if momentum > 0.0:

@@ -28,7 +28,7 @@ import numpy as np
 from .engine import Value, no_grad
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
                      hinge_loss, mse_loss)
-from .optim import SGD
+from .optim import SGD, _number
 
 __all__ = ["fit", "predict", "accuracy", "History", "LOSSES"]
 
@@ -78,8 +78,9 @@ def _rows(X) -> list[list]:
     if isinstance(X, np.ndarray):
         if X.ndim != 2:
             raise ValueError(f"X must be 2-D, one row per sample; got shape {X.shape}")
-        return X.tolist()
-    rows = [list(row.tolist() if isinstance(row, np.ndarray) else row) for row in X]
+        rows = X.tolist()
+    else:
+        rows = [list(row.tolist() if isinstance(row, np.ndarray) else row) for row in X]
     if not rows:
         raise ValueError("X has no samples")
     return rows
@@ -162,27 +163,42 @@ def predict(model, X) -> np.ndarray:
     return np.array(outputs, dtype=np.float64)
 
 
-def accuracy(model, X, y, threshold: float | None = None) -> float:
+def accuracy(model, X, y, threshold: float | None = None, *, loss=None) -> float:
     """The fraction of samples the model classifies correctly.
 
-    For one output, the output at or above ``threshold`` means the positive class (1); the
-    default threshold is midway between the labels: 0 for labels -1/+1 (scores, logits), 0.5
-    for labels 0/1 (probabilities).  For several outputs the predicted class is the index of
-    the largest, compared with integer class labels.
+    For one output, the output at or above a threshold means the positive class.  Pass the
+    ``loss`` the model was trained with, and the threshold is the one `fit` scores with
+    (`LOSSES`): 0 for ``"hinge"`` and ``"bce_logits"`` (scores and logits), 0.5 for
+    ``"bce"`` (probabilities).  Without it the threshold is midway between the labels: 0 for
+    -1/+1, 0.5 for 0/1, which agrees with every loss but ``"bce_logits"``: a model that
+    outputs logits with 0/1 labels needs ``loss="bce_logits"`` (or ``threshold=0``).  For
+    several outputs the predicted class is the index of the largest, compared with integer
+    class labels.
 
     Args:
         model: a `microgrant.nn.Module` (or any callable taking one sample).
         X: samples, a 2-D array or a list of rows.
         y: class labels: -1/+1, 0/1, or class indices 0..k-1 for a model with k outputs.
-        threshold: where a single output splits the two classes (pass 0 for a model that
-            outputs logits with 0/1 labels).
+        threshold: where a single output splits the two classes; overrides ``loss``.
+        loss: the loss the model was trained with, as named for `fit`; it sets the threshold.
 
     >>> from microgrant.nn import Neuron
     >>> n = Neuron(1, activation="linear", seed=0)
     >>> n.w[0].data = 1.0
     >>> accuracy(n, [[2.0], [-1.0], [3.0]], [1, -1, -1])
     0.6666666666666666
+    >>> X, y = [[0.3], [-0.2]], [1, 0]           # outputs 0.3 and -0.2, read as logits
+    >>> accuracy(n, X, y), accuracy(n, X, y, loss="bce_logits")
+    (0.5, 1.0)
     """
+    from_loss = None if loss is None else _loss_fn(loss)[1]
+    if threshold is None:
+        threshold = from_loss
+    elif isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
+        raise TypeError(f"threshold must be a number; got {type(threshold).__name__} "
+                        f"{threshold!r} (to take it from a loss, pass loss=...)")
+    else:
+        threshold = float(threshold)
     rows = _rows(X)
     targets = _targets(y, len(rows))
     score = _scorer(targets, threshold)
@@ -201,6 +217,16 @@ def _positive_int(value, name: str) -> int:
             or value < 1:
         raise ValueError(f"{name} must be a positive int; got {value!r}")
     return int(value)
+
+
+def _scheduled_lr(schedule: Callable[[int], float], epoch: int) -> float:
+    """The learning rate a schedule gives for ``epoch``, checked as the optimisers check lr."""
+    value = schedule(epoch)
+    try:
+        return _number(value, "lr")
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"the learning-rate schedule gave lr({epoch}) = {value!r}: "
+                          f"{error}") from None
 
 
 def _loss_fn(loss) -> tuple[Callable, float | None]:
@@ -276,7 +302,9 @@ def fit(model, X, y, loss="hinge", optimizer=None, epochs: int = 100,
         epochs: the most passes over the data.
         batch_size: samples per step; ``None`` uses all of them (full-batch descent).
         lr: the learning rate, or a function epoch -> learning rate (a schedule; epochs count
-            from 0).  ``None`` keeps the optimiser's, or 0.1 for the default SGD.
+            from 0).  ``None`` keeps the optimiser's, or 0.1 for the default SGD.  It is
+            checked as the optimisers check theirs (a finite number >= 0); a schedule is
+            called for every epoch before training starts, so a bad rate changes no weight.
         l2: weight of the L2 penalty ``sum(p * p)`` added to the loss.
         seed: seeds the shuffling (an int, a ``numpy.random.Generator``, or None).
         target_accuracy: stop once an epoch's accuracy reaches this.  In full-batch training
@@ -322,12 +350,18 @@ def fit(model, X, y, loss="hinge", optimizer=None, epochs: int = 100,
     if patience is not None:
         patience = _positive_int(patience, "patience")
 
+    schedule = lr if callable(lr) else None
+    if schedule is not None:
+        # Every epoch's rate is checked before training starts, so a schedule that goes
+        # negative late in the run is caught before any weight has changed.
+        rates = [_scheduled_lr(schedule, epoch) for epoch in range(epochs)]
+    elif lr is not None:
+        lr = _number(lr, "lr")  # the check the optimisers apply to their own lr
     params = model.parameters()
     if optimizer is None:
         optimizer = SGD(params, lr=0.1 if lr is None or callable(lr) else lr)
-    schedule = lr if callable(lr) else None
-    if lr is not None and schedule is None:
-        optimizer.lr = float(lr)
+    elif lr is not None and schedule is None:
+        optimizer.lr = lr
     rng = np.random.default_rng(seed)
     # Each sample's inputs become constant Values once, here, instead of on every forward.
     inputs = [[Value(v, requires_grad=False) for v in row] for row in rows]
@@ -340,7 +374,7 @@ def fit(model, X, y, loss="hinge", optimizer=None, epochs: int = 100,
     best, waited = math.inf, 0
     for epoch in range(epochs):
         if schedule is not None:
-            optimizer.lr = float(schedule(epoch))
+            optimizer.lr = rates[epoch]
         order = range(n) if full_batch else rng.permutation(n).tolist()
         total_loss, hits, stop = 0.0, 0, None
         for start in range(0, n, size):

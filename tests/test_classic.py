@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from microgrant import classic, data
 from microgrant.classic import (
     Adaline,
     McCullochPitts,
@@ -18,6 +19,7 @@ from microgrant.classic import (
     xor_network,
 )
 from microgrant.data import admissions, blobs, logic_gate
+from microgrant.nn import Neuron
 
 ROWS = [(0, 0), (0, 1), (1, 0), (1, 1)]
 
@@ -278,6 +280,22 @@ def test_perceptron_seeding():
     assert all(-1.0 <= w < 1.0 for w in first)
 
 
+@pytest.mark.parametrize("model", [Perceptron, Adaline])
+def test_numpy_integer_seeds_work_as_in_nn(model):
+    # A seed often comes out of numpy (np.arange, a seeds array): it must act as the int.
+    assert model(3, seed=np.int64(3)).weights == model(3, seed=3).weights
+    assert Neuron(3, seed=np.int64(3)).state_dict() == Neuron(3, seed=3).state_dict()
+
+
+def test_label_conventions_are_the_ones_data_makes():
+    # One table of label conventions, shared with microgrant.data, so the two cannot drift.
+    assert classic.LABELS is data.LABELS
+    for labels, classes in data.LABELS.items():
+        assert Perceptron(2, labels=labels).classes == classes
+    with pytest.raises(ValueError, match="labels must be one of '01', 'pm1'; got 'yes/no'"):
+        Perceptron(2, labels="yes/no")
+
+
 def test_classic_models_leave_the_global_random_state_alone():
     random.seed(99)
     state = random.getstate()
@@ -382,6 +400,19 @@ def test_adaline_too_large_a_learning_rate_diverges_with_a_clear_error():
     X, y = admissions(n=50, seed=0)  # features up to 10: lr 0.5 overshoots
     with pytest.raises(FloatingPointError, match="lr"):
         Adaline(2, seed=0).fit(X, y, lr=0.5, epochs=200)
+
+
+@pytest.mark.parametrize("fitted_before", [False, True])
+def test_a_diverging_adaline_fit_loses_nothing(fitted_before):
+    X, y = admissions(n=50, seed=0)  # features up to 10: lr 0.5 overshoots
+    a = Adaline(2, seed=0)
+    if fitted_before:
+        a.fit(X, y, lr=0.001, epochs=3)
+    before = (list(a.weights), a.bias, list(a.losses), list(a.history))
+    with pytest.raises(FloatingPointError, match="diverged"):
+        a.fit(X, y, lr=0.5, epochs=200)
+    assert (a.weights, a.bias, a.losses, a.history) == before
+    assert a.fit(X, y, lr=0.001, epochs=1) is a  # and it can still be trained
 
 
 def test_adaline_seeding():

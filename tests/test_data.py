@@ -2,6 +2,7 @@
 
 import math
 import operator
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -277,6 +278,22 @@ def test_split_is_seeded():
     for left, right in zip(a, b):
         np.testing.assert_array_equal(left, right)
     assert not np.array_equal(a[3], c[3]) or not np.array_equal(a[1], c[1])
+
+
+def test_split_test_size_is_not_pushed_up_by_rounding():
+    # 0.07 * 100 is 7.000000000000001 in floating point; the test part must still get 7.
+    X, y = np.zeros((100, 2)), np.zeros(100)
+    assert len(split(X, y, test_fraction=0.07, seed=0)[1]) == 7
+    # Every fraction written with two decimals, on sizes up to 60: ceil of the exact product.
+    for hundredths in range(1, 100):
+        fraction = hundredths / 100
+        for n in range(1, 61):
+            expected = math.ceil(Fraction(hundredths, 100) * n)
+            if expected >= n:
+                continue  # no training samples: an error, tested below
+            X_test = split(np.zeros((n, 1)), np.zeros(n), test_fraction=fraction, seed=0)[1]
+            assert len(X_test) == expected, (fraction, n)
+    assert len(split(X, y, test_fraction=1e-12, seed=0)[1]) == 1  # never an empty test part
 
 
 @pytest.mark.parametrize("fraction", [0.0, 1.0, -0.2, 1.5])

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from microgrant import Value, gradcheck, nn
+from microgrant import Value, gradcheck, losses, nn
 from microgrant.losses import (binary_cross_entropy, binary_cross_entropy_with_logits,
                                cross_entropy, hinge_loss, log_softmax, mse_loss, softmax)
 
@@ -153,6 +153,28 @@ def test_cross_entropy_gradient_is_softmax_minus_one_hot():
         assert close(z.grad, s[i] - (1.0 if i == 2 else 0.0))
 
 
+def test_cross_entropy_is_minus_log_softmax_at_the_target(monkeypatch):
+    # One formula in one place: cross_entropy is built from log_softmax, not a copy of it.
+    calls = []
+
+    def recording_log_softmax(values_):
+        calls.append(len(values_))
+        return log_softmax(values_)
+
+    monkeypatch.setattr(losses, "log_softmax", recording_log_softmax)
+    zs = values([1.5, -0.3, 0.2, 3.0])
+    loss = losses.cross_entropy(zs, 2)
+    loss.backward()
+    assert calls == [4]
+    ref = values([1.5, -0.3, 0.2, 3.0])
+    expected = -log_softmax(ref)[2]
+    expected.backward()
+    assert loss.data == expected.data
+    assert [z.grad for z in zs] == [r.grad for r in ref]
+    perfect = cross_entropy(values([1000.0, -1000.0]), 0).data
+    assert perfect == 0.0 and math.copysign(1.0, perfect) == 1.0  # 0.0, never -0.0
+
+
 def test_cross_entropy_is_stable_at_1000():
     zs = values([1000.0, -1000.0, 0.0])
     loss = cross_entropy(zs, 1)
@@ -229,6 +251,21 @@ def test_reductions(loss, pred, target):
         loss([], [])
     with pytest.raises(ValueError, match="needs a list of as many targets"):
         loss(values(pred), target[0])
+
+
+@pytest.mark.parametrize("loss, pred, target", [
+    (mse_loss, [0.5, -1.0, 2.0], [0.0, 1.0, 1.0]),
+    (binary_cross_entropy, [0.2, 0.7, 0.9], [0, 1, 1]),
+    (binary_cross_entropy_with_logits, [0.2, -3.0, 5.0], [1, 0, 1]),
+    (hinge_loss, [0.2, -3.0, 5.0], [1, -1, -1]),
+])
+def test_targets_given_as_values_get_no_gradient(loss, pred, target):
+    preds, targets = values(pred), values(target)
+    result = loss(preds, targets)
+    assert result.data == loss(values(pred), target).data  # a Value target counts by its data
+    result.backward()
+    assert [t.grad for t in targets] == [0.0, 0.0, 0.0]
+    assert any(p.grad != 0.0 for p in preds)
 
 
 def test_log1p_series_branch_is_accurate():

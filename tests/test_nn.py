@@ -11,6 +11,7 @@ import pytest
 from microgrant import Value, nn
 from microgrant.losses import binary_cross_entropy, softmax
 from microgrant.nn import MLP, Layer, Module, Neuron
+from microgrant.optim import SGD
 
 
 def set_weights(module, numbers):
@@ -29,7 +30,7 @@ def test_mlp_has_micrograds_parameter_count_and_order():
     assert "layers.0.neurons.3.w.1" in names and "layers.0.neurons.3.b" in names
     assert names[-1] == "layers.2.neurons.0.b"
     assert len(set(names)) == 337
-    # parameters() is the fast path; it must list the same Values in the same order.
+    # parameters() must list the same Values as named_parameters(), in the same order.
     assert [p for _, p in model.named_parameters()] == model.parameters()
     layer = model.layers[1]
     assert [p for _, p in layer.named_parameters()] == layer.parameters()
@@ -264,6 +265,34 @@ def test_custom_module_finds_its_parameters():
     assert repr(net) == "Net(13 parameters)"
     with pytest.raises(NotImplementedError):
         Module()([1.0])
+
+
+@pytest.mark.parametrize("base, args", [(MLP, (2, [3, 1])), (Layer, (2, 3)), (Neuron, (2,))])
+def test_a_subclass_parameter_is_listed_and_trained(base, args):
+    class Scaled(base):
+        def __init__(self):
+            super().__init__(*args, seed=0)
+            self.scale = Value(2.0)
+
+        def __call__(self, x):
+            out = super().__call__(x)
+            outs = out if isinstance(out, list) else [out]
+            return self.scale * Value.sum(outs)
+
+    model = Scaled()
+    # parameters() and named_parameters() come from the same walk: same Values, same order.
+    assert model.parameters() == [p for _, p in model.named_parameters()]
+    assert model.parameters()[-1] is model.scale
+    assert len(model.parameters()) == len(model.state_dict())
+    for _, p in model.named_parameters():
+        p.data = 0.5  # every unit active (relu > 0), so the output depends on scale
+    model.scale.data = 2.0
+    opt = SGD(model.parameters(), lr=0.1)
+    opt.zero_grad()
+    model([1.0, 1.0]).backward()
+    assert model.scale.grad != 0.0
+    opt.step()
+    assert model.scale.data != 2.0  # the optimiser built from parameters() trains it
 
 
 def test_state_dict_is_plain_json_data_and_round_trips():

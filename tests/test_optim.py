@@ -72,6 +72,22 @@ def test_rmsprop_centered_with_momentum_by_hand():
     assert got == pytest.approx([p1, p2], rel=1e-14)
 
 
+def test_rmsprop_centered_survives_a_steady_gradient():
+    # With the same gradient every step, v - ga^2 is 0 in exact arithmetic, but rounding
+    # can make it a hair negative; the square root must not fail (or return NaN) then.
+    params = [Value(1.0), Value(1.0)]
+    opt = RMSProp(params, lr=1e-12, alpha=0.5, centered=True)
+    trace = []
+    for _ in range(200):
+        for p in params:
+            p.grad = 0.7
+        opt.step()
+        trace.append(params[0].data)
+        assert params[0].data == params[1].data  # both moved: none left half-updated
+    assert all(math.isfinite(v) for v in trace)
+    assert all(b < a for a, b in zip(trace, trace[1:]))  # always downhill
+
+
 def test_adam_by_hand():
     lr, b1, b2, eps = 0.1, 0.9, 0.999, 1e-8
     m1, v1 = (1 - b1) * G1, (1 - b2) * G1 ** 2

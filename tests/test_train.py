@@ -215,6 +215,30 @@ def test_accuracy_thresholds():
         accuracy(n, X, [0.5, 0.2, 0.1])
 
 
+def test_accuracy_reads_the_threshold_from_the_loss():
+    # A linear model scored as logits: output 0.3 means p = sigmoid(0.3) > 0.5, class 1.
+    n = Neuron(1, activation="linear", seed=0)
+    n.w[0].data, n.b.data = 1.0, 0.0
+    X, y = [[0.7], [0.3], [-0.2]], [1, 1, 0]
+    assert accuracy(n, X, y, loss="bce_logits") == 1.0           # threshold 0, as fit's
+    assert accuracy(n, X, y) == accuracy(n, X, y, loss="bce") == 2 / 3  # 0/1 labels: 0.5
+    assert accuracy(n, X, [1, 1, -1], loss="hinge") == 1.0
+    assert accuracy(n, X, y, loss="bce_logits", threshold=0.5) == 2 / 3  # threshold wins
+    with pytest.raises(ValueError, match="unknown loss 'bce_logit'.*'bce_logits'"):
+        accuracy(n, X, y, loss="bce_logit")
+
+
+def test_accuracy_after_fit_with_bce_logits_matches_fits_own_measure():
+    X, y = admissions(n=40, seed=3)
+    X = (X - 5.0) / 3.0
+    model = Neuron(2, activation="linear", seed=0)
+    history = fit(model, X, y, loss="bce_logits", lr=0.5, epochs=5, verbose=False)
+    # One more epoch with lr 0 measures the final model exactly as fit does.
+    again = fit(model, X, y, loss="bce_logits", lr=0.0, epochs=1, verbose=False)
+    assert accuracy(model, X, y, loss="bce_logits") == again.accuracy[-1]
+    assert history.epochs == 5
+
+
 # ---- errors ---------------------------------------------------------------------------------
 
 def test_bad_arguments():
@@ -236,3 +260,39 @@ def test_bad_arguments():
         fit(model, X.ravel(), y)
     with pytest.raises(ValueError, match="labels -1 or \\+1"):
         fit(model, X, (y + 1) // 2, loss="hinge", verbose=False)
+
+
+@pytest.mark.parametrize("X, y", [
+    ([], []),
+    (np.zeros((0, 2)), np.zeros(0)),
+    (np.zeros((0, 2)), []),
+])
+def test_no_samples_gets_a_clear_error(X, y):
+    with pytest.raises(ValueError, match="X has no samples"):
+        fit(MLP(2, [1], seed=0), X, y, verbose=False)
+    with pytest.raises(ValueError, match="X has no samples"):
+        accuracy(MLP(2, [1], seed=0), X, y)
+
+
+@pytest.mark.parametrize("lr", [-0.5, float("nan"), float("inf")])
+def test_a_bad_lr_for_your_own_optimizer_is_rejected_as_sgd_rejects_it(lr):
+    X, y = logic_gate("xor", labels="pm1")
+    model = MLP(2, [2, 1], seed=0)
+    opt = SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="lr must be a finite number >= 0.0") as ours:
+        fit(model, X, y, optimizer=opt, lr=lr, verbose=False)
+    with pytest.raises(ValueError) as sgds:
+        SGD(model.parameters(), lr=lr)
+    assert str(ours.value) == str(sgds.value)
+    assert opt.lr == 0.1  # the optimiser is left as it was
+    with pytest.raises(TypeError, match="lr must be a real number; got str"):
+        fit(model, X, y, optimizer=opt, lr="0.1", verbose=False)
+
+
+def test_a_schedule_that_gives_a_bad_lr_is_rejected():
+    X, y = logic_gate("xor", labels="pm1")
+    model = MLP(2, [2, 1], seed=0)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=r"lr\(2\).*lr must be a finite number >= 0.0; got -0.1"):
+        fit(model, X, y, lr=lambda epoch: 0.1 - 0.1 * epoch, epochs=5, verbose=False)
+    assert model.state_dict() == before  # caught before any epoch ran
