@@ -54,7 +54,7 @@ def boundaries() -> list[Path]:
         fit(model, X, y, loss="bce_logits", optimizer=Adam(model.parameters(), lr=0.1),
             epochs=300, verbose=False)
         models.append(model)
-        titles.append(f"{hidden} hidden: {accuracy(model, X, y, threshold=0.0):.0%}")
+        titles.append(f"{hidden} hidden: {accuracy(model, X, y, loss='bce_logits'):.0%}")
     plot.decision_boundaries(models, X, y, titles=titles, columns=4, resolution=80,
                                    path=HERE / "xor_hidden_neurons.png")
 

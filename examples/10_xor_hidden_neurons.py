@@ -26,7 +26,7 @@ def train_xor(hidden: int, epochs: int = 300, seed: int = 1, lr: float = 0.1):
     model = MLP(2, [hidden, 1], activation="tanh", seed=seed)
     history = fit(model, X, y, loss="bce_logits", optimizer=Adam(model.parameters(), lr=lr),
                   epochs=epochs, verbose=False)
-    return model, history, accuracy(model, X, y, threshold=0.0)
+    return model, history, accuracy(model, X, y, loss="bce_logits")
 
 
 def main(argv=None) -> None:

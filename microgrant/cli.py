@@ -212,7 +212,7 @@ def _cmd_demo(args) -> int:
     model = MLP(2, [4, 1], activation="tanh", seed=1)
     history = fit(model, X, y, loss="bce_logits", optimizer=Adam(model.parameters(), lr=0.1),
                   epochs=300, verbose=False)
-    acc = accuracy(model, X, y, threshold=0.0)
+    acc = accuracy(model, X, y, loss="bce_logits")
     print(f"  loss {history.loss[0]:.3f} -> {history.loss[-1]:.4f}, accuracy {acc:.0%}")
     path = folder / "xor_boundary.png"
     if _plot_or_note(lambda: plot.decision_boundary(
@@ -302,7 +302,7 @@ def _cmd_train(args) -> int:
                   verbose=True, stream=sys.stdout)
     if not math.isfinite(history.loss[-1]):
         raise RuntimeError(f"training diverged (loss {history.loss[-1]}); try a smaller --lr")
-    acc = accuracy(model, X, y, threshold=0.0)
+    acc = accuracy(model, X, y, loss="bce_logits")
     print(f"final accuracy: {acc:.1%} ({round(acc * len(y))} of {len(y)} points)")
     folder = _out_dir(args.out)
     boundary = folder / f"{args.dataset}_boundary.png"

@@ -113,3 +113,9 @@ def test_pictures_the_readme_shows_exist():
         assert (ROOT / picture).is_file(), picture
     for named in re.findall(r"`(docs/[^`]+)`", README):
         assert (ROOT / named).is_file(), named
+
+
+def test_the_script_that_draws_the_pictures_compiles():
+    # It is run by hand (it rewrites docs/), so at least make sure it still parses.
+    source = (ROOT / "docs" / "make_pictures.py").read_text(encoding="utf-8")
+    compile(source, "docs/make_pictures.py", "exec")
