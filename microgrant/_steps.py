@@ -11,12 +11,11 @@ even before ``backward`` ran.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ._graph import _check_digits, _check_value, _d, _factor, _Graph, format_number
-from .engine import OPS, Value, local_grads
+from .engine import OPS, Value, _backward_error, local_grads
 
 if TYPE_CHECKING:
     from ._dot import Drawing
@@ -51,8 +50,8 @@ class BackwardStep:
     ((3.0, 3.0), (3.0, 3.0), (6.0, 6.0))
     >>> print(step.equation)
     step 1: y = x × x, with dy/dy = 1
-      dy/dx += dy/dy * dy/dx = 1 * 3 = 3   [d(a * b)/da = b]
-      dy/dx += dy/dy * dy/dx = 1 * 3 = 3, total so far 6   [d(a * b)/db = a]
+      dy/dx += dy/dy * ∂y/∂x = 1 * 3 = 3   [d(a * b)/da = b]
+      dy/dx += dy/dy * ∂y/∂x = 1 * 3 = 3, total so far 6   [d(a * b)/db = a]
     """
 
     index: int
@@ -130,17 +129,12 @@ def _replay(graph: _Graph, digits: int, text: bool = True) -> tuple[list[Backwar
     for node in reversed(graph.order):
         g = grads.get(node, 0.0)
         op = OPS[node.op]
-        if g == 0.0:
-            # backward skips such a node (nothing to pass on); a local derivative that is
-            # undefined here therefore does no harm, and every contribution is 0.
-            try:
-                local = tuple(local_grads(node))
-            except (ArithmeticError, ValueError):
-                local = (math.nan,) * len(node.inputs)
-            contributions = (0.0,) * len(node.inputs)
-        else:
+        try:
             local = tuple(local_grads(node))
-            contributions = tuple(d * g for d in local)
+        except (ArithmeticError, ValueError) as error:
+            # The same rule, and the same message, as backward and grad.
+            raise _backward_error(op, node, error) from None
+        contributions = tuple(d * g for d in local)
         formulas = op.formulas if len(op.formulas) == len(node.inputs) else \
             op.formulas[:1] * len(node.inputs)
         n = _d(names[node]) if text else ""
@@ -157,7 +151,9 @@ def _replay(graph: _Graph, digits: int, text: bool = True) -> tuple[list[Backwar
             if not text:
                 continue
             i = _d(names[x])
-            line = (f"  d{r}/d{i} += d{r}/d{n} * d{n}/d{i} = {_factor(g, digits)} * "
+            # ∂ for the op's local derivative, d for the output's total derivative: in the
+            # first step they would otherwise read alike (do/dn += do/do * do/dn).
+            line = (f"  d{r}/d{i} += d{r}/d{n} * ∂{n}/∂{i} = {_factor(g, digits)} * "
                     f"{_factor(d, digits)} = {format_number(c, digits)}")
             if before is not None:
                 line += f", total so far {format_number(grads[x], digits)}"
@@ -270,10 +266,10 @@ def explain(root: Value, digits: int = 4) -> str:
     Backward pass (the chain rule, from L back to the leaves):
       dL/dL = 1   (the seed: L with respect to itself)
     step 1: L = z × z, with dL/dL = 1
-      dL/dz += dL/dL * dL/dz = 1 * 6 = 6   [d(a * b)/da = b]
-      dL/dz += dL/dL * dL/dz = 1 * 6 = 6, total so far 12   [d(a * b)/db = a]
+      dL/dz += dL/dL * ∂L/∂z = 1 * 6 = 6   [d(a * b)/da = b]
+      dL/dz += dL/dL * ∂L/∂z = 1 * 6 = 6, total so far 12   [d(a * b)/db = a]
     step 2: z = x × 2, with dL/dz = 12
-      dL/dx += dL/dz * dz/dx = 12 * 2 = 24   [d(a * b)/da = b]
+      dL/dx += dL/dz * ∂z/∂x = 12 * 2 = 24   [d(a * b)/da = b]
     Gradients of the leaves:
       dL/dx = 24
     """

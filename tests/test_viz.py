@@ -444,9 +444,9 @@ def test_explain_the_two_neuron_chain_of_note_004():
     assert f"a1 = σ(z1) = σ(1.2) = {f(a1)}" in text
     assert f"yhat = σ(z2) = σ({f(-0.4 * a1)}) = {f(yhat)}" in text
     assert f"with dJ/dyhat = {f(dJ_dyhat)}" in text
-    assert (f"dJ/dz2 += dJ/dyhat * dyhat/dz2 = ({f(dJ_dyhat)}) * {f(dyhat_dz2)} = "
+    assert (f"dJ/dz2 += dJ/dyhat * ∂yhat/∂z2 = ({f(dJ_dyhat)}) * {f(dyhat_dz2)} = "
             f"{f(dJ_dyhat * dyhat_dz2)}") in text
-    assert f"dJ/dw2 += dJ/dz2 * dz2/dw2 = " in text
+    assert f"dJ/dw2 += dJ/dz2 * ∂z2/∂w2 = " in text
     assert f"  dJ/dw2 = {f(dJ_dw2)}" in text
     assert f"  dJ/dw1 = {f(dJ_dw1)}" in text
     # The hand derivation agrees with the engine (the note's own dJ/dŷ = y/ŷ + (1-y)/(1-ŷ)
@@ -465,11 +465,11 @@ def test_explain_writes_each_chain_rule_step():
         "Backward pass (the chain rule, from d back to the leaves):",
         "  dd/dd = 1   (the seed: d with respect to itself)",
         "step 1: d = e + c, with dd/dd = 1",
-        "  dd/de += dd/dd * dd/de = 1 * 1 = 1   [d(a + b)/da = 1]",
-        "  dd/dc += dd/dd * dd/dc = 1 * 1 = 1   [d(a + b)/db = 1]",
+        "  dd/de += dd/dd * ∂d/∂e = 1 * 1 = 1   [d(a + b)/da = 1]",
+        "  dd/dc += dd/dd * ∂d/∂c = 1 * 1 = 1   [d(a + b)/db = 1]",
         "step 2: e = a × b, with dd/de = 1",
-        "  dd/da += dd/de * de/da = 1 * (-3) = -3   [d(a * b)/da = b]",
-        "  dd/db += dd/de * de/db = 1 * 2 = 2   [d(a * b)/db = a]",
+        "  dd/da += dd/de * ∂e/∂a = 1 * (-3) = -3   [d(a * b)/da = b]",
+        "  dd/db += dd/de * ∂e/∂b = 1 * 2 = 2   [d(a * b)/db = a]",
         "Gradients of the leaves:",
         "  dd/da = dd/de * de/da = 1 * (-3) = -3",
         "  dd/db = dd/de * de/db = 1 * 2 = 2",
