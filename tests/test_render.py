@@ -269,3 +269,17 @@ def test_written_files_are_readable_like_any_other(tmp_path):
     path.chmod(0o664)
     viz.draw(neuron()).render(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o664
+
+
+def test_an_unsupported_suffix_is_named_as_such(tmp_path):
+    with pytest.raises(ValueError, match=r"'svg', 'png', not 'pdf'"):
+        viz.draw(Value(1.0) * 2).render(tmp_path / "g.pdf")
+    with pytest.raises(ValueError, match="give the file a suffix"):
+        viz.draw(Value(1.0) * 2).render(tmp_path / "g")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_graphviz_failures_are_render_errors():
+    pytest.importorskip("pygraphviz")
+    with pytest.raises(viz.RenderError, match="could not lay out"):
+        _render.render_dot("digraph { a -> }")

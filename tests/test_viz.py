@@ -679,3 +679,19 @@ def test_draw_network_with_a_stand_in_shaped_like_micrograds():
         viz.draw_network(broken)
     with pytest.raises(ValueError, match="max_nodes=None"):
         viz.draw_network(MLP(), max_nodes=3)
+
+
+def test_an_undefined_local_derivative_stops_every_replay_of_backprop_alike():
+    # sqrt'(0) is undefined; its branch is multiplied by 0, yet backward, grad, explain and
+    # backward_steps must agree on what that means: a clear error, not a NaN somewhere.
+    from microgrant import grad
+
+    x, w = Value(0.0, label="x"), Value(3.0, label="w")
+    y = x.sqrt() * 0.0 + w * 2
+    messages = []
+    for attempt in (y.backward, lambda: grad(y, [x, w]), lambda: viz.explain(y),
+                    lambda: viz.backward_steps(y)):
+        with pytest.raises(ZeroDivisionError) as error:
+            attempt()
+        messages.append(str(error.value))
+    assert len(set(messages)) == 1 and "sqrt" in messages[0] and "x = 0.0" in messages[0]
