@@ -303,7 +303,8 @@ def _cmd_train(args) -> int:
     if not math.isfinite(history.loss[-1]):
         raise RuntimeError(f"training diverged (loss {history.loss[-1]}); try a smaller --lr")
     acc = accuracy(model, X, y, loss="bce_logits")
-    print(f"final accuracy: {acc:.1%} ({round(acc * len(y))} of {len(y)} points)")
+    # The progress lines measure each epoch before its step; this is the trained model.
+    print(f"accuracy after training: {acc:.1%} ({round(acc * len(y))} of {len(y)} points)")
     folder = _out_dir(args.out)
     boundary = folder / f"{args.dataset}_boundary.png"
     curves = folder / f"{args.dataset}_curves.png"

@@ -212,7 +212,7 @@ def test_train_xor_prints_progress_accuracy_and_writes_plots(capsys, tmp_path):
                          "--out", str(tmp_path))
     assert code == 0, err
     assert "epoch 150/150" in out
-    assert "final accuracy: 100.0% (4 of 4 points)" in out
+    assert "accuracy after training: 100.0% (4 of 4 points)" in out
     for name in ("xor_boundary.png", "xor_curves.png"):
         check_picture(tmp_path / name)
 
@@ -222,7 +222,7 @@ def test_train_every_dataset_runs(capsys, tmp_path, dataset):
     code, out, err = run(capsys, "train", dataset, "--epochs", "2", "--n", "12",
                          "--hidden", "3", "--optimizer", "sgd", "--out", str(tmp_path))
     assert code == 0, err
-    assert "final accuracy" in out
+    assert "accuracy after training" in out
 
 
 @pytest.mark.parametrize("argv, words", [
