@@ -331,7 +331,18 @@ class Drawing:
         self._pictures: dict[str, bytes] = {}
 
     def pipe(self, format: str = "svg") -> bytes:
-        """The picture's bytes, ``"svg"`` or ``"png"`` (laid out once, then remembered)."""
+        """The picture's bytes, ``"svg"`` or ``"png"`` (laid out once, then remembered).
+
+        Raises:
+            ValueError: for an unknown format.
+            RenderError: when no Graphviz layout engine is available.
+
+        >>> from microgrant import Value
+        >>> d = Drawing(to_dot(Value(2.0, label="x") * 3))
+        >>> svg = d.pipe()                        # "svg" unless told otherwise
+        >>> svg.startswith(b"<?xml"), b">x</text>" in svg, d.pipe("svg") is svg
+        (True, True, True)
+        """
         fmt = _render.check_format(format)
         if fmt not in self._pictures:
             self._pictures[fmt] = _render.render_dot(self.source, fmt)
@@ -348,6 +359,16 @@ class Drawing:
             ValueError: for an unknown format.
             RenderError: when no Graphviz layout engine is available (nothing is written).
             OSError: when ``path`` cannot be written (nothing is left behind).
+
+        >>> import pathlib, tempfile
+        >>> from microgrant import Value
+        >>> d = Drawing(to_dot(Value(2.0, label="x") * 3))
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = d.render(pathlib.Path(folder) / "graph.png")
+        ...     files = sorted(p.name for p in pathlib.Path(folder).iterdir())
+        ...     head = path.read_bytes()[:4]
+        >>> path.name, head, files               # the whole PNG, and no temporary file left
+        ('graph.png', b'\\x89PNG', ['graph.png'])
         """
         fmt = _render.format_from_path(path, format)
         return write_atomically(path, self.pipe(fmt))

@@ -1,5 +1,9 @@
 """Writing files all at once: every picture, page and weights file microgrant saves.
 
+Every picture of a forward or backward graph, every page that steps through backprop, every
+plot of training and every file of trained weights goes through `write_atomically` on its way
+to disk.
+
 A failed save must lose nothing: not the old file at that path, and not the disk space of a
 half-written new one.  So the bytes go to a temporary file beside the target (same directory,
 so same file system) and are renamed over it only when complete; a rename is atomic, a write

@@ -1,7 +1,8 @@
-"""Turning DOT text into pictures.
+"""Turning DOT text into pictures: the last step of seeing backprop.
 
-`microgrant.viz` describes a graph as DOT text, which needs nothing installed.  Laying it out
-needs Graphviz's ``dot`` engine, found here in this order:
+`microgrant.viz` describes the forward and backward graphs as DOT text, which needs nothing
+installed; this module turns that text into the SVG and PNG pictures of backprop a learner
+looks at.  Laying a graph out needs Graphviz's ``dot`` engine, found here in this order:
 
 1. ``pygraphviz``, whose wheels bundle Graphviz, so a plain ``pip install`` is enough;
 2. a ``dot`` executable on PATH (a system Graphviz);

@@ -69,18 +69,51 @@ class BackwardStep:
 
     @property
     def op(self):
-        """The op (from `microgrant.engine.OPS`) this step differentiates."""
+        """The op (from `microgrant.engine.OPS`) this step differentiates.
+
+        >>> from microgrant import Value
+        >>> (step,) = backward_steps(Value(0.5).tanh())
+        >>> step.op.name, step.op.formula
+        ('tanh', 'd tanh(x)/dx = 1 - tanh(x)^2')
+        """
         return OPS[self.node.op]
 
     def highlighted_ids(self) -> list[str]:
-        """The ids of the drawing's elements this step touches: node, op, edges, inputs."""
+        """The ids of the drawing's elements this step touches: node, op, edges, inputs.
+
+        The ids are those of `to_dot`: the op node's value ``n2``, its op ``n2_op``, the edge
+        to its value ``n2_out``, the edge from each input ``n2_in0, n2_in1, ...``, and the
+        inputs' own ids (once each, even when an input is used twice).
+
+        >>> from microgrant import Value
+        >>> x = Value(3.0, label="x")
+        >>> (step,) = backward_steps(x * x)
+        >>> step.highlighted_ids()
+        ['n1', 'n1_op', 'n1_out', 'n1_in0', 'n1_in1', 'n0']
+        """
         ids = [self.node_id, f"{self.node_id}_op", f"{self.node_id}_out"]
         ids += [f"{self.node_id}_in{i}" for i in range(len(self.inputs))]
         ids += [i for i in dict.fromkeys(self.input_ids)]
         return ids
 
     def draw(self, **options) -> Drawing:
-        """The backward graph with this step's node and edges highlighted (see `draw`)."""
+        """The backward graph with this step's node and edges highlighted (see `draw`).
+
+        Args:
+            **options: passed on to `microgrant.viz.draw` (``view`` defaults to
+                ``"backward"``).
+
+        >>> from microgrant import Value
+        >>> a = Value(2.0, label="a")
+        >>> b = a * 3; b.label = "b"
+        >>> c = b + 1; c.label = "c"
+        >>> step = backward_steps(c)[1]            # b = a × 3, the second step back from c
+        >>> drawing = step.draw()
+        >>> red = [line.split('"')[1] for line in drawing.source.splitlines()
+        ...        if "#d62728" in line]           # the elements drawn in the highlight red
+        >>> sorted(red)                            # a is n0, the constant 3 is n1, b is n2
+        ['n0', 'n1', 'n2', 'n2_in0', 'n2_in1', 'n2_op', 'n2_out']
+        """
         # Imported here, not at the top: drawing checks that its highlight is a BackwardStep,
         # so the drawing code needs this module first, and this one needs it only when called.
         from .viz import draw
@@ -226,22 +259,22 @@ def _path_counts(graph: _Graph) -> tuple[dict, dict]:
     One pass in reverse topological order: a value's count is the sum of its consumers'.
     """
     paths = {graph.root: 1}
-    parent: dict[Value, Value] = {}
+    consumer: dict[Value, Value] = {}
     for node in reversed(graph.order):
         count = paths.get(node, 0)
         for x in node.inputs:
             paths[x] = paths.get(x, 0) + count
-            parent.setdefault(x, node)
-    return paths, parent
+            consumer.setdefault(x, node)
+    return paths, consumer
 
 
-def _single_path(graph: _Graph, leaf: Value, paths: dict, parent: dict) -> list | None:
+def _single_path(graph: _Graph, leaf: Value, paths: dict, consumer: dict) -> list | None:
     """The chain root -> ... -> leaf when there is exactly one path between them, else None."""
     if paths.get(leaf) != 1:
         return None
     chain = [leaf]
     while chain[-1] is not graph.root:
-        chain.append(parent[chain[-1]])
+        chain.append(consumer[chain[-1]])
     return chain[::-1]
 
 
@@ -294,12 +327,12 @@ def explain(root: Value, digits: int = 4) -> str:
     lines.append(f"  d{r}/d{r} = 1   (the seed: {names[root]} with respect to itself)")
     lines += [step.equation for step in steps]
     lines.append("Gradients of the leaves:")
-    paths, parent = _path_counts(graph)
+    paths, consumer = _path_counts(graph)
     for v in graph.values:
         if v.inputs or v.grad is None:
             continue
         total = format_number(grads.get(v, 0.0), digits)
-        chain = _single_path(graph, v, paths, parent)
+        chain = _single_path(graph, v, paths, consumer)
         if chain is not None and 3 <= len(chain) <= 10:
             # One path: the whole chain rule fits on a line, as the notes write it.
             factors = [f"d{_d(names[a])}/d{_d(names[b])}" for a, b in zip(chain, chain[1:])]

@@ -46,6 +46,7 @@ __all__ = [
     "perceptron_trick",
     "heaviside",
     "xor_network",
+    "LABELS",
 ]
 
 def heaviside(z: float) -> int:
@@ -169,6 +170,11 @@ class McCullochPitts:
 
     @property
     def n_inputs(self) -> int:
+        """Number of inputs: one per weight.
+
+        >>> McCullochPitts([1, 1, -1], threshold=1).n_inputs
+        3
+        """
         return len(self.weights)
 
     def weighted_sum(self, x: Sequence[float]) -> float:
@@ -569,6 +575,24 @@ class Adaline(_LinearUnit):
             FloatingPointError: if the weights blow up (the learning rate is too large).
                 The model is then put back as it was before the call: weights, bias,
                 `losses` and `history`.
+
+        One sample, one epoch, by hand: the error is ``1 - (0 * 2 + 0) = 1``, so
+        ``w = 0 + 0.1 * 1 * 2 = 0.2`` and ``b = 0 + 0.1 * 1 = 0.1``.
+
+        >>> a = Adaline(1, weights=[0.0])
+        >>> a.fit([[2.0]], [1], lr=0.1, epochs=1).weights, a.bias
+        ([0.2], 0.1)
+
+        Too large a step diverges: with ``lr=10`` each update multiplies the error by
+        ``1 - 10 * (2^2 + 1) = -49``, until the squared error passes the largest float.  The
+        model keeps the weights it had:
+
+        >>> a.fit([[2.0]], [1], lr=10.0, epochs=100)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+            ...
+        FloatingPointError: Adaline diverged in epoch 92 (lr=10.0): the updates overshoot. ...
+        >>> a.weights, a.bias, len(a.losses)
+        ([0.2], 0.1, 1)
         """
         rows, targets = _rows_and_targets(X, y, self.n_inputs, self.classes, self.labels)
         lr = _check_positive(lr, "lr")

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .notes import TWO_NEURONS
 
-__all__ = ["main", "DATASETS"]
+__all__ = ["main", "DATASETS", "UsageError"]
 
 #: The datasets ``microgrant train`` knows, with what each one is.
 DATASETS = {
@@ -50,7 +50,17 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 class UsageError(Exception):
-    """Bad input from the command line: reported with the usage line, exit status 2."""
+    """Bad input from the command line: reported with the usage line, exit status 2.
+
+    The checks that argparse cannot make (a ``name=value`` pair, an expression's names) raise
+    it; `main` catches it, prints the command's usage and the message on stderr, and returns 2.
+
+    >>> import contextlib, io
+    >>> with contextlib.redirect_stderr(io.StringIO()) as stderr:
+    ...     status = main(["graph", "x * w", "x=2", "w"])
+    >>> status, stderr.getvalue().splitlines()[-1]
+    (2, "microgrant graph: error: expected name=value, such as x=2.5; got 'w'")
+    """
 
 
 # ---- argument types -------------------------------------------------------------------------

@@ -147,7 +147,15 @@ class Value:
 
     @property
     def requires_grad(self) -> bool:
-        """True unless this Value is a constant (its ``grad`` is then ``None``)."""
+        """True unless this Value is a constant (its ``grad`` is then ``None``).
+
+        >>> x = Value(2.0)
+        >>> y = x * 3                      # the number 3 becomes a constant leaf
+        >>> x.requires_grad, y.requires_grad, y.inputs[1].requires_grad
+        (True, True, False)
+        >>> Value(1.0, requires_grad=False).requires_grad
+        False
+        """
         return self.grad is not None
 
     @requires_grad.setter
@@ -382,7 +390,17 @@ class Value:
                 raise _backward_error(op, node, error) from None
 
     def zero_grad(self) -> None:
-        """Sets ``grad`` to 0 on this Value and every Value it depends on that takes one."""
+        """Sets ``grad`` to 0 on this Value and every Value it depends on that takes one.
+
+        >>> x = Value(3.0)
+        >>> y = x * x + 1
+        >>> y.backward()
+        >>> x.grad
+        6.0
+        >>> y.zero_grad()
+        >>> x.grad, y.grad, y.inputs[1].grad   # the constant 1 takes no gradient: still None
+        (0.0, 0.0, None)
+        """
         if self.grad is not None:
             self.grad = 0.0
         for node in _walk(self):

@@ -39,7 +39,12 @@ class GradcheckRow:
 
     @property
     def error(self) -> float:
-        """|analytic - numeric|."""
+        """|analytic - numeric|.
+
+        >>> row = gradcheck(lambda x: x.relu(), [Value(0.0, label="x")]).rows[0]
+        >>> row.analytic, round(row.numeric, 6), round(row.error, 6)  # relu'(0) taken as 0
+        (0.0, 0.5, 0.5)
+        """
         return abs(self.analytic - self.numeric)
 
 
@@ -57,11 +62,24 @@ class GradcheckResult:
 
     @property
     def ok(self) -> bool:
+        """True when every input's two gradients agree (``bool(result)`` says the same).
+
+        >>> gradcheck(lambda x: x.relu(), [1.0]).ok
+        True
+        >>> gradcheck(lambda x: x.relu(), [0.0]).ok      # the kink: 0 against 0.5
+        False
+        """
         return all(row.ok for row in self.rows)
 
     @property
     def failures(self) -> list[GradcheckRow]:
-        """The rows whose analytic and numeric gradients disagree."""
+        """The rows whose analytic and numeric gradients disagree.
+
+        >>> a, b = Value(0.0, label="a"), Value(2.0, label="b")
+        >>> result = gradcheck(lambda a, b: a.relu() * b, [a, b])
+        >>> [(row.label, row.analytic, round(row.numeric, 6)) for row in result.failures]
+        [('a', 0.0, 1.0)]
+        """
         return [row for row in self.rows if not row.ok]
 
     def __bool__(self) -> bool:

@@ -34,9 +34,11 @@ __all__ = [
     "binary_cross_entropy_with_logits",
     "cross_entropy",
     "hinge_loss",
+    "REDUCTIONS",
 ]
 
 REDUCTIONS = ("mean", "sum", "none")
+"""The ``reduction`` every loss takes: average the per-sample losses, add them, or keep them."""
 
 # PyTorch clamps log(p) at -100 in binary cross-entropy, so p = 0 or 1 costs 100, not infinity.
 _LOG_CLAMP = -100.0

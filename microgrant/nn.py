@@ -434,7 +434,11 @@ class Neuron(Module):
 
     @property
     def activation(self) -> str:
-        """The activation's name."""
+        """The activation's name (a function's own name when one was given).
+
+        >>> Neuron(2, seed=0).activation, Neuron(2, Value.sigmoid, seed=0).activation
+        ('relu', 'sigmoid')
+        """
         return self._activation_name
 
     def __repr__(self) -> str:
@@ -481,17 +485,33 @@ class Layer(Module):
 
     @property
     def nin(self) -> int:
-        """Number of inputs."""
+        """Number of inputs.
+
+        >>> Layer(3, 2, seed=0).nin
+        3
+        """
         return len(self.neurons[0].w)
 
     @property
     def nout(self) -> int:
-        """Number of neurons (outputs)."""
+        """Number of neurons (outputs).
+
+        >>> Layer(3, 2, seed=0).nout
+        2
+        """
         return len(self.neurons)
 
     @property
     def activation(self) -> str:
-        """The activation's name."""
+        """The activation's name: the layer's, even when it is ``"softmax"``.
+
+        A softmax layer's neurons are linear (softmax acts on the layer's outputs together),
+        so this can differ from its neurons' own.
+
+        >>> layer = Layer(3, 2, activation="softmax", seed=0)
+        >>> layer.activation, layer.neurons[0].activation
+        ('softmax', 'linear')
+        """
         return self._activation_name
 
     def __repr__(self) -> str:
@@ -547,7 +567,11 @@ class MLP(Module):
 
     @property
     def nin(self) -> int:
-        """Number of inputs."""
+        """Number of inputs: the first layer's.
+
+        >>> MLP(3, [4, 1], seed=0).nin
+        3
+        """
         return self.layers[0].nin
 
     def __repr__(self) -> str:

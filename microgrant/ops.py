@@ -68,7 +68,11 @@ class Op:
 
     @property
     def formula(self) -> str:
-        """All of the op's local-derivative formulas as one line of text."""
+        """All of the op's local-derivative formulas as one line of text.
+
+        >>> OPS["mul"].formula
+        'd(a * b)/da = b; d(a * b)/db = a'
+        """
         return "; ".join(self.formulas)
 
 

@@ -87,12 +87,34 @@ class Optimizer:
         self.params = params
 
     def zero_grad(self) -> None:
-        """Sets every parameter's ``grad`` to 0, ready for the next ``backward``."""
+        """Sets every parameter's ``grad`` to 0, ready for the next ``backward``.
+
+        >>> w = Value(1.0)
+        >>> opt = SGD([w], lr=0.1)
+        >>> (w * w).backward(); (w * w).backward()
+        >>> w.grad                      # backward adds: 2w, twice
+        4.0
+        >>> opt.zero_grad(); w.grad
+        0.0
+        """
         for p in self.params:
             if p.grad is not None:
                 p.grad = 0.0
 
     def step(self) -> None:  # pragma: no cover - every optimiser defines its own
+        """Moves every parameter once against its gradient; each optimiser has its own rule.
+
+        A new optimiser defines this method; ``params`` holds the Values to move.
+
+        >>> class SignDescent(Optimizer):
+        ...     def step(self):
+        ...         for p in self.params:           # a fixed step of 0.1 downhill
+        ...             p.data -= 0.1 if p.grad > 0 else -0.1 if p.grad < 0 else 0.0
+        >>> w = Value(2.0)
+        >>> (w * w).backward()
+        >>> SignDescent([w]).step(); w.data
+        1.9
+        """
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -144,7 +166,22 @@ class SGD(Optimizer):
         self._buffers: list[float | None] = [None] * len(self.params)
 
     def step(self) -> None:
-        """Moves every parameter one step against its gradient."""
+        """Moves every parameter one step against its gradient.
+
+        With momentum the second step is longer than the first: the velocity keeps 0.9 of the
+        first gradient (2) and adds the new one (1.6), so ``w`` moves by 0.1 * 3.4 = 0.34
+        (plain SGD would move it by 0.16).
+
+        >>> w = Value(1.0)
+        >>> opt = SGD([w], lr=0.1, momentum=0.9)
+        >>> for _ in range(2):
+        ...     opt.zero_grad()
+        ...     (w * w).backward()          # d(w^2)/dw = 2w
+        ...     opt.step()
+        ...     print(round(w.data, 12))
+        0.8
+        0.46
+        """
         lr, momentum, decay = self.lr, self.momentum, self.weight_decay
         buffers = self._buffers
         for i, p in enumerate(self.params):
@@ -208,7 +245,19 @@ class RMSProp(Optimizer):
         self._buffers = [0.0] * n
 
     def step(self) -> None:
-        """Moves every parameter one RMS-scaled step against its gradient."""
+        """Moves every parameter one RMS-scaled step against its gradient.
+
+        Each gradient is divided by the root of its own running mean square, so a gradient
+        50 times larger moves its parameter no further: the first step is
+        ``lr / sqrt(1 - alpha) = 0.1`` for both.
+
+        >>> w, u = Value(1.0), Value(1.0)
+        >>> opt = RMSProp([w, u], lr=0.01)
+        >>> (w * w + 100 * u).backward()    # gradients 2 and 100
+        >>> opt.step()
+        >>> round(w.data, 6), round(u.data, 6)
+        (0.9, 0.9)
+        """
         lr, alpha, eps, decay, momentum = (self.lr, self.alpha, self.eps, self.weight_decay,
                                            self.momentum)
         for i, p in enumerate(self.params):
@@ -288,7 +337,18 @@ class Adam(Optimizer):
         self.t = 0
 
     def step(self) -> None:
-        """Moves every parameter one Adam step against its gradient."""
+        """Moves every parameter one Adam step against its gradient.
+
+        After bias correction the first step is ``lr`` for every parameter, whatever the size
+        of its gradient.
+
+        >>> w, u = Value(1.0), Value(1.0)
+        >>> opt = Adam([w, u], lr=0.01)
+        >>> (w * w + 100 * u).backward()    # gradients 2 and 100
+        >>> opt.step()
+        >>> round(w.data, 6), round(u.data, 6), opt.t
+        (0.99, 0.99, 1)
+        """
         self.t += 1
         beta1, beta2 = self.betas
         lr, eps, decay = self.lr, self.eps, self.weight_decay

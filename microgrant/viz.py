@@ -40,7 +40,8 @@ from ._steps import BackwardStep, _replay, _reveals, backward_steps, explain
 from .engine import Value
 
 __all__ = ["format_number", "to_dot", "draw", "Drawing", "backward_steps", "BackwardStep",
-           "explain", "save_stepper", "draw_network", "RenderError", "VIEWS", "FORMATS"]
+           "explain", "save_stepper", "draw_network", "RenderError", "VIEWS", "FORMATS",
+           "DEFAULT_MAX_NODES"]
 
 
 # ---- drawings -----------------------------------------------------------------------------
