@@ -101,6 +101,21 @@ class Optimizer:
             if p.grad is not None:
                 p.grad = 0.0
 
+    weight_decay = 0.0  # optimisers that take an L2 term set their own
+
+    def _gradients(self):
+        """(index, parameter, gradient) for each parameter that has one, with the L2 term.
+
+        ``weight_decay`` adds ``decay * p`` to the gradient: the derivative of the penalty
+        ``decay / 2 * p^2``, applied here as PyTorch does rather than built into the loss.
+        """
+        decay = self.weight_decay
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if g is None:  # made constant since: nothing to follow
+                continue
+            yield i, p, (g + decay * p.data if decay else g)
+
     def step(self) -> None:  # pragma: no cover - every optimiser defines its own
         """Moves every parameter once against its gradient; each optimiser has its own rule.
 
@@ -182,14 +197,9 @@ class SGD(Optimizer):
         0.8
         0.46
         """
-        lr, momentum, decay = self.lr, self.momentum, self.weight_decay
+        lr, momentum = self.lr, self.momentum
         buffers = self._buffers
-        for i, p in enumerate(self.params):
-            g = p.grad
-            if g is None:  # made constant since: nothing to follow
-                continue
-            if decay:
-                g = g + decay * p.data
+        for i, p, g in self._gradients():
             if momentum:
                 buf = buffers[i]
                 # The first step starts the velocity at the gradient itself, not at 0.
@@ -258,14 +268,8 @@ class RMSProp(Optimizer):
         >>> round(w.data, 6), round(u.data, 6)
         (0.9, 0.9)
         """
-        lr, alpha, eps, decay, momentum = (self.lr, self.alpha, self.eps, self.weight_decay,
-                                           self.momentum)
-        for i, p in enumerate(self.params):
-            g = p.grad
-            if g is None:
-                continue
-            if decay:
-                g = g + decay * p.data
+        lr, alpha, eps, momentum = self.lr, self.alpha, self.eps, self.momentum
+        for i, p, g in self._gradients():
             v = alpha * self._square_avg[i] + (1.0 - alpha) * g * g
             self._square_avg[i] = v
             if self.centered:
@@ -351,18 +355,13 @@ class Adam(Optimizer):
         """
         self.t += 1
         beta1, beta2 = self.betas
-        lr, eps, decay = self.lr, self.eps, self.weight_decay
+        lr, eps = self.lr, self.eps
         # The corrections are folded into the step size, as PyTorch does (same numbers,
         # fewer divisions): lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
         step_size = lr / (1.0 - beta1 ** self.t)
         root_correction2 = math.sqrt(1.0 - beta2 ** self.t)
         m, v = self._m, self._v
-        for i, p in enumerate(self.params):
-            g = p.grad
-            if g is None:
-                continue
-            if decay:
-                g = g + decay * p.data
+        for i, p, g in self._gradients():
             m[i] = beta1 * m[i] + (1.0 - beta1) * g
             v[i] = beta2 * v[i] + (1.0 - beta2) * g * g
             p.data -= step_size * m[i] / (math.sqrt(v[i]) / root_correction2 + eps)
