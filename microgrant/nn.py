@@ -27,24 +27,12 @@ import numpy as np
 
 from ._files import write_atomically
 from .engine import Value
-from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
-                     hinge_loss, log_softmax, mse_loss, softmax)
+# DESIGN puts the losses in nn: `from microgrant.nn import hinge_loss` works, and nn's public
+# names follow losses' own list, so the two cannot drift apart.
+from .losses import *  # noqa: F401,F403
+from .losses import __all__ as _LOSS_NAMES
 
-__all__ = [
-    "Module",
-    "Neuron",
-    "Layer",
-    "MLP",
-    "ACTIVATIONS",
-    "INITS",
-    "softmax",
-    "log_softmax",
-    "mse_loss",
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-    "cross_entropy",
-    "hinge_loss",
-]
+__all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS", "INITS", *_LOSS_NAMES]
 
 #: Activations by name.  ``None`` means the identity; softmax acts on a whole layer at once.
 ACTIVATIONS: dict[str, Callable | None] = {
