@@ -134,6 +134,16 @@ def logic_gate(name: str, *, labels: str = "01") -> tuple[np.ndarray, np.ndarray
     return X, _relabel(np.array(GATES[name.lower()]), labels)
 
 
+def _two_classes(rng, negative: np.ndarray, positive: np.ndarray, noise: float, labels: str):
+    """The points of both classes, with Gaussian noise on every coordinate, shuffled."""
+    X = np.vstack([negative, positive]).astype(np.float64)
+    y01 = np.concatenate([np.zeros(len(negative), dtype=np.int64),
+                          np.ones(len(positive), dtype=np.int64)])
+    X = X + rng.normal(scale=noise, size=X.shape) if noise > 0 else X
+    X, y01 = _shuffled(rng, X, y01)
+    return X, _relabel(y01, labels)
+
+
 def moons(
     n: int = 100, noise: float = 0.1, seed=None, *, labels: str = "01"
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -166,11 +176,7 @@ def moons(
     t_lower = np.linspace(0.0, np.pi, n_lower)
     upper = np.column_stack([np.cos(t_upper), np.sin(t_upper)])
     lower = np.column_stack([1.0 - np.cos(t_lower), 0.5 - np.sin(t_lower)])
-    X = np.vstack([upper, lower]).astype(np.float64)
-    y01 = np.concatenate([np.zeros(n_upper, dtype=np.int64), np.ones(n_lower, dtype=np.int64)])
-    X = X + rng.normal(scale=noise, size=X.shape) if noise > 0 else X
-    X, y01 = _shuffled(rng, X, y01)
-    return X, _relabel(y01, labels)
+    return _two_classes(rng, upper, lower, noise, labels)
 
 
 def circles(
@@ -210,11 +216,7 @@ def circles(
     t_inner = np.linspace(0.0, 2 * np.pi, n_inner, endpoint=False)
     outer = np.column_stack([np.cos(t_outer), np.sin(t_outer)])
     inner = factor * np.column_stack([np.cos(t_inner), np.sin(t_inner)])
-    X = np.vstack([outer, inner]).astype(np.float64)
-    y01 = np.concatenate([np.zeros(n_outer, dtype=np.int64), np.ones(n_inner, dtype=np.int64)])
-    X = X + rng.normal(scale=noise, size=X.shape) if noise > 0 else X
-    X, y01 = _shuffled(rng, X, y01)
-    return X, _relabel(y01, labels)
+    return _two_classes(rng, outer, inner, noise, labels)
 
 
 def blobs(
