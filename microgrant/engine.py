@@ -342,18 +342,18 @@ class Value:
                                "gradient; this one is a constant (made from numbers only, "
                                "from requires_grad=False leaves, or inside no_grad())")
         order = topological_order(self)
-        # A few local derivatives do not exist everywhere their op does (sqrt at 0).  Check
-        # those first, so that a backward that fails has not yet touched any grad.
+        # One pass before any leaf is touched:
+        # - interior grads start from zero: they are sums of contributions from every
+        #   consumer (`+=` below), and a previous backward would otherwise be counted again;
+        # - the few local derivatives that do not exist everywhere their op does (sqrt at 0)
+        #   are checked, so a backward that fails leaves every leaf's grad as it was.
         for node in order:
+            node.grad = 0.0
             if node.op in _FRAGILE:
                 try:
                     local_grads(node)
                 except (ArithmeticError, ValueError) as error:
                     raise _backward_error(OPS[node.op], node, error) from None
-        # Interior grads must start from zero: they are sums of contributions from every
-        # consumer (`+=` below), and a previous backward would otherwise be counted again.
-        for node in order:
-            node.grad = 0.0
         if not self.inputs:  # a leaf differentiates to 1 with respect to itself
             self.grad += 1.0
             return
