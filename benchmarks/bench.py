@@ -364,7 +364,7 @@ def main(argv=None) -> int:
     missed = [t for t, met in verdicts if not met]
     print("\nall targets met" if not missed else f"\ntargets missed: {', '.join(missed)}")
     if args.json:
-        from microgrant._files import write_atomically
+        from microgrant.io import write_atomically
         write_atomically(args.json, json.dumps(results, indent=2))
     return 1 if errors else 0
 

@@ -19,13 +19,14 @@ before backprop), `microgrant.data`, `microgrant.notes` (the notes' worked graph
 
 from importlib import metadata as _metadata
 
-from .engine import (OPS, Op, Value, grad, is_grad_enabled, local_grads, no_grad,
-                     topological_order)
+from .autodiff import backward_pass, grad
+from .engine import OPS, Op, Value, is_grad_enabled, local_grads, no_grad, topological_order
 from .gradcheck import GradcheckResult, GradcheckRow, gradcheck
 
 __all__ = [
     "Value",
     "grad",
+    "backward_pass",
     "local_grads",
     "no_grad",
     "is_grad_enabled",

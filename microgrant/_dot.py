@@ -22,7 +22,7 @@ import unicodedata
 from pathlib import Path
 
 from . import _render
-from ._files import write_atomically
+from .io import write_atomically
 from ._graph import (_HIGHLIGHT, _MUTED, _OP_FILL, _STYLE, _check_digits, _check_value, _d,
                      _factor, _Graph, format_number)
 from ._render import RenderError

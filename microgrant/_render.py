@@ -8,7 +8,7 @@ looks at.  Laying a graph out needs Graphviz's ``dot`` engine, found here in thi
 2. a ``dot`` executable on PATH (a system Graphviz);
 3. otherwise a `RenderError` that says exactly what to install.
 
-The pictures are saved with `microgrant._files.write_atomically`, so a failed render leaves no
+The pictures are saved with `microgrant.io.write_atomically`, so a failed render leaves no
 file behind.
 """
 

@@ -6,32 +6,60 @@ Backprop walks that graph from the output back to the leaves; at each op it mult
 gradient arriving from above by the op's local derivative (looked up in the op table,
 `microgrant.ops`) and adds the product to each input's gradient.
 
-No node holds a closure or a reference to its consumers, so a graph contains no reference
-cycles: it is freed by reference counting the moment the last name for its output goes, and
-Python's cyclic garbage collector never has to look at it.  Nothing here recurses, so graphs a
-million nodes deep are fine.
+A node is one small object: its number, its gradient, its label, its op's name and at most two
+references (its two inputs; or one input and the op's constant argument; or, for ``sum``, a
+tuple of inputs).  No node holds a closure or a reference to its consumers, so a graph has no
+reference cycles: it is freed by reference counting the moment the last name for its output
+goes.  Nothing here recurses, so graphs a million nodes deep are fine.
+
+`Value.backward` is the hand-tuned loop every training step pays for.  The one general replay of
+the chain rule, which keeps every number for pictures and ``grad()``, is `microgrant.autodiff`;
+a test proves the two agree.
 """
 
 from __future__ import annotations
 
 import numbers
+import threading
 from contextlib import contextmanager
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator
 
-from .ops import OPS, Op
+import numpy as np
 
-__all__ = ["Value", "Op", "OPS", "grad", "local_grads", "no_grad", "is_grad_enabled",
-           "topological_order"]
+from .checks import shown
+from .ops import OPS, UNDEFINED, Op
 
-_grad_enabled = True
+__all__ = ["Value", "Op", "OPS", "local_grads", "no_grad", "is_grad_enabled",
+           "topological_order", "undefined_grad_error"]
+
+
+# ---- grad mode, per thread --------------------------------------------------------------------
+# Recording is on unless the current thread is inside `no_grad`, as in PyTorch.  Every op asks,
+# so the question must be cheap: `_closed` counts the no_grad blocks open in any thread, and only
+# while one is open does an op look at its own thread's flag.
+
+_local = threading.local()
+_closed = 0
+_closed_lock = threading.Lock()
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations in this thread record the graph (False inside `no_grad`).
+
+    >>> with no_grad():
+    ...     inside = is_grad_enabled()
+    >>> inside, is_grad_enabled()
+    (False, True)
+    """
+    return _closed == 0 or getattr(_local, "enabled", True)
 
 
 @contextmanager
 def no_grad() -> Iterator[None]:
-    """A context in which operations record no graph: results are constants.
+    """A context in which this thread's operations record no graph: results are constants.
 
     Use it for inference, plotting and metrics, where no gradient is wanted; it saves the time
-    and memory of recording.
+    and memory of recording.  Other threads keep recording.
 
     >>> x = Value(2.0)
     >>> with no_grad():
@@ -39,71 +67,90 @@ def no_grad() -> Iterator[None]:
     >>> y.inputs, y.requires_grad
     ((), False)
     """
-    global _grad_enabled
-    previous = _grad_enabled
-    _grad_enabled = False
+    global _closed
+    previous = getattr(_local, "enabled", True)
+    with _closed_lock:
+        _closed += 1
+    _local.enabled = False
     try:
         yield
     finally:
-        _grad_enabled = previous
+        _local.enabled = previous
+        with _closed_lock:
+            _closed -= 1
 
 
-def is_grad_enabled() -> bool:
-    """Whether operations currently record the graph (False inside `no_grad`).
-
-    >>> with no_grad():
-    ...     inside = is_grad_enabled()
-    >>> inside, is_grad_enabled()
-    (False, True)
-    """
-    return _grad_enabled
-
+# ---- error messages -------------------------------------------------------------------------
 
 def _check_number(data, needs: str = "Value() needs a real number") -> float:
     """Converts ``data`` to float, or raises a TypeError that names what was given."""
-    if isinstance(data, numbers.Real) and not isinstance(data, Value):
-        return float(data)
-    hint = " (use .data for its number)" if isinstance(data, Value) else ""
-    raise TypeError(f"{needs} (int, float, bool or numpy scalar); got {type(data).__name__} "
-                    f"{data!r}{hint}")
+    if isinstance(data, Value):
+        raise TypeError(f"{needs}, not a Value (use .data for its number, or the Value itself "
+                        f"in the expression)")
+    if isinstance(data, (numbers.Real, np.bool_)):
+        try:
+            return float(data)
+        except OverflowError:
+            raise ValueError(f"{needs}; {shown(data)} is too large for a float") from None
+    raise TypeError(f"{needs} (int, float, bool or numpy scalar); got {shown(data)}")
 
 
-def _describe(values: Sequence["Value"], names: str) -> str:
+def _describe(op: Op, inputs: tuple, arg) -> str:
     """'x = -1.0' or 'a = 2.0, b = 0.0', with each input's label where it has one."""
     parts = []
-    for name, v in zip(names.split(), values):
+    for name, v in zip(op.input_names(len(inputs)), inputs):
         label = f" ('{v.label}')" if v.label else ""
         parts.append(f"{name} = {v.data!r}{label}")
+    if arg is not None:
+        parts.append(f"{op.arg_name or 'arg'} = {arg!r}")
     return ", ".join(parts)
 
 
-def _input_names(op: Op, count: int) -> str:
-    if op.arity == 1:
-        return "x"
-    if op.arity == 2:
-        return "a b"
-    return " ".join(f"x{i + 1}" for i in range(count))
-
-
-def _forward_error(op: Op, inputs: Sequence["Value"], arg, error: Exception) -> Exception:
+def _forward_error(op: Op, inputs: tuple, arg, error: Exception) -> Exception:
     """Rewrites math's terse 'math domain error' into a message a learner can act on."""
-    what = _describe(inputs, _input_names(op, len(inputs)))
-    if arg is not None:
-        what += f", {'n' if op.name == 'pow' else 'arg'} = {arg!r}"
+    for v in inputs:
+        if type(v.data) is not float:  # someone assigned .data by hand
+            return _data_error(v)
+    what = _describe(op, inputs, arg)
+    if isinstance(error, OverflowError):
+        return OverflowError(f"{op.name} overflowed at {what}: the result is beyond the "
+                             f"largest float, about 1.8e308")
     needs = f": it needs {op.domain}" if op.domain else ""
     return type(error)(f"{op.name} cannot be computed at {what}{needs} ({error})")
 
 
-def _backward_error(op: Op, node: "Value", error: Exception) -> Exception:
+def _data_error(v: Value) -> TypeError:
+    name = f"'{v.label}'" if v.label else "a Value"
+    return TypeError(f"{name} has .data = {shown(v.data)}; .data must be a real number (a "
+                     f"float). Assign a number: v.data = 3.0, or float(array[0]) for one "
+                     f"element of an array")
+
+
+def undefined_grad_error(node: Value, index: int, error: Exception | None = None) -> Exception:
+    """The error for a local derivative of ``node`` that does not exist where it was asked.
+
+    Used by every replay of the chain rule (`Value.backward`, `microgrant.autodiff`, the
+    pictures), so the same mistake reads the same everywhere.
+
+    >>> x = Value(0.0, label="x")
+    >>> print(undefined_grad_error(x.sqrt(), 0))
+    the local derivative of sqrt is undefined at x = 0.0 ('x'): d sqrt(x)/dx = 1 / (2 sqrt(x)); it exists for x > 0
+    """
+    op = OPS[node.op]
     inputs = node.inputs
-    what = _describe(inputs, _input_names(op, len(inputs)))
-    if node.arg is not None:
-        what += f", {'n' if op.name == 'pow' else 'arg'} = {node.arg!r}"
     label = f" '{node.label}'" if node.label else ""
     exists = f"; it exists for {op.grad_domain}" if op.grad_domain else ""
-    return type(error)(f"the local derivative of {op.name}{label} is undefined at {what}: "
-                       f"{op.formula}{exists} ({error})")
+    where = _describe(op, inputs, node.arg)
+    if isinstance(error, OverflowError):
+        return OverflowError(f"the local derivative of {op.name}{label} overflowed at {where}: "
+                             f"{op.formula_for(index)} is beyond the largest float")
+    cause = f" ({error})" if error is not None else ""
+    kind = type(error) if error is not None else ValueError
+    return kind(f"the local derivative of {op.name}{label} is undefined at {where}: "
+                f"{op.formula_for(index)}{exists}{cause}")
 
+
+# ---- Value ----------------------------------------------------------------------------------
 
 class Value:
     """A scalar that remembers how it was computed, so gradients can flow back through it.
@@ -119,9 +166,6 @@ class Value:
         grad: d(output)/d(this value) after ``output.backward()``; ``None`` for a constant.
         label: the name given, or ``""``.
         op: the name of the op that made this value (a key of `OPS`), ``""`` for a leaf.
-        inputs: the Values this one was computed from, in order; ``x * x`` has two inputs,
-            both ``x``.
-        arg: the op's constant argument (the exponent of ``x ** 2``), else ``None``.
 
     >>> a, b = Value(2.0, label="a"), Value(-3.0, label="b")
     >>> c = a * b + 10
@@ -132,7 +176,10 @@ class Value:
     (-3.0, 2.0)
     """
 
-    __slots__ = ("data", "grad", "label", "op", "inputs", "arg")
+    # _a, _b hold the inputs: (input, input) for a binary op, (input, constant argument or
+    # None) for a unary one, (tuple of inputs, None) for sum, (None, None) for a leaf.  Two
+    # slots instead of a tuple save an allocation per node: a third of a node's memory.
+    __slots__ = ("data", "grad", "label", "op", "_a", "_b")
 
     # Make numpy hand `numpy_scalar * value` to Value.__rmul__ instead of building an array.
     __array_ufunc__ = None
@@ -142,8 +189,30 @@ class Value:
         self.grad = 0.0 if requires_grad else None
         self.label = label
         self.op = ""
-        self.inputs = ()
-        self.arg = None
+        self._a = self._b = None
+
+    @property
+    def inputs(self) -> tuple[Value, ...]:
+        """The Values this one was computed from, in order; ``x * x`` has two, both ``x``.
+
+        >>> x = Value(2.0)
+        >>> y = x * x
+        >>> y.inputs == (x, x), x.inputs
+        (True, ())
+        """
+        a = self._a
+        if a is None:
+            return ()
+        if a.__class__ is tuple:
+            return a
+        b = self._b
+        return (a, b) if isinstance(b, Value) else (a,)
+
+    @property
+    def arg(self) -> Any:
+        """The op's constant argument (the exponent of ``x ** 2``, a slope), else ``None``."""
+        a, b = self._a, self._b
+        return None if a is None or a.__class__ is tuple or isinstance(b, Value) else b
 
     @property
     def requires_grad(self) -> bool:
@@ -153,14 +222,12 @@ class Value:
         >>> y = x * 3                      # the number 3 becomes a constant leaf
         >>> x.requires_grad, y.requires_grad, y.inputs[1].requires_grad
         (True, True, False)
-        >>> Value(1.0, requires_grad=False).requires_grad
-        False
         """
         return self.grad is not None
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
-        if self.inputs:
+        if self._a is not None:
             raise ValueError("requires_grad can only be changed on a leaf (a Value made "
                              "directly, not by an op)")
         if flag and self.grad is None:
@@ -173,8 +240,40 @@ class Value:
         op = f", op={self.op!r}" if self.op else ""
         return f"Value(data={self.data!r}, grad={self.grad!r}{label}{op})"
 
-    # No __float__, on purpose: math.exp(x) would quietly take x.data and leave the graph,
-    # and backward would then miss that path.  Use x.exp(), or x.data for the number.
+    # ---- the number, as PyTorch users ask for it ------------------------------------------
+
+    def item(self) -> float:
+        """The number, as PyTorch's ``tensor.item()``: the same as ``.data``.
+
+        >>> Value(2.5).item()
+        2.5
+        """
+        return self.data
+
+    def __format__(self, spec: str) -> str:
+        # f"{loss:.3f}" formats the number; f"{loss}" shows the whole Value.
+        return format(self.data, spec) if spec else repr(self)
+
+    def __round__(self, ndigits: int | None = None):
+        return round(self.data, ndigits)
+
+    def __float__(self) -> float:
+        # float(x) would let math.exp(x) quietly take the number and leave the graph, and
+        # backward would then miss that path; so it is refused, saying what to write instead.
+        raise TypeError("float(Value) is refused: math.exp(x), math.log(x) and float(x) would "
+                        "take the number out of the graph and backward would miss that path. "
+                        "Use x.exp(), x.log(), ... to stay in the graph, or x.item() (or "
+                        "x.data) for the number")
+
+    def detach(self) -> Value:
+        """A constant with the same number (and label): gradients stop there.
+
+        >>> x = Value(3.0)
+        >>> y = x * x.detach()     # d/dx of x * (a constant 3) is 3, not 2x
+        >>> y.backward(); x.grad
+        3.0
+        """
+        return Value(self.data, self.label, requires_grad=False)
 
     # ---- comparisons (on data; they record nothing) --------------------------------------
     # `==` keeps its default meaning, identity, so Values can be dict keys and set members.
@@ -225,14 +324,17 @@ class Value:
             if exponent.grad is not None:
                 return _binary(_VPOW, self, exponent)
             exponent = exponent.data  # a constant exponent is just a number
-        return _unary(_POW, self, _check_number(exponent))
+        return _unary(_POW, self, _check_number(exponent, "an exponent must be a number"))
 
     def __rpow__(self, base):
         return _binary(_VPOW, base, self)
 
+    def __abs__(self):
+        return _unary(_ABS, self)
+
     # ---- functions -------------------------------------------------------------------------
 
-    def exp(self) -> "Value":
+    def exp(self) -> Value:
         """e to the power of this value.
 
         >>> Value(0.0).exp().data
@@ -240,31 +342,19 @@ class Value:
         """
         return _unary(_EXP, self)
 
-    def log(self) -> "Value":
-        """Natural logarithm; needs a positive value.
-
-        >>> Value(1.0).log().data
-        0.0
-        """
+    def log(self) -> Value:
+        """Natural logarithm; needs a positive value."""
         return _unary(_LOG, self)
 
-    def sqrt(self) -> "Value":
-        """Square root; needs a non-negative value.
-
-        >>> Value(9.0).sqrt().data
-        3.0
-        """
+    def sqrt(self) -> Value:
+        """Square root; needs a non-negative value."""
         return _unary(_SQRT, self)
 
-    def tanh(self) -> "Value":
-        """Hyperbolic tangent, in (-1, 1).
-
-        >>> Value(0.0).tanh().data
-        0.0
-        """
+    def tanh(self) -> Value:
+        """Hyperbolic tangent, in (-1, 1)."""
         return _unary(_TANH, self)
 
-    def sigmoid(self) -> "Value":
+    def sigmoid(self) -> Value:
         """The logistic function 1 / (1 + e^-x), in (0, 1), stable for any finite x.
 
         >>> Value(0.0).sigmoid().data
@@ -272,7 +362,7 @@ class Value:
         """
         return _unary(_SIGMOID, self)
 
-    def relu(self) -> "Value":
+    def relu(self) -> Value:
         """max(0, x); its derivative at 0 is taken to be 0, as in PyTorch.
 
         >>> Value(-2.0).relu().data, Value(3.0).relu().data
@@ -280,26 +370,19 @@ class Value:
         """
         return _unary(_RELU, self)
 
-    def leaky_relu(self, slope: float = 0.01) -> "Value":
+    def leaky_relu(self, slope: float = 0.01) -> Value:
         """x for x > 0, else slope * x.
 
         >>> Value(-2.0).leaky_relu(0.1).data
         -0.2
         """
-        return _unary(_LEAKY_RELU, self, _check_number(slope))
+        return _unary(_LEAKY_RELU, self, _check_number(slope, "the slope must be a number"))
 
-    def abs(self) -> "Value":
-        """|x|; its derivative at 0 is taken to be 0, as in PyTorch.
-
-        >>> Value(-2.5).abs().data
-        2.5
-        """
+    def abs(self) -> Value:
+        """|x|; its derivative at 0 is taken to be 0, as in PyTorch."""
         return _unary(_ABS, self)
 
-    def __abs__(self):
-        return self.abs()
-
-    def step(self) -> "Value":
+    def step(self) -> Value:
         """The Heaviside step: 1 for x >= 0, else 0.  Its gradient is 0 everywhere.
 
         >>> Value(0.0).step().data, Value(-0.1).step().data
@@ -308,7 +391,7 @@ class Value:
         return _unary(_STEP, self)
 
     @staticmethod
-    def sum(values: Iterable) -> "Value":
+    def sum(values: Iterable) -> Value:
         """Adds many Values in one node (faster and flatter than a chain of ``+``).
 
         >>> s = Value.sum([Value(1.0), Value(2.0), 3])
@@ -318,17 +401,28 @@ class Value:
         inputs = tuple(v if isinstance(v, Value) else _constant(v) for v in values)
         if not inputs:
             return Value(0.0, requires_grad=False)
-        return _record(_SUM, inputs, None, _SUM.forward([v.data for v in inputs]))
+        try:
+            data = _SUM.forward([v.data for v in inputs], None)
+        except TypeError:
+            raise _forward_error(_SUM, inputs, None, TypeError()) from None
+        return _record(_SUM, inputs, None, data)
 
     # ---- backprop ----------------------------------------------------------------------------
 
-    def backward(self) -> None:
+    def backward(self, gradient=None) -> None:
         """Fills ``.grad`` of every Value this one depends on with d(self)/d(that value).
 
         Leaf gradients *accumulate* (``+=``), as in PyTorch and micrograd: call
         ``zero_grad`` (or set ``grad = 0.0``) between training steps.  Gradients of interior
         nodes are recomputed from scratch on every call, so calling ``backward`` twice adds
-        each leaf's gradient exactly twice.
+        each leaf's gradient exactly twice.  A backward that fails on an undefined derivative
+        changes no gradient; one interrupted midway (Ctrl-C) leaves the leaves' gradients
+        partly added, so zero them before the next step.
+
+        Args:
+            gradient: d(final)/d(self), the seed; 1.0 by default.  Pass it when this Value
+                feeds a larger computation whose gradient you already have (PyTorch's
+                ``backward(gradient=...)``).
 
         >>> x = Value(3.0)
         >>> y = (x * x) * x
@@ -337,57 +431,60 @@ class Value:
         >>> y.backward(); x.grad
         54.0
         """
+        seed = 1.0 if gradient is None else _check_number(gradient, "backward's gradient "
+                                                                    "must be a number")
         if self.grad is None:
             raise RuntimeError("backward() needs a Value that depends on something with a "
                                "gradient; this one is a constant (made from numbers only, "
                                "from requires_grad=False leaves, or inside no_grad())")
+        if self._a is None:  # a leaf differentiates to 1 with respect to itself
+            self.grad += seed
+            return
         order = topological_order(self)
         # One pass before any leaf is touched:
         # - interior grads start from zero: they are sums of contributions from every
         #   consumer (`+=` below), and a previous backward would otherwise be counted again;
-        # - the few local derivatives that do not exist everywhere their op does (sqrt at 0)
-        #   are checked, so a backward that fails leaves every leaf's grad as it was.
+        # - the few ops whose derivatives do not exist everywhere they do (sqrt at 0) have
+        #   theirs computed now, so a backward that fails leaves every leaf as it was.
+        fragile = {}
         for node in order:
             node.grad = 0.0
             if node.op in _FRAGILE:
-                try:
-                    local_grads(node)
-                except (ArithmeticError, ValueError) as error:
-                    raise _backward_error(OPS[node.op], node, error) from None
-        if not self.inputs:  # a leaf differentiates to 1 with respect to itself
-            self.grad += 1.0
-            return
-        self.grad = 1.0
+                fragile[node] = local_grads(node)
+        self.grad = seed
         # Reverse topological order: a node is visited only after every node that uses it
-        # has added its contribution, so its grad is complete when it is passed on.
-        # (This is `local_grads(node)` unrolled by arity: the loop runs once per node of
-        # every training step, and the call and tuple building it saves are most of its cost.)
-        for node in reversed(order):
-            g = node.grad
-            if g == 0.0:
-                continue  # nothing to pass on (a dead relu, a step); saves the whole subtree
-            op = OPS[node.op]
-            inputs = node.inputs
-            try:
-                if op.arity == 1:
-                    x = inputs[0]
-                    if x.grad is not None:
-                        x.grad += op.local_grads(x.data, node.data, node.arg)[0] * g
-                elif op.arity == 2:
-                    a, b = inputs
-                    da, db = op.local_grads(a.data, b.data, node.data)
+        # has added its contribution, so its grad is complete when it is passed on.  The body
+        # is `local_grads(node)` unrolled by where the inputs are kept: it runs once per node
+        # of every training step, and the calls it saves are most of its cost.
+        node = self
+        try:
+            for node in reversed(order):
+                g = node.grad
+                if g == 0.0:
+                    continue  # nothing to pass on (a dead relu, a step): saves the subtree
+                a, b = node._a, node._b
+                if fragile and node in fragile:
+                    for x, d in zip(node.inputs, fragile[node]):
+                        if x.grad is not None:
+                            x.grad += d * g
+                elif b.__class__ is Value:
+                    da, db = OPS[node.op].local_grads((a.data, b.data), node.data, None)
                     # `+=`, not `=`: a Value used twice (x * x) gets both contributions.
                     if a.grad is not None:
                         a.grad += da * g
                     if b.grad is not None:
                         b.grad += db * g
-                else:
-                    local = op.local_grads([x.data for x in inputs], node.data)
-                    for x, d in zip(inputs, local):
+                elif a.__class__ is tuple:
+                    local = OPS[node.op].local_grads([x.data for x in a], node.data, b)
+                    for x, d in zip(a, local):
                         if x.grad is not None:
                             x.grad += d * g
-            except (ArithmeticError, ValueError) as error:
-                raise _backward_error(op, node, error) from None
+                elif a.grad is not None:
+                    a.grad += OPS[node.op].local_grads((a.data,), node.data, b)[0] * g
+        except (ArithmeticError, ValueError) as error:
+            # Only an overflow gets here (undefined derivatives were caught above), and the
+            # leaves' grads are then partly added: as with an interrupted backward, zero them.
+            raise undefined_grad_error(node, 0, error) from None
 
     def zero_grad(self) -> None:
         """Sets ``grad`` to 0 on this Value and every Value it depends on that takes one.
@@ -395,21 +492,28 @@ class Value:
         >>> x = Value(3.0)
         >>> y = x * x + 1
         >>> y.backward()
-        >>> x.grad
-        6.0
         >>> y.zero_grad()
         >>> x.grad, y.grad, y.inputs[1].grad   # the constant 1 takes no gradient: still None
         (0.0, 0.0, None)
         """
         if self.grad is not None:
             self.grad = 0.0
-        for node in _walk(self):
-            if node.grad is not None:
-                node.grad = 0.0
+        seen = {self}
+        stack = [self]
+        while stack:
+            for x in stack.pop().inputs:
+                if x not in seen:
+                    seen.add(x)
+                    stack.append(x)
+                    if x.grad is not None:
+                        x.grad = 0.0
 
 
 def _data(other) -> float:
     return other.data if isinstance(other, Value) else other
+
+
+_new = object.__new__
 
 
 def _constant(number) -> Value:
@@ -422,40 +526,57 @@ def _constant(number) -> Value:
     v.grad = None
     v.label = ""
     v.op = ""
-    v.inputs = ()
-    v.arg = None
+    v._a = v._b = None
     return v
 
 
-def _record(op: Op, inputs: tuple, arg, data: float) -> Value:
+def _record(op: Op, inputs, arg, data) -> Value:
     """The result of an op: a node remembering its inputs, or a constant when none needs grad.
 
-    Nothing is recorded under `no_grad`, or when no input takes a gradient: such a result is
-    a constant, and backward has nothing to do there.
+    ``inputs`` is what goes in the ``_a`` slot (an input, or sum's tuple) and ``arg`` what
+    goes in ``_b`` (the second input, or the constant argument).  Nothing is recorded under
+    `no_grad`, or when no input takes a gradient: such a result is a constant.
     """
+    if type(data) is not float:
+        data = _float_result(op, inputs, arg, data)
     out = _new(Value)
     out.data = data
     out.label = ""
-    out.arg = arg
-    if _grad_enabled:
-        for x in inputs:
-            if x.grad is not None:
-                out.grad = 0.0
-                out.op = op.name
-                out.inputs = inputs
-                return out
+    if _closed == 0 or getattr(_local, "enabled", True):
+        if inputs.__class__ is tuple:
+            needs = any(x.grad is not None for x in inputs)
+        else:
+            needs = inputs.grad is not None or (arg.__class__ is Value and arg.grad is not None)
+        if needs:
+            out.grad = 0.0
+            out.op = op.name
+            out._a = inputs
+            out._b = arg
+            return out
     out.grad = None
     out.op = ""
-    out.inputs = ()
+    out._a = out._b = None
     return out
+
+
+def _float_result(op: Op, inputs, arg, data) -> float:
+    """An int result (from .data assigned an int) becomes a float; anything else is an error."""
+    values = inputs if inputs.__class__ is tuple else (inputs, arg)
+    for v in values:
+        if isinstance(v, Value) and type(v.data) is not float and not (
+                isinstance(v.data, numbers.Real) and not isinstance(v.data, bool)):
+            raise _data_error(v)
+    if isinstance(data, numbers.Real):
+        return float(data)
+    raise TypeError(f"{op.name} gave {shown(data)}, not a number")
 
 
 def _unary(op: Op, x: Value, arg=None) -> Value:
     try:
-        data = op.forward(x.data, arg)
-    except (ArithmeticError, ValueError) as error:
+        data = op.forward((x.data,), arg)
+    except (ArithmeticError, ValueError, TypeError) as error:
         raise _forward_error(op, (x,), arg, error) from None
-    return _record(op, (x,), arg, data)
+    return _record(op, x, arg, data)
 
 
 def _binary(op: Op, a, b) -> Value:
@@ -465,16 +586,13 @@ def _binary(op: Op, a, b) -> Value:
     if type(b) is not Value and not isinstance(b, Value):
         b = _constant(b)
     try:
-        data = op.forward(a.data, b.data)
-    except (ArithmeticError, ValueError) as error:
+        data = op.forward((a.data, b.data), None)
+    except (ArithmeticError, ValueError, TypeError) as error:
         raise _forward_error(op, (a, b), None, error) from None
-    return _record(op, (a, b), None, data)
+    return _record(op, a, b, data)
 
 
-_new = object.__new__
 _FRAGILE = frozenset(op.name for op in OPS.values() if op.grad_domain)
-
-
 _ADD, _SUB, _MUL, _DIV, _SUM = OPS["add"], OPS["sub"], OPS["mul"], OPS["div"], OPS["sum"]
 _NEG, _POW, _VPOW, _EXP, _LOG = OPS["neg"], OPS["pow"], OPS["vpow"], OPS["exp"], OPS["log"]
 _SQRT, _TANH, _SIGMOID = OPS["sqrt"], OPS["tanh"], OPS["sigmoid"]
@@ -486,56 +604,54 @@ _RELU, _LEAKY_RELU, _ABS, _STEP = OPS["relu"], OPS["leaky_relu"], OPS["abs"], OP
 def topological_order(root: Value) -> list[Value]:
     """The op nodes that ``root`` depends on, each after all of its inputs (leaves left out).
 
-    Iterative depth-first search: a chain a million nodes long needs no recursion.
+    Backprop needs this order reversed: a node may pass its gradient on only once every node
+    that uses it has added its share.  An iterative depth-first search: a chain a million
+    nodes long needs no recursion.
 
     >>> x = Value(2.0, label="x")
     >>> y = (x * x).exp()
     >>> [node.op for node in topological_order(y)]
     ['mul', 'exp']
     """
-    order = []
-    if not root.inputs:
+    order: list[Value] = []
+    if root._a is None:
         return order
-    seen = set()
-    # Each stack entry is (node, done).  A node is pushed once to be expanded and, when it
-    # is, once more beneath its inputs, to be emitted after all of them.  It is marked seen
-    # when expanded, not when pushed: a node reached again later must still come out after
-    # everything it depends on.
-    stack = [(root, False)]
-    pop, push, emit, mark = stack.pop, stack.append, order.append, seen.add
+    # A node on the stack is looked at twice: first its inputs are pushed above it (state
+    # False), and when it is on top again they are all done, so it is emitted (state True).  A
+    # node pushed twice before it was expanded is skipped the second time.
+    state: dict[Value, bool] = {}
+    stack = [root]
+    push, emit, pop, get = stack.append, order.append, stack.pop, state.get
     while stack:
-        node, done = pop()
-        if done:
-            emit(node)
-        elif node not in seen:
-            mark(node)
-            push((node, True))
-            for x in node.inputs:
-                if x.inputs and x not in seen:
-                    push((x, False))
+        node = stack[-1]
+        done = get(node)
+        if done is None:
+            state[node] = False
+            a, b = node._a, node._b
+            if a.__class__ is tuple:
+                for x in a:
+                    if x._a is not None and x not in state:
+                        push(x)
+            else:
+                if a._a is not None and a not in state:
+                    push(a)
+                if b.__class__ is Value and b._a is not None and b not in state:
+                    push(b)
+        else:
+            pop()
+            if not done:
+                state[node] = True
+                emit(node)
     return order
 
-
-def _walk(root: Value) -> Iterator[Value]:
-    """Every Value that ``root`` depends on, leaves included, each once, in no fixed order."""
-    seen = {root}
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        for x in node.inputs:
-            if x not in seen:
-                seen.add(x)
-                stack.append(x)
-                yield x
-
-
-# ---- local derivatives and functional gradients ----------------------------------------------
 
 def local_grads(node: Value, as_values: bool = False) -> tuple:
     """The partials d(node)/d(input) for each of ``node``'s inputs, from the op table.
 
     These are the numbers written on the edges of a backward graph: backprop multiplies each
-    by ``node.grad`` and adds the product to that input's grad.
+    by ``node.grad`` and adds the product to that input's grad.  Where a partial does not
+    exist at this point it is an error if that input takes a gradient, and ``None`` if it is
+    a constant (no gradient needs it).
 
     Args:
         node: a Value made by an op (a leaf has no inputs, and so no local gradients).
@@ -546,82 +662,34 @@ def local_grads(node: Value, as_values: bool = False) -> tuple:
     >>> local_grads(a * b)
     (4.0, 3.0)
     """
-    ins = node.inputs
-    if not ins:
+    inputs = node.inputs
+    if not inputs:
         return ()
     op = OPS[node.op]
-    if as_values:
-        # The same formulas, applied to Values instead of floats, record their own graph.
-        if op.arity == 1:
-            return op.local_grads(ins[0], node, node.arg)
-        if op.arity == 2:
-            return op.local_grads(ins[0], ins[1], node)
-        return op.local_grads(list(ins), node)
-    if op.arity == 1:
-        return op.local_grads(ins[0].data, node.data, node.arg)
-    if op.arity == 2:
-        return op.local_grads(ins[0].data, ins[1].data, node.data)
-    return op.local_grads([x.data for x in ins], node.data)
+    try:
+        if as_values:
+            # The same formulas, applied to Values instead of floats, record their own graph.
+            local = op.local_grads(inputs, node, node.arg)
+        else:
+            local = op.local_grads(tuple(x.data for x in inputs), node.data, node.arg)
+    except (ArithmeticError, ValueError) as error:
+        raise undefined_grad_error(node, 0, error) from None
+    if UNDEFINED in local:
+        local = tuple(local)
+        for i, (x, d) in enumerate(zip(inputs, local)):
+            if d is UNDEFINED:
+                if x.grad is not None:
+                    raise undefined_grad_error(node, i)
+                local = local[:i] + (None,) + local[i + 1:]
+    return tuple(local)
 
 
-def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> list:
-    """d(output)/d(input) for each input, returned as a list; no ``.grad`` is touched.
+def __getattr__(name: str):
+    # `from microgrant.engine import grad` worked before the chain rule's replay moved to
+    # microgrant.autodiff, which builds on this module and so cannot be imported by it at
+    # load time.
+    if name == "grad":
+        from .autodiff import grad
+        return grad
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    Args:
-        output: the Value to differentiate.
-        inputs: the Values to differentiate with respect to.
-        create_graph: if True, the gradients are Values with graphs of their own, so they
-            can be differentiated again (second derivatives) or drawn.
-
-    Returns:
-        One gradient per input: floats, or Values with ``create_graph=True``.  An input that
-        ``output`` does not depend on gets 0.
-
-    >>> x = Value(3.0)
-    >>> y = x ** 3
-    >>> (dy,) = grad(y, [x], create_graph=True)
-    >>> dy.data                     # 3x^2
-    27.0
-    >>> grad(dy, [x])               # 6x
-    [18.0]
-    """
-    if not isinstance(output, Value):
-        raise TypeError(f"grad needs a Value output; got {type(output).__name__}")
-    inputs = list(inputs)
-    for x in inputs:
-        if not isinstance(x, Value):
-            raise TypeError(f"grad needs Values as inputs; got {type(x).__name__} {x!r}")
-    if create_graph:
-        if not _grad_enabled:
-            raise RuntimeError("grad(..., create_graph=True) records a graph, which no_grad() "
-                               "forbids; call it outside the no_grad block")
-        one = Value(1.0, requires_grad=False)
-    else:
-        one = 1.0
-    # Gradients live in this dict, keyed by node, instead of in `.grad`.
-    grads = {output: one}
-    for node in reversed(topological_order(output)):
-        g = grads.get(node)
-        if g is None:
-            continue
-        try:
-            local = local_grads(node, as_values=create_graph)
-        except (ArithmeticError, ValueError) as error:
-            raise _backward_error(OPS[node.op], node, error) from None
-        ins = node.inputs
-        for x, d in zip(ins, local):
-            # A local derivative of exactly 1 (add, sum) passes g on as it is: with
-            # create_graph this keeps the gradient's own graph free of "× 1" nodes.
-            contribution = g if (type(d) is float and d == 1.0) else d * g
-            previous = grads.get(x)
-            grads[x] = contribution if previous is None else previous + contribution
-    zero = Value(0.0, requires_grad=False) if create_graph else 0.0
-    result = []
-    for x in inputs:
-        g = grads.get(x, zero)
-        if create_graph and not isinstance(g, Value):
-            g = Value(g, requires_grad=False)
-        elif not create_graph and isinstance(g, Value):
-            g = g.data
-        result.append(g)
-    return result

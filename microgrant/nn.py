@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ._files import write_atomically
+from .io import write_atomically
 from .engine import Value
 # DESIGN puts the losses in nn: `from microgrant.nn import hinge_loss` works, and nn's public
 # names follow losses' own list, so the two cannot drift apart.

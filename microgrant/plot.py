@@ -20,7 +20,7 @@ import math
 from pathlib import Path
 from typing import Callable, Sequence
 
-from ._files import write_atomically
+from .io import write_atomically
 from .engine import Value, no_grad
 
 __all__ = ["ACTIVATIONS", "decision_boundary", "decision_boundaries", "training_curves",
@@ -56,7 +56,7 @@ def _figure_class():
 def save_figure(fig, path) -> Path:
     """Saves ``fig`` to ``path`` atomically; the format comes from the suffix (.png, .svg, .pdf).
 
-    The figure is drawn in memory and then written with `microgrant._files.write_atomically`,
+    The figure is drawn in memory and then written with `microgrant.io.write_atomically`,
     so an interrupted or failed save never leaves a truncated file behind.
 
     Args:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from . import _stepper_page
 from ._dot import VIEWS, Drawing, _prepare, _emit, to_dot
-from ._files import write_atomically
+from .io import write_atomically
 from ._graph import (_STYLE, DEFAULT_MAX_NODES, _check_max_nodes, _check_value, _d, _Graph,
                      _nearest, format_number)
 from ._network import draw_network

@@ -24,6 +24,8 @@ from typing import Callable, NamedTuple
 
 import pytest
 
+import numpy as np
+
 from microgrant import Value, gradcheck
 from microgrant.engine import OPS, local_grads
 
@@ -79,19 +81,11 @@ H = 1e-6
 
 
 def _forward(op, xs: list[float], arg) -> float:
-    if op.arity == 0:
-        return op.forward(xs)
-    if op.arity == 1:
-        return op.forward(xs[0], arg)
-    return op.forward(*xs)
+    return op.forward(tuple(xs), arg)
 
 
 def _table_local_grads(op, xs: list[float], out: float, arg) -> tuple:
-    if op.arity == 0:
-        return op.local_grads(xs, out)
-    if op.arity == 1:
-        return op.local_grads(xs[0], out, arg)
-    return op.local_grads(*xs, out)
+    return op.local_grads(tuple(xs), out, arg)
 
 
 def _samples(name: str, count: int = SAMPLES_PER_OP):
@@ -203,8 +197,8 @@ def test_a_wrong_local_derivative_is_caught(name, monkeypatch):
     domain = _domain(name)
     op = OPS[name]
 
-    def wrong(*args):
-        return tuple(1.5 * g + 0.25 for g in op.local_grads(*args))
+    def wrong(xs, out, arg):
+        return tuple(1.5 * g + 0.25 for g in op.local_grads(xs, out, arg))
 
     monkeypatch.setitem(OPS, name, dataclasses.replace(op, local_grads=wrong))
     xs, arg = domain.sample(random.Random(f"wrong-{name}"))
@@ -265,3 +259,65 @@ def test_finite_inputs_never_give_nan_or_complex(name):
             assert type(leaf.grad) is float, f"{name} at {xs}, {arg}: grad {leaf.grad!r}"
             assert not math.isnan(leaf.grad), (
                 f"{name} at {xs}, arg {arg}: NaN gradient {[v.grad for v in leaves]}")
+
+
+# ---- the table's other columns: arrays, PyTorch, notation, NaN ---------------------------------
+
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_array_versions_give_the_scalar_numbers(name):
+    """microgrant.compile replays graphs with these; they must be the scalar op, elementwise."""
+    _domain(name)
+    op = OPS[name]
+    for xs, arg in _samples(name, 20):
+        out = _forward(op, xs, arg)
+        columns = tuple(np.array([x, x]) for x in xs)
+        array_out = op.array_forward(columns, arg)
+        assert np.allclose(array_out, out, rtol=1e-15, atol=0), (name, xs, arg)
+        array_local = op.array_local_grads(columns, np.array([out, out]), arg)
+        for d, a in zip(_table_local_grads(op, xs, out, arg), array_local):
+            assert np.allclose(np.broadcast_to(a, (2,)), d, rtol=1e-15, atol=0), (name, xs)
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_the_pytorch_counterpart_gives_the_same_number(name):
+    torch = pytest.importorskip("torch")
+    _domain(name)
+    op = OPS[name]
+    for xs, arg in _samples(name, 10):
+        tensors = tuple(torch.tensor(x, dtype=torch.float64) for x in xs)
+        assert op.torch(torch, tensors, arg).item() == pytest.approx(_forward(op, xs, arg),
+                                                                    rel=1e-14, abs=1e-300)
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_every_op_can_be_written_as_an_equation(name):
+    _domain(name)
+    op = OPS[name]
+    names = list(op.input_names(3 if op.arity == 0 else op.arity))
+    text = op.write(names, "7")
+    assert all(n in text for n in names), text
+    assert ("7" in text) == bool(op.arg_name), text
+
+
+@pytest.mark.parametrize("method, expected_grad", [("relu", 1.0), ("abs", 0.0),
+                                                   ("leaky_relu", 0.01), ("tanh", None),
+                                                   ("sigmoid", None), ("exp", None)])
+def test_nan_stays_nan_with_pytorch_derivatives(method, expected_grad):
+    x = Value(float("nan"))
+    y = getattr(x, method)()
+    assert math.isnan(y.data)
+    y.backward()
+    if expected_grad is None:
+        assert math.isnan(x.grad)
+    else:
+        assert x.grad == expected_grad
+
+
+def test_step_of_nan_is_nan_not_a_firing_neuron():
+    assert math.isnan(Value(float("nan")).step().data)
+
+
+def test_a_diverged_input_reaches_the_output_of_a_relu_net():
+    from microgrant.nn import MLP
+    model = MLP(2, [4, 1], seed=0)
+    assert math.isnan(model([float("nan"), 1.0]).data)

@@ -1,4 +1,4 @@
-"""Writing files all at once: every picture, page and weights file microgrant saves.
+"""Files: weights saved and loaded, and every file microgrant writes, written all at once.
 
 Every picture of a forward or backward graph, every page that steps through backprop, every
 plot of training and every file of trained weights goes through `write_atomically` on its way

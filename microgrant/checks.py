@@ -1,0 +1,187 @@
+"""Argument checks shared by every module: one rule, one message, one exception type each.
+
+Backprop's numbers come from users' hands (a learning rate, a layer size, a seed, a weights
+file), and a wrong one should stop at the door with a message that says what was given and
+what is expected, not deep inside an op.  Every public function that takes such an argument
+calls one of these, so the same mistake reads the same everywhere:
+
+* a value of the wrong *type* raises `TypeError`; a value of the right type that is out of
+  range raises `ValueError`;
+* every message names the argument, and quotes what was given through `shown`, which cuts it
+  short: a megabyte-long string in a weights file makes a one-line message, not a megabyte.
+
+>>> count(3, "nin")
+3
+>>> count(0, "nin")
+Traceback (most recent call last):
+...
+ValueError: nin must be a whole number >= 1; got 0
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import reprlib
+from typing import Any, Iterable
+
+import numpy as np
+
+__all__ = ["shown", "real", "finite", "positive", "nonnegative", "count", "one_of", "rng"]
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = 60
+_SHORT.maxother = 60
+_SHORT.maxlong = 40
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 6
+
+
+def shown(value: Any) -> str:
+    """``value`` as a message quotes it: its type and a repr cut to a few dozen characters.
+
+    >>> len(shown("x" * 1_000_000))
+    64
+    >>> shown(2.5), shown(10 ** 400)
+    ('float 2.5', 'int 100000000000000000...0000000000000000000')
+    """
+    return f"{type(value).__name__} {_SHORT.repr(value)}"
+
+
+def _is_real(value: Any) -> bool:
+    # numpy's bool_ is not a numbers.Real, yet Python's bool is: accept both, as Value does.
+    return isinstance(value, (numbers.Real, np.bool_)) and not hasattr(value, "grad")
+
+
+def real(value: Any, name: str) -> float:
+    """``value`` as a float: an int, float, bool or numpy scalar, else a `TypeError`.
+
+    An integer too large for a float is a `ValueError` that says so.
+
+    >>> real(3, "lr"), real(np.float32(0.5), "lr"), real(np.True_, "x")
+    (3.0, 0.5, 1.0)
+    >>> real("0.1", "lr")
+    Traceback (most recent call last):
+    ...
+    TypeError: lr must be a real number (int, float, bool or numpy scalar); got str '0.1'
+    """
+    if not _is_real(value):
+        raise TypeError(f"{name} must be a real number (int, float, bool or numpy scalar); "
+                        f"got {shown(value)}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{name} is too large for a float (over about 1.8e308); got "
+                         f"{shown(value)}") from None
+
+
+def finite(value: Any, name: str) -> float:
+    """``value`` as a float that is neither NaN nor infinite.
+
+    >>> finite(float("nan"), "loss")
+    Traceback (most recent call last):
+    ...
+    ValueError: loss must be a finite number; got nan
+    """
+    x = real(value, name)
+    if not math.isfinite(x):
+        raise ValueError(f"{name} must be a finite number; got {x!r}")
+    return x
+
+
+def positive(value: Any, name: str) -> float:
+    """``value`` as a finite float > 0 (a learning rate, a step size).
+
+    >>> positive(0.1, "lr")
+    0.1
+    >>> positive(0, "lr")
+    Traceback (most recent call last):
+    ...
+    ValueError: lr must be a finite number > 0; got 0.0
+    """
+    x = real(value, name)
+    if not (math.isfinite(x) and x > 0):
+        raise ValueError(f"{name} must be a finite number > 0; got {x!r}")
+    return x
+
+
+def nonnegative(value: Any, name: str) -> float:
+    """``value`` as a finite float >= 0 (a momentum, a weight decay, a noise level).
+
+    >>> nonnegative(0, "momentum")
+    0.0
+    """
+    x = real(value, name)
+    if not (math.isfinite(x) and x >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0; got {x!r}")
+    return x
+
+
+def count(value: Any, name: str, minimum: int = 1) -> int:
+    """``value`` as an int >= ``minimum`` (a layer size, a number of epochs or samples).
+
+    Bools are refused: ``True`` is no layer size.
+
+    >>> count(np.int64(4), "nout"), count(0, "epochs", minimum=0)
+    (4, 0)
+    >>> count(2.0, "nin")
+    Traceback (most recent call last):
+    ...
+    TypeError: nin must be a whole number >= 1; got float 2.0
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral,
+                                                                     np.integer)):
+        raise TypeError(f"{name} must be a whole number >= {minimum}; got {shown(value)}")
+    if value < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}; got {value}")
+    return int(value)
+
+
+def one_of(value: Any, options: Iterable, name: str) -> Any:
+    """``value`` itself when it is one of ``options``, else a `ValueError` listing them.
+
+    >>> one_of("tb", ("lr", "tb"), "rankdir")
+    'tb'
+    >>> one_of("up", ("lr", "tb"), "rankdir")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown rankdir 'up'; valid ones are 'lr', 'tb'
+    """
+    options = tuple(options)
+    try:
+        known = value in options
+    except TypeError:  # an unhashable value in a dict's keys
+        known = False
+    if not known:
+        raise ValueError(f"unknown {name} {_SHORT.repr(value)}; valid ones are "
+                         f"{', '.join(repr(o) for o in options)}")
+    return value
+
+
+def rng(seed: Any = None, name: str = "seed") -> np.random.Generator:
+    """The one way microgrant takes randomness: ``None``, an int >= 0, or a numpy Generator.
+
+    An int gives the same numbers every run; a Generator is used as it is (so one generator
+    can be threaded through several calls); ``None`` draws fresh entropy.  The global random
+    state (``random`` or ``numpy.random``) is never touched.
+
+    >>> rng(0).uniform() == rng(0).uniform()
+    True
+    >>> g = rng(1); rng(g) is g
+    True
+    >>> rng(-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: seed must be None, a whole number >= 0 or a numpy Generator; got -1
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None:
+        return np.random.default_rng()
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (numbers.Integral,
+                                                                   np.integer)):
+        raise TypeError(f"{name} must be None, a whole number >= 0 or a numpy Generator "
+                        f"(numpy.random.default_rng(...)); got {shown(seed)}")
+    if seed < 0:
+        raise ValueError(f"{name} must be None, a whole number >= 0 or a numpy Generator; "
+                         f"got {seed}")
+    return np.random.default_rng(int(seed))
