@@ -398,7 +398,11 @@ class Value:
         >>> s.data, s.op, len(s.inputs)
         (6.0, 'sum', 3)
         """
-        inputs = tuple(v if isinstance(v, Value) else _constant(v) for v in values)
+        inputs = tuple(values)
+        for v in inputs:
+            if v.__class__ is not Value:  # numbers among them become constants, once
+                inputs = tuple(x if isinstance(x, Value) else _constant(x) for x in inputs)
+                break
         if not inputs:
             return Value(0.0, requires_grad=False)
         try:
@@ -544,7 +548,11 @@ def _record(op: Op, inputs, arg, data) -> Value:
     out.label = ""
     if _closed == 0 or getattr(_local, "enabled", True):
         if inputs.__class__ is tuple:
-            needs = any(x.grad is not None for x in inputs)
+            needs = False
+            for x in inputs:
+                if x.grad is not None:
+                    needs = True
+                    break
         else:
             needs = inputs.grad is not None or (arg.__class__ is Value and arg.grad is not None)
         if needs:
@@ -616,33 +624,37 @@ def topological_order(root: Value) -> list[Value]:
     order: list[Value] = []
     if root._a is None:
         return order
-    # A node on the stack is looked at twice: first its inputs are pushed above it (state
-    # False), and when it is on top again they are all done, so it is emitted (state True).  A
-    # node pushed twice before it was expanded is skipped the second time.
-    state: dict[Value, bool] = {}
-    stack = [root]
-    push, emit, pop, get = stack.append, order.append, stack.pop, state.get
+    # A node is expanded when first popped: it goes back on the stack under a marker, with its
+    # inputs above.  When the marker comes off again, everything above it (the node's inputs,
+    # and theirs) has been emitted, so the node under it can be.  A node pushed twice before
+    # it was expanded is skipped the second time.
+    seen: set[Value] = set()
+    stack: list = [root]
+    push, pop, emit, mark = stack.append, stack.pop, order.append, seen.add
     while stack:
-        node = stack[-1]
-        done = get(node)
-        if done is None:
-            state[node] = False
-            a, b = node._a, node._b
-            if a.__class__ is tuple:
-                for x in a:
-                    if x._a is not None and x not in state:
-                        push(x)
-            else:
-                if a._a is not None and a not in state:
-                    push(a)
-                if b.__class__ is Value and b._a is not None and b not in state:
-                    push(b)
+        node = pop()
+        if node is _EMIT:
+            emit(pop())
+            continue
+        if node in seen:
+            continue
+        mark(node)
+        push(node)
+        push(_EMIT)
+        a, b = node._a, node._b
+        if a.__class__ is tuple:
+            for x in a:
+                if x._a is not None and x not in seen:
+                    push(x)
         else:
-            pop()
-            if not done:
-                state[node] = True
-                emit(node)
+            if a._a is not None and a not in seen:
+                push(a)
+            if b.__class__ is Value and b._a is not None and b not in seen:
+                push(b)
     return order
+
+
+_EMIT = object()
 
 
 def local_grads(node: Value, as_values: bool = False) -> tuple:
