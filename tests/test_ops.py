@@ -60,6 +60,10 @@ DOMAINS: dict[str, Domain] = {
                   lambda v, _: v[0] / v[1]),
     "sum": Domain(lambda r: ([r.uniform(-3, 3) for _ in range(r.randint(1, 6))], None),
                   lambda v, _: Value.sum(v)),
+    "dot": Domain(lambda r: ([r.uniform(-3, 3) for _ in range(r.choice((2, 3, 4, 5, 7)))],
+                             None),
+                  lambda v, _: Value.dot(v[:len(v) // 2], v[len(v) // 2:2 * (len(v) // 2)],
+                                         v[-1] if len(v) % 2 else None)),
     "neg": Domain(lambda r: ([r.uniform(-3, 3)], None), lambda v, _: -v[0]),
     "pow": Domain(_pow_sample, lambda v, n: v[0] ** n),
     "vpow": Domain(lambda r: ([r.uniform(0.3, 3.0), r.uniform(-2.0, 2.0)], None),
@@ -119,8 +123,11 @@ def test_table_entry_is_complete(name):
     assert op.name == name
     assert isinstance(op.symbol, str) and op.symbol.strip()
     assert op.arity in (0, 1, 2)
-    expected = 1 if op.arity == 0 else op.arity
-    assert len(op.formulas) == expected, op.formulas
+    if op.arity:
+        assert len(op.formulas) == op.arity, op.formulas
+    else:  # any number of inputs: a formula for each, or one for all
+        count = 7
+        assert {op.formula_for(i, count) for i in range(count)} == set(op.formulas)
     assert all(isinstance(f, str) and f.strip() for f in op.formulas)
     assert op.formula == "; ".join(op.formulas)
 
@@ -232,7 +239,7 @@ def _wild_inputs(name: str, rng: random.Random):
                                          _wild(rng)))
     if name == "leaky_relu":
         return [_wild(rng)], rng.uniform(0.0, 1.0)
-    count = rng.randint(1, 5) if op.arity == 0 else op.arity
+    count = rng.randint(2, 5) if op.arity == 0 else op.arity
     return [_wild(rng) for _ in range(count)], None
 
 
