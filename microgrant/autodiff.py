@@ -94,11 +94,11 @@ def backward_pass(root: Value, create_graph: bool = False, seed: Any = None) -> 
     grads: dict = {}
     if root.grad is not None:
         grads[root] = one
-    steps = []
+    steps: list[ChainStep] = []
     for node in reversed(order):
         g = grads.get(node)
         local = local_grads(node, as_values=create_graph)
-        contributions = []
+        contributions: list[Any] = []
         for x, d in zip(node.inputs, local):
             if x.grad is None:
                 contributions.append(None)  # a constant takes no gradient

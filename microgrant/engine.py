@@ -133,8 +133,9 @@ def undefined_grad_error(node: Value, index: int, error: Exception | None = None
     pictures), so the same mistake reads the same everywhere.
 
     >>> x = Value(0.0, label="x")
-    >>> print(undefined_grad_error(x.sqrt(), 0))
-    the local derivative of sqrt is undefined at x = 0.0 ('x'): d sqrt(x)/dx = 1 / (2 sqrt(x)); it exists for x > 0
+    >>> print(undefined_grad_error(x.sqrt(), 0))  # doctest: +NORMALIZE_WHITESPACE
+    the local derivative of sqrt is undefined at x = 0.0 ('x'):
+    d sqrt(x)/dx = 1 / (2 sqrt(x)); it exists for x > 0
     """
     op = OPS[node.op]
     inputs = node.inputs

@@ -22,9 +22,8 @@ import math
 import random
 from typing import Callable, NamedTuple
 
-import pytest
-
 import numpy as np
+import pytest
 
 from microgrant import Value, gradcheck
 from microgrant.engine import OPS, local_grads
