@@ -41,10 +41,16 @@ def shown(value: Any) -> str:
 
     >>> len(shown("x" * 1_000_000))
     64
+    >>> shown(10 ** 5000)
+    'int <16,610 bits>'
     >>> shown(2.5), shown(10 ** 400)
     ('float 2.5', 'int 100000000000000000...0000000000000000000')
     """
-    return f"{type(value).__name__} {_SHORT.repr(value)}"
+    try:
+        text = _SHORT.repr(value)
+    except ValueError:  # an int past Python's 4300-digit limit for str()
+        text = f"<{value.bit_length():,} bits>"
+    return f"{type(value).__name__} {text}"
 
 
 def _is_real(value: Any) -> bool:

@@ -460,8 +460,8 @@ def _table() -> tuple[Op, ...]:
            ("d step(x)/dx = 0",), "step({0})",
            lambda xs, _: np.where(xs[0] >= 0.0, 1.0, np.where(xs[0] < 0.0, 0.0, xs[0])),
            lambda xs, out, _: (np.zeros_like(out),),
-           lambda t, xs, _: t.where(t.isnan(xs[0]), xs[0],
-                                    t.heaviside(xs[0], t.ones_like(xs[0]))),
+           # heaviside has no backward in PyTorch; a comparison does, with gradient 0.
+           lambda t, xs, _: t.where(t.isnan(xs[0]), xs[0], (xs[0] >= 0).to(xs[0].dtype)),
            method="step", activation=True),
     )
     return ops

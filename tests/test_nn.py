@@ -1,4 +1,5 @@
-"""Neuron, Layer, MLP and Module: structure, micrograd compatibility, seeding, saving, loading."""
+"""nn: Module, micrograd's Neuron/Layer/MLP, PyTorch's and Keras's shapes, labels, guard rails,
+seeding, and saving and loading through a model (the file format itself is test_io's)."""
 
 import json
 import math
@@ -9,8 +10,23 @@ import numpy as np
 import pytest
 
 from microgrant import Value, nn
-from microgrant.losses import binary_cross_entropy, softmax
-from microgrant.nn import MLP, Layer, Module, Neuron
+from microgrant.losses import binary_cross_entropy, mse_loss, softmax
+from microgrant.nn import (
+    MLP,
+    Activation,
+    Dense,
+    Layer,
+    LeakyReLU,
+    Linear,
+    Module,
+    Neuron,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from microgrant.ops import OPS
 from microgrant.optim import SGD
 
 
@@ -89,8 +105,9 @@ def test_forward_is_activation_of_w_dot_x_plus_b():
     set_weights(n, [0.5, -2.0, 1.0, 0.25])
     out = n([2.0, 1.0, -3.0])
     assert out.data == 0.5 * 2.0 - 2.0 * 1.0 + 1.0 * -3.0 + 0.25
-    # One n-ary sum node for the pre-activation, not a chain of additions.
-    assert out.op == "sum" and len(out.inputs) == 4
+    # One node for the pre-activation z = w·x + b: weights, inputs, bias.
+    assert out.op == "dot" and len(out.inputs) == 7
+    assert out.inputs[:3] == tuple(n.w) and out.inputs[-1] is n.b
 
 
 @pytest.mark.parametrize("name, reference", [
@@ -128,6 +145,14 @@ def test_softmax_layer_and_output():
     assert sum(o.data for o in model(x)) == pytest.approx(1.0, rel=1e-15)
 
 
+def test_activations_are_the_op_tables_plus_linear_and_softmax():
+    from_table = [op.method for op in OPS.values() if op.activation]
+    assert list(nn.ACTIVATIONS) == ["linear", *from_table, "softmax"]
+    assert {"sigmoid", "tanh", "relu", "leaky_relu", "step"} <= set(from_table)
+    for name in from_table:
+        assert nn.ACTIVATIONS[name] is getattr(Value, name)
+
+
 def test_unknown_activation_lists_the_valid_ones():
     with pytest.raises(ValueError, match="unknown activation 'rleu'.*'tanh'.*'relu'"):
         Neuron(2, activation="rleu")
@@ -138,42 +163,60 @@ def test_unknown_activation_lists_the_valid_ones():
 
 
 def test_bad_sizes_are_rejected():
-    with pytest.raises(ValueError, match="nin must be a positive int; got 0"):
+    with pytest.raises(ValueError, match="nin must be a whole number >= 1; got 0"):
         Neuron(0)
     with pytest.raises(TypeError, match="nouts must be a list"):
         MLP(2, 3)
     with pytest.raises(ValueError, match="at least one layer"):
         MLP(2, [])
-    with pytest.raises(TypeError, match="positive int"):
+    with pytest.raises(TypeError, match="nout must be a whole number >= 1; got float 2.5"):
         Layer(2, 2.5)
+    with pytest.raises(TypeError, match="out_features"):
+        Linear(2, True)
+    with pytest.raises(ValueError, match="units must be a whole number >= 1; got 0"):
+        Dense(0)
 
 
 # ---- initialisation -------------------------------------------------------------------------
 
-def test_seeding_is_repeatable_and_never_touches_global_random():
+@pytest.mark.parametrize("make", [lambda seed: MLP(2, [8, 1], seed=seed),
+                                  lambda seed: Linear(3, 4, seed=seed),
+                                  lambda seed: Sequential(Dense(3, seed=seed))])
+def test_seeding_is_repeatable_and_never_touches_global_random(make):
     random.seed(123)
-    state = random.getstate()
-    a = MLP(2, [8, 1], seed=42).state_dict()
-    b = MLP(2, [8, 1], seed=42).state_dict()
-    c = MLP(2, [8, 1], seed=43).state_dict()
-    MLP(2, [8, 1])  # unseeded: fresh randomness, still not the global generator
+    np.random.seed(123)
+    state, np_state = random.getstate(), np.random.get_state()[1].copy()
+
+    def weights(seed):
+        model = make(seed)
+        if isinstance(model, Sequential):
+            model([1.0, 2.0])  # a Dense layer draws its weights at its first call
+        return model.state_dict()
+
+    a, b, c = weights(42), weights(42), weights(43)
+    unseeded = [weights(None) for _ in range(2)]  # fresh randomness, not the global state
     assert random.getstate() == state
-    assert a == b and a != c
+    assert (np.random.get_state()[1] == np_state).all()
+    assert a == b and a != c and unseeded[0] != unseeded[1]
 
 
-def test_a_random_generator_can_be_shared():
-    rng = random.Random(5)
+def test_a_numpy_generator_can_be_shared():
+    rng = np.random.default_rng(5)
     first, second = Neuron(3, seed=rng), Neuron(3, seed=rng)
     assert first.state_dict() != second.state_dict()  # the generator advanced
-    rng = random.Random(5)
-    assert Neuron(3, seed=rng).state_dict() == first.state_dict()
+    assert Neuron(3, seed=np.random.default_rng(5)).state_dict() == first.state_dict()
 
 
 def test_bad_seed_is_rejected():
-    with pytest.raises(TypeError, match="seed must be None, an int or a random.Random"):
+    with pytest.raises(TypeError, match="seed must be None, a whole number >= 0 or a numpy "
+                                        "Generator.*got str '7'"):
         Neuron(2, seed="7")
     with pytest.raises(TypeError, match="seed"):
         Neuron(2, seed=True)
+    with pytest.raises(TypeError, match="seed"):
+        MLP(2, [3, 1], seed=random.Random(0))  # the old way: one way to take a seed now
+    with pytest.raises(ValueError, match="got -1"):
+        Linear(2, 2, seed=-1)
 
 
 @pytest.mark.parametrize("init, bound", [
@@ -197,6 +240,8 @@ def test_custom_and_unknown_init():
     assert [w.data for w in n.w] == [0.5, 0.5, 0.5]
     with pytest.raises(ValueError, match="unknown init 'normal'.*'xavier'.*'he'"):
         Neuron(3, init="normal")
+    with pytest.raises(TypeError, match="a drawn weight must be a real number.*str"):
+        Neuron(3, init=lambda rng, fan_in, fan_out: "0.5")
 
 
 # ---- inputs ---------------------------------------------------------------------------------
@@ -252,18 +297,19 @@ def test_custom_module_finds_its_parameters():
             self.sizes = [2, 2]  # a list without parameters
             self.parent = self  # a loop back: must not be followed forever
 
-        def __call__(self, x):
+        def forward(self, x):
             h = self.hidden(x)
             return self.scale * Value.sum([head(h) for head in self.heads])
 
     net = Net()
+    assert net([1.0, 2.0]).op == "mul"  # calling the module calls forward, as in PyTorch
     names = [n for n, _ in net.named_parameters()]
     assert names == ["scale", "hidden.neurons.0.w.0", "hidden.neurons.0.w.1",
                      "hidden.neurons.0.b", "hidden.neurons.1.w.0", "hidden.neurons.1.w.1",
                      "hidden.neurons.1.b", "heads.0.w.0", "heads.0.w.1", "heads.0.b",
                      "heads.1.w.0", "heads.1.w.1", "heads.1.b"]
     assert repr(net) == "Net(13 parameters)"
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(NotImplementedError, match="Module must define forward"):
         Module()([1.0])
 
 
@@ -310,7 +356,10 @@ def test_state_dict_is_plain_json_data_and_round_trips():
      r"missing 1 parameter\(s\): 'layers.0.neurons.1.b'"),
     (lambda s: s.update(extra=1.0), ValueError, r"unexpected 1 name\(s\): 'extra'"),
     (lambda s: s.update({"layers.1.neurons.0.w.2": "0.5"}), TypeError,
-     r"'layers.1.neurons.0.w.2' must be a real number; got str"),
+     r"'layers.1.neurons.0.w.2' must be a real number.*got str '0.5'"),
+    (lambda s: s.update({"layers.1.neurons.0.w.2": 10 ** 400}), ValueError,
+     r"'layers.1.neurons.0.w.2' is too large for a float"),
+    (lambda s: s.update({"layers.1.neurons.0.w.2": [1.0]}), TypeError, "got list"),
     (lambda s: s.update({"layers.0.neurons.0.b": True}), TypeError, "got bool"),
     (lambda s: s.update({"layers.0.neurons.0.b": None}), TypeError, "got NoneType"),
     (lambda s: s.update({"layers.0.neurons.2.w.0": float("nan")}), ValueError,
@@ -424,7 +473,7 @@ def test_a_failed_save_leaves_the_old_file_whole(tmp_path, monkeypatch):
 def test_saving_non_finite_weights_is_refused(tmp_path):
     model = Neuron(2, seed=0)
     model.w[1].data = float("nan")
-    with pytest.raises(ValueError, match="'w.1' is nan.*diverged"):
+    with pytest.raises(ValueError, match="'w.1' must be a finite number; got nan.*diverged"):
         model.save(tmp_path / "w.json")
     assert list(tmp_path.iterdir()) == []
 
@@ -462,3 +511,230 @@ def test_network_gradients_match_torch():
 def test_nn_exports():
     for name in nn.__all__:
         assert hasattr(nn, name)
+
+
+# ---- micrograd's arguments ---------------------------------------------------------------------
+
+def test_micrograds_nonlin_works_by_position_and_by_keyword():
+    assert Neuron(3, False, seed=0).activation == "linear"
+    assert Neuron(3, True, seed=0).activation == "relu"
+    assert Neuron(3, nonlin=False, seed=0).activation == "linear"
+    assert Neuron(3, seed=0).nonlin and not Neuron(3, nonlin=False, seed=0).nonlin
+    layer = Layer(2, 3, nonlin=False, seed=0)
+    assert all(n.activation == "linear" for n in layer.neurons)
+    model = MLP(2, [3, 3, 1], seed=0)  # micrograd's defaults: relu hidden, linear output
+    assert [layer.activation for layer in model.layers] == ["relu", "relu", "linear"]
+    n = Neuron(1, False, seed=0)
+    n.w[0].data = -2.0
+    assert n([1.0]).data == -2.0  # linear: not clipped at 0 by a relu
+    with pytest.raises(TypeError, match="not both"):
+        Neuron(2, "tanh", nonlin=False)
+    with pytest.raises(TypeError, match="nonlin must be True .* or False"):
+        Neuron(2, nonlin="no")
+
+
+# ---- forward, Linear, Dense, Sequential, activation modules -----------------------------------
+
+def test_a_subclass_defines_forward_and_calling_it_calls_forward():
+    class TwoLayer(Module):
+        def __init__(self):
+            self.hidden = Linear(2, 3, seed=0)
+            self.out = Linear(3, 1, seed=1)
+
+        def forward(self, x):
+            return self.out([h.tanh() for h in self.hidden(x)])[0]
+
+    net = TwoLayer()
+    out = net([0.5, -1.0])
+    h = [math.tanh(sum(w.data * x for w, x in zip(row, [0.5, -1.0])) + b.data)
+         for row, b in zip(net.hidden.weight, net.hidden.bias)]
+    expected = sum(w.data * v for w, v in zip(net.out.weight[0], h)) + net.out.bias[0].data
+    assert out.data == pytest.approx(expected, rel=1e-14)
+    assert [n for n, _ in net.named_parameters()][:2] == ["hidden.weight.0.0",
+                                                          "hidden.weight.0.1"]
+    assert len(net.parameters()) == 9 + 4
+
+
+def test_linear_is_w_x_plus_b_in_pytorchs_layout():
+    lin = Linear(3, 2, seed=0)
+    W = np.array([[w.data for w in row] for row in lin.weight])
+    b = np.array([v.data for v in lin.bias])
+    x = np.array([0.5, -1.0, 2.0])
+    assert W.shape == (2, 3)  # weight[j][i]: input i into output j, as torch.nn.Linear
+    assert [v.data for v in lin(x)] == pytest.approx(W @ x + b, rel=1e-14)
+    assert list(lin.state_dict()) == ["weight.0.0", "weight.0.1", "weight.0.2", "weight.1.0",
+                                      "weight.1.1", "weight.1.2", "bias.0", "bias.1"]
+    assert lin.in_features == 3 and lin.out_features == 2
+    plain = Linear(3, 2, bias=False, seed=0)
+    assert plain.bias is None and len(plain.parameters()) == 6
+    assert repr(plain) == "Linear(in_features=3, out_features=2, bias=False)"
+    with pytest.raises(TypeError, match="bias must be True or False"):
+        Linear(2, 2, bias=1)
+
+
+def test_dense_fixes_its_input_size_at_its_first_call():
+    layer = Dense(4, activation="sigmoid", seed=0)
+    assert layer.parameters() == [] and layer.in_features is None
+    out = layer([1.0, 2.0, 3.0])
+    assert len(out) == 4 and layer.in_features == 3
+    assert len(layer.parameters()) == 3 * 4 + 4
+    W = np.array([[w.data for w in row] for row in layer.weight]).T  # the notes' x W + b
+    b = np.array([v.data for v in layer.bias])
+    z = np.array([1.0, 2.0, 3.0]) @ W + b
+    assert [a.data for a in out] == pytest.approx(1 / (1 + np.exp(-z)), rel=1e-14)
+    with pytest.raises(ValueError, match="expects 3 inputs; got 2"):
+        layer([1.0, 2.0])
+    built = Dense(2)
+    built.build(5)
+    assert built.in_features == 5 and built.activation == "linear"  # Keras: no activation
+    with pytest.raises(ValueError, match="built already"):
+        built.build(5)
+    assert Dense(2, Value.tanh, seed=0).activation == "tanh"
+    assert "input size 5" in repr(built)
+
+
+def test_sequential_takes_modules_as_arguments_or_a_list():
+    a = Sequential(Linear(2, 3, seed=0), ReLU(), Linear(3, 1, seed=1))
+    b = Sequential([Linear(2, 3, seed=0), ReLU(), Linear(3, 1, seed=1)])
+    assert a.state_dict() == b.state_dict()
+    assert [v.data for v in a([0.3, -0.7])] == [v.data for v in b([0.3, -0.7])]
+    assert len(a) == 3 and isinstance(a[1], ReLU) and [type(m) for m in a][2] is Linear
+    assert list(a.state_dict())[:2] == ["0.weight.0.0", "0.weight.0.1"]
+    assert list(a.state_dict())[-1] == "2.bias.0"  # PyTorch's names
+    with pytest.raises(TypeError, match="takes modules.*item 1 is builtin_function_or_method"):
+        Sequential(Linear(2, 2), math.tanh)
+
+
+def test_note_002s_sequential_of_dense_layers_trains():
+    model = Sequential([Dense(4, "sigmoid", seed=0), Dense(4, "sigmoid", seed=1), Dense(2, seed=2)])
+    X = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
+    Y = [[0.0, 1.0], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]
+    model(X[0])  # builds every layer
+    assert len(model.parameters()) == (2 * 4 + 4) + (4 * 4 + 4) + (4 * 2 + 2)
+    opt = SGD(model.parameters(), lr=0.1)
+
+    def loss():
+        return Value.sum([mse_loss(model(x), y) for x, y in zip(X, Y)])
+
+    first = loss().data
+    for _ in range(30):
+        opt.zero_grad()
+        total = loss()
+        total.backward()
+        opt.step()
+    assert loss().data < first
+
+
+@pytest.mark.parametrize("module, reference", [
+    (ReLU(), lambda z: max(z, 0.0)),
+    (Tanh(), math.tanh),
+    (Sigmoid(), lambda z: 1.0 / (1.0 + math.exp(-z))),
+    (LeakyReLU(), lambda z: z if z > 0 else 0.01 * z),
+    (LeakyReLU(negative_slope=0.2), lambda z: z if z > 0 else 0.2 * z),
+    (Activation("step"), lambda z: 1.0 if z >= 0 else 0.0),
+    (Activation("linear"), lambda z: z),
+])
+def test_activation_modules_apply_to_each_input(module, reference):
+    xs = [-1.5, 0.25, 2.0]
+    assert [v.data for v in module(xs)] == pytest.approx([reference(x) for x in xs], rel=1e-15)
+    assert module(Value(-1.5)).data == pytest.approx(reference(-1.5), rel=1e-15)
+    assert module.parameters() == []
+
+
+def test_softmax_module_normalises_the_sample():
+    out = Softmax()([1.0, 2.0, 3.0])
+    assert [v.data for v in out] == pytest.approx([s.data for s in softmax([1.0, 2.0, 3.0])])
+    assert repr(Softmax()) == "Softmax()" and repr(LeakyReLU(0.1)) == \
+        "LeakyReLU(negative_slope=0.1)"
+
+
+# ---- guard rails --------------------------------------------------------------------------------
+
+def test_a_weight_replaced_by_a_number_is_an_error_that_says_what_to_write():
+    n = Neuron(2, seed=0)
+    with pytest.raises(TypeError, match=r"w\[0\] holds a parameter.*w\[0\]\.data = 3\.0"):
+        n.w[0] = 3.0
+    with pytest.raises(TypeError, match="is a list of parameters|holds a parameter"):
+        n.w = [3.0, -2.0]
+    with pytest.raises(TypeError, match=r"Neuron\.b is a parameter.*b\.data = 3\.0"):
+        n.b = 3.0
+    with pytest.raises(TypeError, match="holds a parameter"):
+        n.w.append(1.0)
+    with pytest.raises(TypeError, match="list of parameters"):
+        n.w = None
+    assert len(n.parameters()) == 3 and all(isinstance(p, Value) for p in n.parameters())
+    n.w = [Value(3.0), Value(-2.0)]  # new parameters are fine
+    n.w[1] = Value(5.0)
+    assert [p.data for p in n.parameters()] == [3.0, 5.0, 0.0]
+    assert n([1.0, 1.0]).data == 8.0
+    lin = Linear(2, 2, seed=0)
+    with pytest.raises(TypeError, match=r"weight\[0\] holds a parameter"):
+        lin.weight[0] = [1.0, 2.0]
+    with pytest.raises(TypeError, match=r"weight\[0\]\[1\] holds a parameter"):
+        lin.weight[0][1] = 2.0
+    assert len(lin.parameters()) == 6
+
+
+def test_a_users_own_list_of_weights_with_a_number_in_it_is_caught_by_parameters():
+    class Net(Module):
+        def __init__(self):
+            self.layers = [Neuron(2, seed=0)]
+            self.sizes = [2, 1]  # numbers only: not parameters, fine
+            self.extra = []
+
+        def forward(self, x):
+            return self.layers[0](x)
+
+    net = Net()
+    net.extra.append(Value(1.0))
+    assert len(net.parameters()) == 4
+    net.extra.append(0.5)
+    with pytest.raises(TypeError, match=r"extra\[1\] is float 0.5 in a list of parameters"):
+        net.parameters()
+
+
+# ---- labels -----------------------------------------------------------------------------------
+
+def test_parameters_and_values_carry_the_notes_labels():
+    model = MLP(2, [3, 1], activation="tanh", seed=0)
+    labels = [p.label for p in model.parameters()]
+    assert labels[:3] == ["L1.n1.w1", "L1.n1.w2", "L1.n1.b"]
+    assert labels[-4:] == ["L2.n1.w1", "L2.n1.w2", "L2.n1.w3", "L2.n1.b"]
+    out = model([1.0, 2.0])
+    assert out.label == "L2.n1.z"  # a linear output neuron: its weighted sum is its output
+    a = out.inputs[3]  # the dot's inputs: 3 weights, then the hidden layer's 3 outputs
+    assert a.label == "L1.n1.a" and a.inputs[0].label == "L1.n1.z"
+    n = Neuron(2, activation="sigmoid", seed=0)
+    assert [p.label for p in n.parameters()] == ["w1", "w2", "b"]
+    assert n([1.0, 1.0]).label == "a"
+    assert [p.label for p in Layer(2, 2, seed=0).parameters()][3:] == ["n2.w1", "n2.w2", "n2.b"]
+
+
+def test_sequential_labels_by_layer_and_keeps_a_users_label():
+    first = Linear(2, 2, seed=0)
+    first.weight[0][0].label = "mine"
+    model = Sequential(first, Tanh(), Dense(1, "sigmoid", seed=1))
+    out = model([1.0, 2.0])
+    labels = [p.label for p in model.parameters()]
+    assert labels == ["mine", "L1.n1.w2", "L1.n2.w1", "L1.n2.w2", "L1.n1.b", "L1.n2.b",
+                      "L2.n1.w1", "L2.n1.w2", "L2.n1.b"]
+    assert out[0].label == "L2.n1.a" and out[0].inputs[0].label == "L2.n1.z"
+    tanh_out = out[0].inputs[0].inputs[2]  # z's inputs: 2 weights, then the tanh outputs
+    assert tanh_out.label == "L1.n1.a" and tanh_out.inputs[0].label == "L1.n1.z"
+
+
+def test_drawing_a_sequential_is_drawing_the_same_mlp():
+    from microgrant import viz
+    seq = Sequential([Dense(3, "sigmoid", seed=0), Dense(2, seed=1)])
+    seq([0.5, 0.5])
+    mlp = MLP(2, [3, 2], activation="sigmoid", seed=2)
+    by_neuron = [p for layer in seq for j in range(layer.out_features)
+                 for p in (*layer.weight[j], layer.bias[j])]
+    set_weights(mlp, [p.data for p in by_neuron])
+    assert viz.draw_network(seq).source == viz.draw_network(mlp).source
+    torch_style = Sequential(Linear(2, 3, seed=0), ReLU(), Linear(3, 1, seed=1))
+    relu_mlp = MLP(2, [3, 1], seed=0)
+    set_weights(relu_mlp, [p.data for layer in torch_style if isinstance(layer, Linear)
+                           for j in range(layer.out_features)
+                           for p in (*layer.weight[j], layer.bias[j])])
+    assert viz.draw_network(torch_style).source == viz.draw_network(relu_mlp).source
