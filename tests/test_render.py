@@ -10,7 +10,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from microgrant import Value, _render, viz
+from microgrant import Value, viz
+from microgrant.viz import render
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -173,7 +174,7 @@ def test_falls_back_to_a_dot_executable_on_path(tmp_path, monkeypatch):
                       "fmt = sys.argv[1][2:]\n"
                       "sys.stdout.buffer.write(pygraphviz.AGraph(string=sys.stdin.read())"
                       ".draw(format=fmt, prog='dot'))\n")
-    monkeypatch.setattr(_render, "_load_pygraphviz", lambda: None)
+    monkeypatch.setattr(render, "load_pygraphviz", lambda: None)
     monkeypatch.setenv("PATH", str(bin_dir))
     drawing = viz.draw(neuron())
     assert b"tanh" in drawing.pipe("svg")
@@ -182,7 +183,7 @@ def test_falls_back_to_a_dot_executable_on_path(tmp_path, monkeypatch):
 
 def test_a_failing_dot_executable_is_reported(tmp_path, monkeypatch):
     fake_dot(tmp_path, "import sys\nsys.stderr.write('syntax error in line 1')\nsys.exit(1)\n")
-    monkeypatch.setattr(_render, "_load_pygraphviz", lambda: None)
+    monkeypatch.setattr(render, "load_pygraphviz", lambda: None)
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(viz.RenderError, match="syntax error in line 1"):
         viz.draw(neuron()).render(tmp_path / "o.svg")
@@ -190,8 +191,8 @@ def test_a_failing_dot_executable_is_reported(tmp_path, monkeypatch):
 
 
 def test_without_any_graphviz_the_error_says_what_to_install(tmp_path, monkeypatch):
-    monkeypatch.setattr(_render, "_load_pygraphviz", lambda: None)
-    monkeypatch.setattr(_render, "_find_dot", lambda: None)
+    monkeypatch.setattr(render, "load_pygraphviz", lambda: None)
+    monkeypatch.setattr(render, "find_dot", lambda: None)
     drawing = viz.draw(neuron())
     with pytest.raises(viz.RenderError) as caught:
         drawing.render(tmp_path / "o.svg")
@@ -246,7 +247,7 @@ def test_a_failure_while_writing_leaves_the_old_file_and_no_temporary(tmp_path, 
     def broken_replace(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(_render.os, "replace", broken_replace)
+    monkeypatch.setattr(render.os, "replace", broken_replace)
     with pytest.raises(OSError, match="No space left"):
         viz.draw(neuron()).render(target)
     assert target.read_bytes() == b"the old picture"
@@ -256,8 +257,8 @@ def test_a_failure_while_writing_leaves_the_old_file_and_no_temporary(tmp_path, 
 def test_a_failed_render_leaves_an_existing_file_alone(tmp_path, monkeypatch):
     target = tmp_path / "o.svg"
     target.write_bytes(b"the old picture")
-    monkeypatch.setattr(_render, "_load_pygraphviz", lambda: None)
-    monkeypatch.setattr(_render, "_find_dot", lambda: None)
+    monkeypatch.setattr(render, "load_pygraphviz", lambda: None)
+    monkeypatch.setattr(render, "find_dot", lambda: None)
     with pytest.raises(viz.RenderError):
         viz.draw(neuron()).render(target)
     assert target.read_bytes() == b"the old picture"
@@ -282,4 +283,4 @@ def test_an_unsupported_suffix_is_named_as_such(tmp_path):
 def test_graphviz_failures_are_render_errors():
     pytest.importorskip("pygraphviz")
     with pytest.raises(viz.RenderError, match="could not lay out"):
-        _render.render_dot("digraph { a -> }")
+        render.render_dot("digraph { a -> }")

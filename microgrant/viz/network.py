@@ -2,33 +2,44 @@
 
 The computation graph of even a small network has hundreds of values; the notes draw the
 network instead: inputs on the left, each neuron a circle with its bias and activation, each
-edge carrying its weight (and, after ``backward``, its gradient).  This is that picture, in
-the same colours as the computation graphs.  Any object shaped like a `microgrant.nn` model
-will do: a neuron has weights ``w`` and a bias ``b`` (Values), a layer ``neurons``, an MLP
-``layers``.
+edge carrying its weight (and, after ``backward``, the gradient backprop left on it).  This is
+that picture, in the colours of the computation graphs, written as DOT by `microgrant.viz.dot`'s
+helpers and laid out by `microgrant.viz.render`.  Any object shaped like a `microgrant.nn`
+model will do: a neuron has weights ``w`` and a bias ``b`` (Values), a layer ``neurons``, an
+MLP ``layers``.
 """
 
 from __future__ import annotations
 
-from ._dot import Drawing, _html
-from ._graph import (_MUTED, _OP_FILL, _STYLE, DEFAULT_MAX_NODES, _check_digits,
-                     _check_max_nodes, format_number)
-from .engine import Value
+from typing import Any
+
+from ..checks import count
+from ..engine import Value
+from .dot import MUTED, OP_FILL, STYLE, Html, attributes, html
+from .render import Drawing
+from .text import check_digits, format_number
+from .trace import DEFAULT_MAX_NODES
+
+__all__ = ["draw_network", "LABELLED_EDGES"]
+
+LABELLED_EDGES = 400
+"""Above this many weights a network picture leaves the numbers off its edges (hover shows
+them): thousands of labels are unreadable, and each one costs Graphviz layout time."""
 
 
-def _is_neuron(obj) -> bool:
+def _is_neuron(obj: Any) -> bool:
     w, b = getattr(obj, "w", None), getattr(obj, "b", None)
     return (isinstance(b, Value) and isinstance(w, (list, tuple)) and len(w) > 0
             and all(isinstance(v, Value) for v in w))
 
 
-def _is_layer(obj) -> bool:
+def _is_layer(obj: Any) -> bool:
     neurons = getattr(obj, "neurons", None)
     return isinstance(neurons, (list, tuple)) and len(neurons) > 0 and \
         all(_is_neuron(n) for n in neurons)
 
 
-def _activation_name(obj) -> str:
+def _activation_name(obj: Any) -> str:
     act = getattr(obj, "activation", None)
     if isinstance(act, str):
         return act
@@ -40,7 +51,7 @@ def _activation_name(obj) -> str:
     return ""
 
 
-def _model_layers(model) -> list[tuple[list, str]]:
+def _model_layers(model: Any) -> list[tuple[list, str]]:
     """(neurons, layer activation) for each layer of a Neuron, a Layer or an MLP."""
     if _is_neuron(model):
         return [([model], _activation_name(model))]
@@ -54,12 +65,13 @@ def _model_layers(model) -> list[tuple[list, str]]:
                     f"{type(model).__name__}")
 
 
-def draw_network(model, digits: int = 3, grads: bool | None = None,
+def draw_network(model: Any, digits: int = 3, grads: bool | None = None,
                  max_nodes: int | None = DEFAULT_MAX_NODES) -> Drawing:
     """A Neuron, Layer or MLP drawn as the notes draw perceptrons.
 
     Inputs on the left; each neuron shows its bias and activation; each edge carries its
-    weight.  Gradients are added when there are any (after ``backward``).
+    weight, written near the neuron it feeds.  Gradients are added when there are any (after
+    ``backward``), each marked ``grad``.
 
     Args:
         model: a `microgrant.nn` Neuron, Layer or MLP (or anything shaped like one: a neuron
@@ -74,12 +86,13 @@ def draw_network(model, digits: int = 3, grads: bool | None = None,
     >>> print(draw_network(n).source)  # doctest: +ELLIPSIS
     digraph network {
     ...
-      x1 -> l1n1 [id="x1_l1n1", label=<...>];
+      x1 -> l1n1 [id="x1_l1n1", headlabel=<w1 ...>, ...];
     ...
     """
     layers = _model_layers(model)
-    _check_digits(digits)
-    _check_max_nodes(max_nodes)
+    check_digits(digits)
+    if max_nodes is not None:
+        count(max_nodes, "max_nodes")
     sizes = [len(layers[0][0][0].w)] + [len(neurons) for neurons, _ in layers]
     if max_nodes is not None and sum(sizes) > max_nodes:
         raise ValueError(f"this network has {sum(sizes)} inputs and neurons, more than "
@@ -93,48 +106,70 @@ def draw_network(model, digits: int = 3, grads: bool | None = None,
     params = [p for neurons, _ in layers for n in neurons for p in (*n.w, n.b)]
     if grads is None:
         grads = any(p.grad for p in params)
+    weights = sum(sizes[k] * sizes[k + 1] for k in range(len(sizes) - 1))
+    labelled = weights <= LABELLED_EDGES
 
     def number(v: Value, what: str) -> str:
-        text = f"{what} {format_number(v.data, digits)}"
+        text = f"{html(what)} {format_number(v.data, digits)}"
         if grads and v.grad is not None:
-            text += f"<br/><font color=\"{_MUTED}\">grad {format_number(v.grad, digits)}</font>"
+            text += (f'<br/><font color="{MUTED}">grad {html(what)} '
+                     f"{format_number(v.grad, digits)}</font>")
+        return text
+
+    def tip(v: Value, what: str) -> str:
+        text = f"{what} = {format_number(v.data, digits)}"
+        if grads and v.grad is not None:
+            text += f"; its grad (d loss / d {what}) = {format_number(v.grad, digits)}"
         return text
 
     lines = ["digraph network {",
-             '  graph [rankdir="LR", fontname="Helvetica", ranksep="1.4", nodesep="0.3", '
-             'tooltip=" "];',
+             "  graph [" + attributes([("rankdir", "LR"), ("fontname", "Helvetica"),
+                                       ("ranksep", "2.2" if labelled else "1.4"),
+                                       ("nodesep", "0.3"), ("tooltip", " ")]) + "];",
              '  node [fontname="Helvetica", fontsize="11"];',
              '  edge [fontname="Helvetica", fontsize="9", arrowsize="0.6"];',
-             '  subgraph cluster_inputs {',
+             "  subgraph cluster_inputs {",
              '    label="inputs"; color="#bbbbbb"; fontsize="10";']
     previous = [f"x{i + 1}" for i in range(sizes[0])]
     for name in previous:
-        lines.append(f'    {name} [id="{name}", shape="circle", style="filled", '
-                     f'fillcolor="{_STYLE["leaf"][0]}", label=<{name}>];')
+        lines.append(f"    {name} [" + attributes([
+            ("id", name), ("shape", "circle"), ("style", "filled"),
+            ("fillcolor", STYLE["leaf"][0]), ("label", Html(name))]) + "];")
     lines.append("  }")
     for k, (neurons, layer_act) in enumerate(layers):
         last = k == len(layers) - 1
         title = "output layer" if last else f"hidden layer {k + 1}"
         lines += [f"  subgraph cluster_layer{k + 1} {{",
-                  f'    label=<{title}: {len(neurons)} {_html(layer_act)}>; color="#bbbbbb"; '
+                  f"    label=<{title}: {len(neurons)} {html(layer_act)}>; color=\"#bbbbbb\"; "
                   f'fontsize="10";']
         current = []
         for j, neuron in enumerate(neurons):
             nid = f"l{k + 1}n{j + 1}"
             act = layer_act if layer_act == "softmax" else _activation_name(neuron)
-            label = f"Σ + {number(neuron.b, 'b')}<br/><b>{_html(act or 'linear')}</b>"
-            lines.append(f'    {nid} [id="{nid}", shape="circle", style="filled", '
-                         f'fillcolor="{_OP_FILL}", label=<{label}>];')
+            label = f"Σ + {number(neuron.b, 'b')}<br/><b>{html(act or 'linear')}</b>"
+            lines.append(f"    {nid} [" + attributes([
+                ("id", nid), ("shape", "circle"), ("style", "filled"), ("fillcolor", OP_FILL),
+                ("tooltip", f"layer {k + 1}, neuron {j + 1}: {tip(neuron.b, 'b')}"),
+                ("label", Html(label))]) + "];")
             current.append(nid)
         lines.append("  }")
         for j, neuron in enumerate(neurons):
             for i, (source, w) in enumerate(zip(previous, neuron.w)):
-                lines.append(f'  {source} -> {current[j]} [id="{source}_{current[j]}", '
-                             f'label=<{number(w, "w")}>];')
+                pairs: list = [("id", f"{source}_{current[j]}")]
+                if labelled:
+                    # Near the head, where the edges into one neuron fan apart, so each
+                    # weight sits on its own edge instead of in a heap in the middle.
+                    pairs += [("headlabel", Html(number(w, f"w{i + 1}"))),
+                              ("labeldistance", "5"), ("labelangle", "0"),
+                              ("labelfontsize", "9")]
+                pairs.append(("tooltip", f"{source} to {current[j]}: {tip(w, f'w{i + 1}')}"))
+                lines.append(f"  {source} -> {current[j]} [{attributes(pairs)}];")
         previous = current
     for j, source in enumerate(previous):
         out = "ŷ" if len(previous) == 1 else f"ŷ{j + 1}"
         lines.append(f'  y{j + 1} [id="y{j + 1}", shape="plaintext", label=<{out}>];')
         lines.append(f'  {source} -> y{j + 1} [id="{source}_y{j + 1}"];')
+    if not labelled:
+        lines.append("  " + f"note [{attributes([('id', 'note'), ('shape', 'note'), ('fontsize', '10'), ('label', Html(f'{weights:,} weights: hover an edge for its weight (numbers on more than {LABELLED_EDGES} edges would be unreadable)'))])}];")  # noqa: E501
     lines.append("}")
     return Drawing("\n".join(lines) + "\n")

@@ -1,0 +1,287 @@
+"""The second stage of seeing backprop: the trace's numbers and names, as a learner reads them.
+
+Everything a picture, a step or the stepper page *says* is written here, from a
+`microgrant.viz.trace.Trace`, so that it reads the same everywhere:
+
+* `format_number`: ``-1.4999999999999993`` reads ``-1.5`` and a tiny gradient ``3.1e-11``,
+  never ``0.0000``;
+* `display_names`: each value's name in text: its label (``L1.n2.z``), with the sample it was
+  made for where labels repeat (``L1.n2.z[3]``), a constant's number, or its id (``n7``);
+* `expression` and `equations`: how a value was computed (``a × b``) and each chain-rule step
+  written out, one line per edge, as the course notes do;
+* `explain`: the forward pass and the whole backward pass as text.
+
+Nothing here draws, and nothing replays backprop: the numbers come from the trace.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from typing import Any
+
+from ..engine import OPS, Value
+from .trace import SHARED, Trace, check_root
+
+__all__ = ["format_number", "factor", "as_ratio_part", "display_names", "expression",
+           "equations", "explain", "shorten", "check_digits"]
+
+
+def format_number(x, digits: int = 4) -> str:
+    """A number written the way a learner reads it: a few significant digits, nothing hidden.
+
+    Rounds to ``digits`` significant digits and drops trailing zeros, so float noise vanishes;
+    very small and very large numbers switch to exponent form, so a tiny gradient is never
+    shown as zero.
+
+    Args:
+        x: a real number (int, float, numpy scalar).
+        digits: significant digits to keep (at least 1).
+
+    >>> format_number(-1.4999999999999993)
+    '-1.5'
+    >>> format_number(3.14159e-11), format_number(2.0), format_number(-0.0)
+    ('3.142e-11', '2', '0')
+    >>> format_number(123456.7), format_number(2 / 3, digits=2), format_number(float("nan"))
+    ('1.235e5', '0.67', 'nan')
+    """
+    if type(digits) is not int or digits < 1:  # type(), not isinstance: True is no digit count
+        raise ValueError(f"digits must be a whole number >= 1; got {digits!r}")
+    if type(x) is not float:
+        if isinstance(x, bool) or not isinstance(x, numbers.Real):
+            raise TypeError(f"format_number needs a real number; got {type(x).__name__} {x!r}")
+        x = float(x)
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    if x == 0.0:
+        return "0"  # -0.0 too: a minus sign on zero only puzzles
+    text = f"{x:.{digits}g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"  # 1e-05 -> 1e-5, 1.2e+06 -> 1.2e6
+    return text
+
+
+def check_digits(digits: Any) -> int:
+    """``digits`` when it is a whole number >= 1, else the ValueError `format_number` gives."""
+    format_number(0.0, digits)
+    return digits
+
+
+def factor(x: float, digits: int = 4) -> str:
+    """A number as a factor in a product: negatives in parentheses, ``2 × (-3)``.
+
+    >>> factor(-3.0), factor(2.0)
+    ('(-3)', '2')
+    """
+    text = format_number(x, digits)
+    return f"({text})" if text.startswith("-") else text
+
+
+def as_ratio_part(name: str) -> str:
+    """``name`` as the top or bottom of ``d/d``: parenthesised unless it is one word.
+
+    >>> as_ratio_part("L1.n2.z[3]"), as_ratio_part("a + b")
+    ('L1.n2.z[3]', '(a + b)')
+    """
+    return name if re.fullmatch(r"[\w.\[\]']+", name) else f"({name})"
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, the cut marked with an ellipsis.
+
+    Pictures show labels of any length this way: Graphviz refuses strings of more than
+    16,384 characters, and nobody reads a 4,000-character node.
+
+    >>> shorten("a" * 10, 6), shorten("abc", 6)
+    ('aaaaa…', 'abc')
+    """
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+def display_names(trace: Trace, digits: int = 4) -> dict[Value, str]:
+    """Value -> the name text uses for it, unambiguous within the trace.
+
+    A label names its value.  Where several values share a label (a net's ``L1.n2.z`` is made
+    once per sample), each is told apart by the sample it was made for, ``L1.n2.z[3]``, or,
+    without samples, by its id, ``x[n0]``.  An unlabelled constant is named by its number,
+    any other unlabelled value by its id (``n7``).
+
+    >>> from microgrant import Value
+    >>> a, b = Value(1.0, label="x"), Value(2.0, label="x")
+    >>> sorted(display_names(Trace(a * b * 3)).values())
+    ['3', 'n2', 'n4', 'x[n0]', 'x[n1]']
+    """
+    uses: dict[str, int] = {}
+    for v in trace.values:
+        if v.label:
+            uses[v.label] = uses.get(v.label, 0) + 1
+    samples = trace.samples() if any(n > 1 for n in uses.values()) else {}
+    names: dict[Value, str] = {}
+    wanted: dict[str, int] = {}
+    for v in trace.values:
+        if v.label:
+            if uses[v.label] == 1:
+                names[v] = v.label
+            else:
+                k = samples.get(v, SHARED)
+                names[v] = f"{v.label}[{k}]" if k != SHARED else ""
+                wanted[names[v]] = wanted.get(names[v], 0) + 1
+        elif v.grad is None and not v.inputs:
+            names[v] = format_number(v.data, digits)
+        else:
+            names[v] = trace.ids[v]
+    for v in trace.values:
+        # Two values of one sample, or of none, still share a name: their ids tell them apart.
+        if v.label and uses[v.label] > 1 and (not names[v] or wanted[names[v]] > 1):
+            names[v] = f"{v.label}[{trace.ids[v]}]"
+    return names
+
+
+def expression(node: Value, names: dict, digits: int = 4, numbers_too: bool = False) -> str:
+    """How ``node`` was computed: ``a × b``, ``tanh(z)``, ``x^2``; or with the numbers in.
+
+    >>> from microgrant import Value
+    >>> a = Value(-2.0, label="a")
+    >>> t = Trace(a.tanh() * a)
+    >>> names = display_names(t)
+    >>> expression(t.root, names), expression(t.root, names, numbers_too=True)
+    ('n1 × a', '(-0.964) × (-2)')
+    """
+    op = OPS[node.op]
+    arg = format_number(node.arg, digits) if node.arg is not None else ""
+    if numbers_too:
+        # Inside a function's own parentheses a negative number needs no more of them.
+        # (Written once with a marker for the input, to see where the op puts it.)
+        plain = "(\x00" in op.write(["\x00"] * len(node.inputs), arg)
+        args = [format_number(x.data, digits) if plain else factor(x.data, digits)
+                for x in node.inputs]
+    else:
+        args = [as_ratio_part(names[x]) for x in node.inputs]
+    return op.write(args, arg)
+
+
+def equations(trace: Trace, names: dict, digits: int = 4) -> list[str]:
+    """Each chain-rule step of ``trace`` written out, one line per edge, in backprop's order.
+
+    ∂ marks an op's local derivative and d the output's total derivative: in the first step
+    they would otherwise read alike (do/dn += do/do * do/dn).
+    """
+    root = trace.root
+    r = as_ratio_part(names[root])
+    seen: set = set()
+    running: dict[Value, Any] = {}
+    texts = []
+    for step in trace.steps:
+        node = step.node
+        op = OPS[node.op]
+        n = as_ratio_part(names[node])
+        g = step.upstream
+        lines = [f"step {step.index + 1}: {names[node]} = {expression(node, names, digits)}, "
+                 f"with d{r}/d{n} = {format_number(g, digits)}"]
+        for i, (x, d, c) in enumerate(zip(node.inputs, step.local_grads, step.contributions)):
+            if c is None:
+                continue  # a constant takes no gradient
+            before = x in seen
+            seen.add(x)
+            running[x] = c if not before else running[x] + c
+            xi = as_ratio_part(names[x])
+            line = (f"  d{r}/d{xi} += d{r}/d{n} * ∂{n}/∂{xi} = {factor(g, digits)} * "
+                    f"{factor(d, digits)} = {format_number(c, digits)}")
+            if before:
+                line += f", total so far {format_number(running[x], digits)}"
+            lines.append(f"{line}   [{op.formula_for(i, len(node.inputs))}]")
+        texts.append("\n".join(lines))
+    return texts
+
+
+def _single_path(trace: Trace, leaf: Value, paths: dict, consumer: dict) -> list | None:
+    """The chain root -> ... -> leaf when there is exactly one path between them, else None."""
+    if paths.get(leaf) != 1:
+        return None
+    chain = [leaf]
+    while chain[-1] is not trace.root:
+        chain.append(consumer[chain[-1]])
+    return chain[::-1]
+
+
+def explain(root: Value, digits: int = 4) -> str:
+    """The forward pass and the chain rule written out, one line per operation and per edge.
+
+    Values are named by their labels; a value without one is named by its id in the
+    drawings (``n3``), a constant by its number.
+
+    Args:
+        root: the output to differentiate.
+        digits: significant digits for every number.
+
+    >>> from microgrant import Value
+    >>> x = Value(3.0, label="x")
+    >>> z = x * 2; z.label = "z"
+    >>> L = z * z; L.label = "L"
+    >>> print(explain(L))
+    Forward pass:
+      z = x × 2 = 3 × 2 = 6
+      L = z × z = 6 × 6 = 36
+    Backward pass (the chain rule, from L back to the leaves):
+      dL/dL = 1   (the seed: L with respect to itself)
+    step 1: L = z × z, with dL/dL = 1
+      dL/dz += dL/dL * ∂L/∂z = 1 * 6 = 6   [d(a * b)/da = b]
+      dL/dz += dL/dL * ∂L/∂z = 1 * 6 = 6, total so far 12   [d(a * b)/db = a]
+    step 2: z = x × 2, with dL/dz = 12
+      dL/dx += dL/dz * ∂z/∂x = 12 * 2 = 24   [d(a * b)/da = b]
+    Gradients of the leaves:
+      dL/dx = 24
+    """
+    check_root(root, "explain")
+    check_digits(digits)
+    trace = Trace(root)
+    names = display_names(trace, digits)
+    r = as_ratio_part(names[root])
+    if root.grad is None:
+        return f"{names[root]} = {format_number(root.data, digits)} is a constant: it has no " \
+               f"gradient, so there is nothing to backpropagate."
+    if not root.inputs:
+        return f"{names[root]} = {format_number(root.data, digits)} is a leaf: d{r}/d{r} = 1, " \
+               f"and there is nothing to backpropagate."
+    steps = equations(trace, names, digits)
+    lines = ["Forward pass:"]
+    for node in trace.order:
+        lines.append(f"  {names[node]} = {expression(node, names, digits)} = "
+                     f"{expression(node, names, digits, numbers_too=True)} = "
+                     f"{format_number(node.data, digits)}")
+    lines.append(f"Backward pass (the chain rule, from {names[root]} back to the leaves):")
+    lines.append(f"  d{r}/d{r} = 1   (the seed: {names[root]} with respect to itself)")
+    lines += steps
+    lines.append("Gradients of the leaves:")
+    # How many paths lead from the root to each value, and one consumer of each: one pass
+    # in reverse topological order (a value's count is the sum of its consumers').
+    paths = {root: 1}
+    consumer: dict[Value, Value] = {}
+    for node in reversed(trace.order):
+        count = paths.get(node, 0)
+        for x in node.inputs:
+            paths[x] = paths.get(x, 0) + count
+            consumer.setdefault(x, node)
+    for v in trace.values:
+        if v.inputs or v.grad is None:
+            continue
+        total = format_number(trace.grads.get(v, 0.0), digits)
+        chain = _single_path(trace, v, paths, consumer)
+        if chain is not None and 3 <= len(chain) <= 10:
+            # One path: the whole chain rule fits on a line, as the notes write it.
+            ratios = [f"d{as_ratio_part(names[a])}/d{as_ratio_part(names[b])}"
+                      for a, b in zip(chain, chain[1:])]
+            locals_ = []
+            for a, b in zip(chain, chain[1:]):
+                step = trace.step_of(a)
+                assert step is not None  # a is an op node on the path
+                locals_.append(factor(step.local_grads[a.inputs.index(b)], digits))
+            lines.append(f"  d{r}/d{as_ratio_part(names[v])} = {' * '.join(ratios)} = "
+                         f"{' * '.join(locals_)} = {total}")
+        else:
+            lines.append(f"  d{r}/d{as_ratio_part(names[v])} = {total}")
+    return "\n".join(lines)
