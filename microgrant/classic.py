@@ -30,13 +30,13 @@ Plain Python floats throughout; inputs may be lists, tuples or numpy arrays.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Sequence
 
-# The label conventions (LABELS: (negative class, positive class)) are the datasets' own, and
-# seeds are read as nn reads them, so a model and its data can never disagree on either.
-from .data import LABELS, _check_labels  # noqa: F401  (LABELS: part of this module's API)
-from .nn import _make_rng
+from . import checks
+
+# The label conventions (LABELS: (negative class, positive class)) are the datasets' own, so a
+# model and its data can never disagree on them.
+from .data import LABELS
 
 __all__ = [
     "McCullochPitts",
@@ -48,6 +48,7 @@ __all__ = [
     "xor_network",
     "LABELS",
 ]
+
 
 def heaviside(z: float) -> int:
     """The step function of the notes: 1 when ``z >= 0``, else 0.
@@ -68,11 +69,10 @@ def _as_vector(x, n: int | None = None, name: str = "x") -> list[float]:
     if isinstance(x, (str, bytes)):
         raise TypeError(f"{name} must be a sequence of numbers; got {type(x).__name__}")
     try:
-        values = [float(v) for v in x]
+        items = list(x)
     except TypeError:
-        raise TypeError(
-            f"{name} must be a sequence of numbers; got {type(x).__name__} {x!r}"
-        ) from None
+        raise TypeError(f"{name} must be a sequence of numbers; got {checks.shown(x)}") from None
+    values = [checks.finite(v, f"{name}[{i}]") for i, v in enumerate(items)]
     if n is not None and len(values) != n:
         raise ValueError(f"{name} has {len(values)} values; this model takes {n} inputs")
     return values
@@ -91,38 +91,16 @@ def _dot(weights: Sequence[float], x: Sequence[float]) -> float:
     return math.fsum(w * v for w, v in zip(weights, x))
 
 
-def _check_n_inputs(n_inputs) -> int:
-    if isinstance(n_inputs, bool) or not isinstance(n_inputs, numbers.Integral):
-        raise TypeError(f"n_inputs must be an integer; got {type(n_inputs).__name__}")
-    if n_inputs < 1:
-        raise ValueError(f"n_inputs must be at least 1; got n_inputs={n_inputs}")
-    return int(n_inputs)
-
-
-def _check_positive(value, name: str) -> float:
-    value = float(value)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0; got {name}={value}")
-    return value
-
-
-def _check_epochs(epochs) -> int:
-    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
-        raise ValueError(f"epochs must be an integer >= 1; got epochs={epochs!r}")
-    return int(epochs)
-
-
 def _init_weights(n_inputs: int, weights, seed, scale: float) -> list[float]:
     if weights is not None:
         return _as_vector(weights, n_inputs, name="weights")
     # The notes start from random weights; small ones, so the first line passes near the data.
-    rng = _make_rng(seed)
-    return [rng.uniform(-scale, scale) for _ in range(n_inputs)]
+    return checks.rng(seed).uniform(-scale, scale, size=n_inputs).tolist()
 
 
 def _rows_and_targets(X, y, n_inputs: int, allowed: tuple[int, int], labels: str):
     rows = [_as_vector(x, n_inputs, name=f"X[{i}]") for i, x in enumerate(X)]
-    targets = [float(t) for t in y]
+    targets = [checks.finite(t, f"y[{i}]") for i, t in enumerate(y)]
     if len(rows) != len(targets):
         raise ValueError(f"X has {len(rows)} rows but y has {len(targets)} labels")
     if not rows:
@@ -166,7 +144,7 @@ class McCullochPitts:
         self.weights = _as_vector(weights, name="weights")
         if not self.weights:
             raise ValueError("a McCulloch-Pitts neuron needs at least one weight")
-        self.threshold = float(threshold)
+        self.threshold = checks.finite(threshold, "threshold")
 
     @property
     def n_inputs(self) -> int:
@@ -235,8 +213,8 @@ class ThresholdNetwork:
         >>> xor_network().layer_outputs([1, 0])     # [h1, h2], then [y]
         [[0, 1], [1]]
         """
-        outputs = []
-        signal = list(x)
+        outputs: list[list[int]] = []
+        signal: list = list(x)
         for layer in self.layers:
             signal = [unit.predict(signal) for unit in layer]
             outputs.append(signal)
@@ -307,11 +285,12 @@ def perceptron_trick(
     if label not in (0, 1, -1):
         raise ValueError(f"label must be 1 (positive) or 0 / -1 (negative); got {label!r}")
     target = 1 if label == 1 else 0
-    lr = _check_positive(lr, "lr")
+    lr = checks.positive(lr, "lr")
+    bias = checks.finite(bias, "bias")
     # error = y - y_hat is +1 (positive point below the line: add the point), -1 (negative
     # point above it: subtract) or 0 (already right: change nothing)
-    error = target - heaviside(_dot(w, x) + float(bias))
-    return [wi + lr * error * xi for wi, xi in zip(w, x)], float(bias) + lr * error
+    error = target - heaviside(_dot(w, x) + bias)
+    return [wi + lr * error * xi for wi, xi in zip(w, x)], bias + lr * error
 
 
 class _LinearUnit:
@@ -326,11 +305,11 @@ class _LinearUnit:
 
     def __init__(self, n_inputs: int, weights: Sequence[float] | None = None,
                  bias: float = 0.0, *, labels: str = "01", seed=None):
-        self.n_inputs = _check_n_inputs(n_inputs)
-        self.labels = labels
-        self.classes = _check_labels(labels)
+        self.n_inputs = checks.count(n_inputs, "n_inputs")
+        self.labels = checks.one_of(labels, LABELS, "labels")
+        self.classes = LABELS[labels]
         self.weights = _init_weights(self.n_inputs, weights, seed, self._init_scale)
-        self.bias = float(bias)
+        self.bias = checks.finite(bias, "bias")
         self.history: list[tuple[list[float], float]] = []
 
     def _threshold(self) -> float:
@@ -342,7 +321,14 @@ class _LinearUnit:
         >>> Perceptron(2, weights=[2, 1], bias=-18).decision_function([7, 6])  # note 003
         2.0
         """
-        return _dot(self.weights, _as_vector(x, self.n_inputs)) + self.bias
+        return self._output(_as_vector(x, self.n_inputs))
+
+    def _output(self, values: list[float]) -> float:
+        return _dot(self.weights, values) + self.bias
+
+    def _class(self, values: list[float]) -> int:
+        negative, positive = self.classes
+        return positive if self._output(values) >= self._threshold() else negative
 
     def predict(self, x):
         """The class of one sample, or a list of classes for a list of samples.
@@ -352,8 +338,7 @@ class _LinearUnit:
         """
         if _is_batch(x):
             return [self.predict(row) for row in x]
-        negative, positive = self.classes
-        return positive if self.decision_function(x) >= self._threshold() else negative
+        return self._class(_as_vector(x, self.n_inputs))
 
     def score(self, X, y) -> float:
         """Accuracy: the fraction of samples classified correctly.
@@ -393,7 +378,8 @@ class Perceptron(_LinearUnit):
         labels: ``"01"`` (classes 0/1, the notes' convention) or ``"pm1"`` (classes -1/+1:
             predictions are -1/+1, and the update is the same step, ``w += lr * y * x`` on a
             mistake; see `step`).
-        seed: int, ``random.Random`` or ``None``; used only to draw the initial weights.
+        seed: None, an int or a ``numpy.random.Generator`` (`microgrant.checks.rng`); used
+            only to draw the initial weights.
 
     Attributes:
         weights, bias: the current line ``w . x + b = 0``.
@@ -428,11 +414,14 @@ class Perceptron(_LinearUnit):
         negative, positive = self.classes
         if y not in (negative, positive):
             raise ValueError(f'labels="{self.labels}" means y must be {negative} or {positive}')
-        lr = _check_positive(lr, "lr")
+        return self._update(values, y, checks.positive(lr, "lr"))
+
+    def _update(self, values: list[float], y: float, lr: float) -> int:
+        negative, positive = self.classes
         # With 0/1 labels y - y_hat is already -1, 0 or 1. With -1/+1 it is -2, 0 or 2, so
         # divide by the gap between the classes: the same step either way, and for -1/+1 it
         # is the textbook "on a mistake, w += lr * y * x".
-        error = round((y - self.predict(values)) / (positive - negative))
+        error = round((y - self._class(values)) / (positive - negative))
         if error:
             self.weights = [w + lr * error * v for w, v in zip(self.weights, values)]
             self.bias += lr * error
@@ -461,11 +450,11 @@ class Perceptron(_LinearUnit):
         ([-0.2, -0.1, 0.0], 0.5)
         """
         rows, targets = _rows_and_targets(X, y, self.n_inputs, self.classes, self.labels)
-        lr = _check_positive(lr, "lr")
-        epochs = _check_epochs(epochs)
+        lr = checks.positive(lr, "lr")
+        epochs = checks.count(epochs, "epochs")
         self.history, self.mistakes = [], []
         for _ in range(epochs):
-            wrong = sum(self.step(x, t, lr) != 0 for x, t in zip(rows, targets))
+            wrong = sum(self._update(x, t, lr) != 0 for x, t in zip(rows, targets))
             self.history.append((list(self.weights), self.bias))
             self.mistakes.append(wrong)
             if wrong == 0:
@@ -503,7 +492,8 @@ class Adaline(_LinearUnit):
         weights: initial weights; if ``None``, drawn uniformly from [-0.1, 0.1) using ``seed``.
         bias: initial bias.
         labels: ``"01"`` or ``"pm1"``: the two values the linear output is trained toward.
-        seed: int, ``random.Random`` or ``None``; used only to draw the initial weights.
+        seed: None, an int or a ``numpy.random.Generator`` (`microgrant.checks.rng`); used
+            only to draw the initial weights.
 
     Attributes:
         weights, bias: the current linear unit.
@@ -551,9 +541,11 @@ class Adaline(_LinearUnit):
         >>> a.step([2.0], 1, lr=0.1), a.weights, a.bias
         (1.0, [0.2], 0.1)
         """
-        values = _as_vector(x, self.n_inputs)
-        lr = _check_positive(lr, "lr")
-        error = float(y) - self.decision_function(values)
+        return self._update(_as_vector(x, self.n_inputs), checks.finite(y, "y"),
+                            checks.positive(lr, "lr"))
+
+    def _update(self, values: list[float], y: float, lr: float) -> float:
+        error = y - self._output(values)
         self.weights = [w + lr * error * v for w, v in zip(self.weights, values)]
         self.bias += lr * error
         return error
@@ -595,14 +587,14 @@ class Adaline(_LinearUnit):
         ([0.2], 0.1, 1)
         """
         rows, targets = _rows_and_targets(X, y, self.n_inputs, self.classes, self.labels)
-        lr = _check_positive(lr, "lr")
-        epochs = _check_epochs(epochs)
+        lr = checks.positive(lr, "lr")
+        epochs = checks.count(epochs, "epochs")
         before = (self.weights, self.bias, self.losses, self.history)
         self.losses, self.history = [], []
         for epoch in range(epochs):
             try:
                 for x, t in zip(rows, targets):
-                    self.step(x, t, lr)
+                    self._update(x, t, lr)
                 loss = self._loss(rows, targets)
             except OverflowError:  # float ** 2 past 1e308 raises instead of giving inf
                 loss = math.inf

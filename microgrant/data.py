@@ -25,9 +25,10 @@ Conventions shared by every function here:
 from __future__ import annotations
 
 import math
-import operator
 
 import numpy as np
+
+from . import checks
 
 __all__ = ["LABELS", "GATES", "logic_gate", "moons", "circles", "blobs", "admissions", "split"]
 
@@ -43,57 +44,26 @@ GATES = {
 }
 
 
-# --------------------------------------------------------------------------- argument checks
+# --------------------------------------------------------------------------- helpers
 
 
-def _check_labels(labels: str) -> tuple[int, int]:
-    if labels not in LABELS:
-        valid = ", ".join(repr(k) for k in LABELS)
-        raise ValueError(f"labels must be one of {valid}; got {labels!r}")
-    return LABELS[labels]
+def _classes(labels: str) -> tuple[int, int]:
+    """(negative, positive) for a label convention, checked against `LABELS`."""
+    return LABELS[checks.one_of(labels, LABELS, "labels")]
 
 
 def _relabel(y01: np.ndarray, labels: str) -> np.ndarray:
     """Map 0/1 class indices to the requested convention (0/1 or -1/+1) as int64."""
-    negative, positive = _check_labels(labels)
+    negative, positive = _classes(labels)
     return np.where(y01 == 1, positive, negative).astype(np.int64)
 
 
-def _check_n(n, name: str = "n") -> int:
-    if isinstance(n, bool):  # bool is an int subclass; moons(n=True) is surely a mistake
-        raise TypeError(f"{name} must be an integer; got bool {n!r}")
-    try:
-        n = operator.index(n)  # accepts int and numpy integers, rejects 2.5 and "10"
-    except TypeError:
-        raise TypeError(f"{name} must be an integer; got {type(n).__name__} {n!r}") from None
-    if n < 1:
-        raise ValueError(f"{name} must be at least 1; got {name}={n}")
-    return n
-
-
-def _check_nonnegative(value, name: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number; got {type(value).__name__} {value!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0; got {name}={value}")
-    return value
-
-
-def _rng(seed) -> np.random.Generator:
-    # A Generator passed in is used as is (and advances), so several datasets can share one
-    # stream; an int always gives the same numbers; None draws fresh entropy from the OS.
-    # numpy's global state (np.random.seed, np.random.rand) is never touched.
-    if isinstance(seed, bool):
-        raise TypeError("seed must be an int, a numpy.random.Generator or None; got bool")
-    try:
-        return np.random.default_rng(seed)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"seed must be an int, a numpy.random.Generator or None; got {type(seed).__name__} "
-            f"{seed!r} ({exc})"
-        ) from None
+def _open_unit(value, name: str) -> float:
+    """A number strictly between 0 and 1 (a radius ratio, a share of the samples)."""
+    x = checks.nonnegative(value, name)
+    if not 0.0 < x < 1.0:
+        raise ValueError(f"{name} must be strictly between 0 and 1; got {x!r}")
+    return x
 
 
 def _shuffled(rng: np.random.Generator, X: np.ndarray, y01: np.ndarray):
@@ -129,7 +99,7 @@ def logic_gate(name: str, *, labels: str = "01") -> tuple[np.ndarray, np.ndarray
     if not isinstance(name, str) or name.lower() not in GATES:
         valid = ", ".join(repr(g) for g in GATES)
         raise ValueError(f"unknown logic gate {name!r}; valid gates are {valid}")
-    _check_labels(labels)
+    _classes(labels)
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
     return X, _relabel(np.array(GATES[name.lower()]), labels)
 
@@ -166,10 +136,10 @@ def moons(
     >>> sorted(set(y.tolist())), round(float(X[:, 0].min()), 6), round(float(X[:, 0].max()), 6)
     ([0, 1], -1.0, 2.0)
     """
-    n = _check_n(n)
-    noise = _check_nonnegative(noise, "noise")
-    _check_labels(labels)
-    rng = _rng(seed)
+    n = checks.count(n, "n")
+    noise = checks.nonnegative(noise, "noise")
+    _classes(labels)
+    rng = checks.rng(seed)
     n_upper = n // 2
     n_lower = n - n_upper
     t_upper = np.linspace(0.0, np.pi, n_upper)
@@ -202,13 +172,11 @@ def circles(
     >>> sorted(set(zip(y.tolist(), radius.round(6).tolist())))
     [(0, 1.0), (1, 0.5)]
     """
-    n = _check_n(n)
-    noise = _check_nonnegative(noise, "noise")
-    factor = _check_nonnegative(factor, "factor")
-    if not 0.0 < factor < 1.0:
-        raise ValueError(f"factor must be strictly between 0 and 1; got factor={factor}")
-    _check_labels(labels)
-    rng = _rng(seed)
+    n = checks.count(n, "n")
+    noise = checks.nonnegative(noise, "noise")
+    factor = _open_unit(factor, "factor")
+    _classes(labels)
+    rng = checks.rng(seed)
     n_outer = n // 2
     n_inner = n - n_outer
     # endpoint=False: angle 2*pi is angle 0 again, and would put two points on top of each other
@@ -251,12 +219,12 @@ def blobs(
     >>> sorted(set(zip(y.tolist(), map(tuple, X.tolist()))))
     [(0, (0.0, 0.0)), (1, (5.0, 5.0))]
     """
-    n = _check_n(n)
-    cluster_std = _check_nonnegative(cluster_std, "cluster_std")
-    _check_labels(labels)
-    rng = _rng(seed)
+    n = checks.count(n, "n")
+    cluster_std = checks.nonnegative(cluster_std, "cluster_std")
+    _classes(labels)
+    rng = checks.rng(seed)
     if isinstance(centers, (int, np.integer)) and not isinstance(centers, bool):
-        k = _check_n(centers, "centers")
+        k = checks.count(centers, "centers")
         low, high = (float(v) for v in center_box)
         if not low < high:
             raise ValueError(f"center_box must be (low, high) with low < high; got {center_box}")
@@ -307,10 +275,10 @@ def admissions(
     >>> bool(((2 * X[:, 0] + X[:, 1] - 18 >= 0) == (y == 1)).all())
     True
     """
-    n = _check_n(n)
-    noise = _check_nonnegative(noise, "noise")
-    _check_labels(labels)
-    rng = _rng(seed)
+    n = checks.count(n, "n")
+    noise = checks.nonnegative(noise, "noise")
+    _classes(labels)
+    rng = checks.rng(seed)
     rows = []
     have = 0
     # Rejection sampling: draw students, drop those too close to the line, keep going until
@@ -354,9 +322,7 @@ def split(X, y, test_fraction: float = 0.25, seed=None):
             f"X and y must have the same number of rows and y must be 1-D; got X shape {X.shape}"
             f" and y shape {y.shape}"
         )
-    fraction = _check_nonnegative(test_fraction, "test_fraction")
-    if not 0.0 < fraction < 1.0:
-        raise ValueError(f"test_fraction must be strictly between 0 and 1; got {test_fraction}")
+    fraction = _open_unit(test_fraction, "test_fraction")
     n = len(y)
     # Round away the last-bit error of the product first: 0.07 * 100 is 7.000000000000001
     # in floating point, and its ceiling would give 8 test samples instead of 7.  A tiny
@@ -366,6 +332,6 @@ def split(X, y, test_fraction: float = 0.25, seed=None):
         raise ValueError(
             f"test_fraction={test_fraction} of n={n} samples leaves no training samples"
         )
-    order = _rng(seed).permutation(n)
+    order = checks.rng(seed).permutation(n)
     test, train = order[:n_test], order[n_test:]
     return X[train], X[test], y[train], y[test]

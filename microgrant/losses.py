@@ -5,25 +5,35 @@ sends d(loss)/d(weight) to every weight.  Everything here is built from ordinary
 so each loss is a small graph you can draw, and its gradient comes from the same op table as
 everything else: there is no hand-written backward pass to get wrong.
 
-Each loss takes one prediction or a list of them (with a target or a list of targets) and,
-as in PyTorch, a ``reduction``: ``"mean"`` (the default) averages the per-sample losses,
-``"sum"`` adds them, ``"none"`` returns the list.  The numbers match float64 PyTorch's.
+Every loss is called as PyTorch's are, ``loss(input, target, reduction="mean")``: ``input`` is
+the model's output for one sample or a list of them, ``target`` what it should have been.
+``reduction="mean"`` averages the per-sample losses, ``"sum"`` adds them and ``"none"`` returns
+the list.  The reduced loss is labelled with the loss's short name (``mse``, ``hinge``,
+``bce``, ``bce_logits``, ``cross_entropy``) and each per-sample term ``name[k]`` (k from 1), so
+a drawing of the graph says which node is which.  The numbers match float64 PyTorch's.
 
-Stability is the one subtle part.  ``exp(1000)`` overflows a float, and ``log(1 + e)`` loses
-every digit of a tiny ``e``.  The functions below never exponentiate a large positive number
-(softmax shifts by the maximum first; the logistic losses split on the sign of the logit), and
-they compute ``log(1 + u)`` for small ``u`` from its series, so inputs of +-1000 give finite,
-accurate losses and gradients.
+Stability is the subtle part.  ``exp(1000)`` overflows a float, and ``log(1 + u)`` loses every
+digit of a tiny ``u``.  The formulas below never exponentiate a large positive number, and they
+take ``log(1 + u)`` as ``log(w) + (u - (w - 1)) / w`` with ``w = 1 + u``: ``u - (w - 1)`` is
+exactly the digits of ``u`` that rounding ``1 + u`` threw away, and the second term puts them
+back.  So inputs of +-1000 give finite, accurate losses and gradients.
+
+No loss branches on a Value's ``.data``: the graph has the same shape whatever the numbers,
+which is what `microgrant.compile` needs to trace it once and replay it.  mse, hinge and both
+binary cross-entropies are traceable as they are; softmax, log_softmax and cross_entropy read
+one number from the data (see `softmax`), and cross_entropy's class index picks a node.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from . import checks
 from .engine import Value
 
 __all__ = [
@@ -41,121 +51,219 @@ REDUCTIONS = ("mean", "sum", "none")
 """The ``reduction`` every loss takes: average the per-sample losses, add them, or keep them."""
 
 # PyTorch clamps log(p) at -100 in binary cross-entropy, so p = 0 or 1 costs 100, not infinity.
-_LOG_CLAMP = -100.0
+# Here the clamp is on p itself, log(max(p, e^-100)), written max(p, c) = c + relu(p - c) so
+# that it is an op of the graph rather than an `if` on p's number.  For p above about 1e-27,
+# c + (p - c) rounds back to p exactly, so the clamp changes nothing where it does not bite.
+_FLOOR = math.exp(-100.0)  # log(_FLOOR) is exactly -100.0
 
 
-# ---- small helpers ------------------------------------------------------------------------
+# ---- one sample or many: the skeleton every loss shares ------------------------------------
+
+def _is_one(x) -> bool:
+    return isinstance(x, (Value, numbers.Real, np.generic)) or (
+        isinstance(x, np.ndarray) and x.ndim == 0)
+
+
+def _listed(x, what: str) -> list:
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, (str, bytes, dict)) or not hasattr(x, "__iter__"):
+        raise TypeError(f"{what} must be a Value, a number or a list of them; got "
+                        f"{checks.shown(x)}")
+    return list(x)
+
 
 def _as_value(x, what: str) -> Value:
     """A Value as it is; a real number as a constant Value (no gradient)."""
     if isinstance(x, Value):
         return x
-    if isinstance(x, numbers.Real) and not isinstance(x, bool):
-        return Value(float(x), requires_grad=False)
-    raise TypeError(f"{what} must be a Value or a real number; got {type(x).__name__} {x!r}")
+    return Value(checks.real(x, what), requires_grad=False)
 
 
-def _as_number(y, what: str) -> float:
-    """A target: a real number (a Value's data is used, targets get no gradient)."""
-    if isinstance(y, Value):
-        return y.data
-    if isinstance(y, numbers.Real) and not isinstance(y, bool):
-        return float(y)
-    raise TypeError(f"{what} must be a real number; got {type(y).__name__} {y!r}")
+def _target(t, what: str) -> Any:
+    """A target as the formulas take it: a constant Value stays in the graph; else a float.
+
+    A constant Value (``requires_grad=False``) is used as a node, so a graph traced once with
+    placeholder targets replays with new ones.  A Value that takes a gradient is read by its
+    number: targets get no gradient, as in PyTorch's binary cross-entropy.
+    """
+    if isinstance(t, Value):
+        checks.finite(t.data, what)
+        return t if t.grad is None else t.data
+    return checks.finite(t, what)
 
 
-def _is_scalar(x) -> bool:
-    return isinstance(x, (Value, numbers.Real)) or (isinstance(x, np.ndarray) and x.ndim == 0)
+def _data(t) -> float:
+    return t.data if isinstance(t, Value) else t
 
 
-def _as_list(x) -> list:
-    return x.tolist() if isinstance(x, np.ndarray) else list(x)
+def _number(t) -> float | None:
+    """A target's number, or None when it is not one (the pairing errors come first)."""
+    if isinstance(t, Value):
+        return t.data
+    if isinstance(t, (numbers.Real, np.generic)) and not isinstance(t, (bool, np.bool_)):
+        return float(t)
+    return None
 
 
-def _check_reduction(reduction: str) -> None:
-    if reduction not in REDUCTIONS:
-        valid = ", ".join(repr(r) for r in REDUCTIONS)
-        raise ValueError(f"reduction must be one of {valid}; got {reduction!r}")
+def _pairs(name: str, input, target) -> tuple[list, list, bool]:
+    """(inputs, targets, single): one pair, or two lists of the same non-zero length."""
+    if _is_one(input):
+        if not _is_one(target):
+            raise ValueError(f"{name}: one input needs one target; got a target of "
+                             f"{checks.shown(target)}")
+        one = (lambda v: v.item() if isinstance(v, np.ndarray) else v)
+        return [one(input)], [one(target)], True
+    inputs = _listed(input, f"{name}'s input")
+    if _is_one(target):
+        raise ValueError(f"{name}: input is a list of {len(inputs)} values, so target must be a "
+                         f"list of as many; got a single target {checks.shown(target)}")
+    targets = _listed(target, f"{name}'s target")
+    if len(inputs) != len(targets):
+        raise ValueError(f"{name}: input has {len(inputs)} values but target has "
+                         f"{len(targets)}; they must pair up one to one")
+    if not inputs:
+        raise ValueError(f"{name}: input is empty (an empty list has no mean)")
+    return inputs, targets, False
 
 
-def _pairs(name: str, pred, target) -> tuple[list, list, bool]:
-    """(predictions, targets, single): one pair, or two lists of the same non-zero length."""
-    if _is_scalar(pred):
-        if not _is_scalar(target):
-            raise ValueError(f"{name}: one prediction needs one target; got a target of "
-                             f"type {type(target).__name__}")
-        if isinstance(pred, np.ndarray):
-            pred = pred.item()
-        if isinstance(target, np.ndarray):
-            target = target.item()
-        return [pred], [target], True
-    if _is_scalar(target):
-        raise ValueError(f"{name}: a list of {len(pred)} predictions needs a list of as many "
-                         f"targets; got a single target {target!r}")
-    preds, targets = _as_list(pred), _as_list(target)
-    if len(preds) != len(targets):
-        raise ValueError(f"{name}: got {len(preds)} predictions but {len(targets)} targets; "
-                         "they must pair up one to one")
-    if not preds:
-        raise ValueError(f"{name}: got no predictions (an empty list has no mean)")
-    return preds, targets, False
+def _refuse_swapped(name: str, inputs: list, targets: list, classes: tuple) -> None:
+    """A clear error for ``loss(labels, outputs)``, the PyTorch order reversed.
+
+    The model's outputs are Values; labels are plain numbers.  When the input holds only plain
+    numbers (all of them class labels, for a classification loss) while the target holds
+    Values, or numbers that are no class label, the two were almost surely swapped.
+    """
+    if any(isinstance(x, Value) for x in inputs):
+        return
+    has_values = any(isinstance(t, Value) for t in targets)
+    looks_like_labels = bool(classes) and all(_number(x) in classes for x in inputs)
+    if has_values or (looks_like_labels and any(_number(t) not in classes for t in targets)):
+        held = "Values" if has_values else f"numbers such as {checks.shown(targets)}"
+        raise ValueError(f"{name}(input, target): input holds plain numbers "
+                         f"{checks.shown(inputs)} and target holds {held}; the arguments look "
+                         "swapped. The model's outputs come first and the labels second, as "
+                         "in PyTorch")
 
 
-def _reduce(losses: list, reduction: str, single: bool):
+def _named(v: Value, label: str) -> Value:
+    if not v.label:  # a label the user set is kept
+        v.label = label
+    return v
+
+
+def _reduce(short: str, terms: list, reduction: str, single: bool):
     if single:
-        return losses[0]
+        return _named(terms[0], short)
+    for k, term in enumerate(terms, 1):
+        _named(term, f"{short}[{k}]")
     if reduction == "none":
-        return losses
-    total = Value.sum(losses)
-    return total / len(losses) if reduction == "mean" else total
+        return terms
+    total = Value.sum(terms)
+    return _named(total / len(terms) if reduction == "mean" else total, short)
 
+
+@dataclass(frozen=True)
+class _Rule:
+    """Which numbers a loss accepts, and how its message says so (``hint`` follows it)."""
+
+    ok: Callable[[float], bool]
+    expected: str
+    hint: str = ""
+
+
+def _elementwise(name: str, short: str, term: Callable, input, target, reduction: str,
+                 classes: tuple = (), inputs_rule: _Rule | None = None,
+                 targets_rule: _Rule | None = None):
+    """The loop every per-sample loss shares: pair up, check, compute each term, reduce.
+
+    Args:
+        name, short: the loss's function name (for messages) and short name (for labels).
+        term: ``term(x, t)``, the loss of one input Value ``x`` against one target ``t``.
+        classes: the class labels of a classification loss (used to spot swapped arguments).
+        inputs_rule, targets_rule: which input and target numbers are valid.  The checks
+            raise errors; they never choose between formulas, so the graph's shape does not
+            depend on the numbers.
+    """
+    checks.one_of(reduction, REDUCTIONS, "reduction")
+    inputs, targets, single = _pairs(name, input, target)
+    _refuse_swapped(name, inputs, targets, classes)
+    terms = []
+    for k, (x, t) in enumerate(zip(inputs, targets)):
+        at = "" if single else f" at index {k}"
+        x = _as_value(x, f"{name}'s input{at}")
+        t = _target(t, f"{name}'s target{at}")
+        for rule, number in ((inputs_rule, x.data), (targets_rule, _data(t))):
+            if rule is not None and not rule.ok(number):  # NaN fails every rule
+                raise ValueError(f"{name} needs {rule.expected}; got {number!r}{at}"
+                                 f"{rule.hint}")
+        terms.append(term(x, t))
+    return _reduce(short, terms, reduction, single)
+
+
+# ---- pieces of the formulas ----------------------------------------------------------------
 
 def _log1p(u: Value) -> Value:
-    """log(1 + u), accurate even when u is tiny.
+    """log(1 + u) to full precision for any u in [0, 1], from op-table ops only.
 
     ``(1 + u).log()`` first rounds 1 + u to a float, which throws away u's low digits: for
-    u = 1e-10 the result is wrong in the 8th digit, and for u < 1e-16 it is 0.  For small u
-    the series u - u^2/2 + u^3/3 - u^4/4 + u^5/5 is exact to float precision instead.
+    u = 1e-10 the result is wrong in the 8th digit, and for u < 1e-16 it is 0.  The rounding
+    error of ``w = 1 + u`` is exactly ``u - (w - 1)`` (both subtractions are exact for
+    |u| <= 1), and ``log(1 + u) = log(w) + log(1 + err / w) ≈ log(w) + err / w``, with the
+    dropped term below 1e-32.
     """
-    if abs(u.data) < 1e-3:
-        # Horner's form of the series; the next term, u^6/6, is below 2e-16 relative here.
-        return u * (1.0 - u * (0.5 - u * (1.0 / 3.0 - u * (0.25 - u * 0.2))))
-    return (1.0 + u).log()
+    w = 1.0 + u
+    return w.log() + (u - (w - 1.0)) / w
 
 
-def _clamped_log(x: Value) -> Value:
-    """log(x) clamped below at -100, as PyTorch's binary cross-entropy does.
+def _clamped_log(p: Value) -> Value:
+    """log(p) clamped below at -100, as PyTorch's binary cross-entropy does.
 
-    Past the clamp the result is -100 whatever x is, so its gradient is 0 (as a clamp's is).
+    Past the clamp the result is -100 whatever p is, and its gradient is 0 (a clamp's).
     """
-    if x.data > 0.0 and math.log(x.data) >= _LOG_CLAMP:
-        return x.log()
-    return _clamped(x)
-
-
-def _clamped(x: Value) -> Value:
-    # -100 as `0 * x - 100` rather than a bare constant: the loss stays connected to x, so
-    # backward() still runs (and gives x the clamp's gradient, 0) when every sample is clamped.
-    return x * 0.0 + _LOG_CLAMP
+    return (_FLOOR + (p - _FLOOR).relu()).log()
 
 
 def _clamped_log1p(u: Value) -> Value:
-    """log(1 + u) clamped below at -100 (u = -p, for the log(1 - p) term)."""
-    one_plus = 1.0 + u.data
-    if one_plus > 0.0 and math.log1p(u.data) >= _LOG_CLAMP:
-        return _log1p(u)
-    return _clamped(u)
+    """log(1 + u) clamped below at -100: the log(1 - p) term, with u = -p.
+
+    The same correction as `_log1p`, with the clamp of `_clamped_log` on ``w = 1 - p``.  The
+    correction is exactly 0 wherever the clamp can bite (for p >= 1/2, 1 - p is exact).
+    """
+    w = 1.0 + u
+    floor = _FLOOR + (w - _FLOOR).relu()
+    return floor.log() + (u - (w - 1.0)) / floor
+
+
+def _unit(x: float) -> bool:
+    return 0.0 <= x <= 1.0
+
+
+_UNIT_TARGETS = _Rule(_unit, "targets in [0, 1]")
+
+
+def _max_data(zs: list[Value]) -> float:
+    return max(z.data for z in zs)
 
 
 # ---- softmax --------------------------------------------------------------------------------
 
+def _scores(values, name: str) -> list[Value]:
+    zs = [_as_value(z, f"{name} input") for z in _listed(values, f"{name}'s input")]
+    if not zs:
+        raise ValueError(f"{name} needs at least one value; got an empty list")
+    return zs
+
+
 def softmax(values: Sequence) -> list[Value]:
     """exp(z_i) / sum_j exp(z_j): turns scores into probabilities that add up to 1.
 
-    Stable for any finite scores: every score is first shifted by the largest one, which
-    leaves the result unchanged (softmax(z) = softmax(z - c) for any constant c) and makes
-    every exponent <= 0, so nothing overflows.  The shift is a plain number, not a Value,
-    because it changes neither the result nor its gradient.
+    Stable for any finite scores: every score is first shifted by the largest one, which makes
+    every exponent <= 0, so nothing overflows.  softmax(z) = softmax(z - c) for every constant
+    c, so the shift changes neither the result nor its gradient, and it is a plain number, not
+    a Value.  It is the one number read from the data: a graph traced once and replayed on
+    other scores (`microgrant.compile`) still computes softmax exactly, with the traced shift;
+    only scores more than about 700 above it could overflow, which the replay reports.
 
     Args:
         values: a non-empty list of Values (or numbers, treated as constants).
@@ -168,10 +276,8 @@ def softmax(values: Sequence) -> list[Value]:
     >>> [p.data for p in softmax([Value(1000.0), Value(-1000.0)])]
     [1.0, 0.0]
     """
-    zs = [_as_value(z, "softmax input") for z in _as_list(values)]
-    if not zs:
-        raise ValueError("softmax needs at least one value; got an empty list")
-    shift = max(z.data for z in zs)
+    zs = _scores(values, "softmax")
+    shift = _max_data(zs)
     exps = [(z - shift).exp() for z in zs]
     total = Value.sum(exps)
     return [e / total for e in exps]
@@ -182,7 +288,7 @@ def log_softmax(values: Sequence) -> list[Value]:
 
     Taking the log of `softmax` would turn a probability that underflowed to 0 into -inf;
     this form keeps z_i - max(z) - log(sum_j exp(z_j - max(z))), which is finite for every
-    finite input.
+    finite input.  The shift by max(z) is a constant, as in `softmax`.
 
     Args:
         values: a non-empty list of Values (or numbers, treated as constants).
@@ -195,44 +301,35 @@ def log_softmax(values: Sequence) -> list[Value]:
     >>> [v.data for v in log_softmax([Value(0.0), Value(-1000.0)])]
     [0.0, -1000.0]
     """
-    zs = [_as_value(z, "log_softmax input") for z in _as_list(values)]
-    if not zs:
-        raise ValueError("log_softmax needs at least one value; got an empty list")
-    shift = max(z.data for z in zs)
+    zs = _scores(values, "log_softmax")
+    shift = _max_data(zs)
     log_total = Value.sum([(z - shift).exp() for z in zs]).log()
     return [z - shift - log_total for z in zs]
 
 
 # ---- losses ---------------------------------------------------------------------------------
 
-def mse_loss(pred, target, reduction: str = "mean"):
-    """Mean squared error: the average of (prediction - target)^2.
+def mse_loss(input, target, reduction: str = "mean"):
+    """Mean squared error: the average of (input - target)^2.
 
     Args:
-        pred: a Value, or a list of Values (numbers are treated as constants).
-        target: a number for each prediction (a Value's data is used: targets get no
-            gradient, as in every loss here).
+        input: a Value, or a list of Values (numbers are treated as constants).
+        target: a number for each input (targets get no gradient, as in every loss here).
         reduction: ``"mean"``, ``"sum"`` or ``"none"`` (a list of per-sample losses).
 
     Returns:
-        A Value (or, with ``reduction="none"`` and a list, a list of Values).
+        A Value labelled ``mse`` (or, with ``reduction="none"`` and a list, a list of Values
+        labelled ``mse[1]``, ``mse[2]``, ...).
 
     >>> loss = mse_loss([Value(1.0), Value(3.0)], [0.0, 1.0])
-    >>> loss.data            # ((1 - 0)^2 + (3 - 1)^2) / 2
-    2.5
-    >>> loss.backward()
+    >>> loss.data, loss.label          # ((1 - 0)^2 + (3 - 1)^2) / 2
+    (2.5, 'mse')
     """
-    _check_reduction(reduction)
-    preds, targets, single = _pairs("mse_loss", pred, target)
-    losses = []
-    for i, (p, t) in enumerate(zip(preds, targets)):
-        p = _as_value(p, f"mse_loss prediction {i}")
-        t = _as_number(t, f"mse_loss target {i}")
-        losses.append((p - t) ** 2)
-    return _reduce(losses, reduction, single)
+    return _elementwise("mse_loss", "mse", lambda x, t: (x - t) ** 2, input, target,
+                        reduction)
 
 
-def binary_cross_entropy(p, y, reduction: str = "mean"):
+def binary_cross_entropy(input, target, reduction: str = "mean"):
     """-(y log p + (1 - y) log(1 - p)): the loss of a predicted probability p of class 1.
 
     As in PyTorch, each log is clamped at -100, so a confident wrong answer (p = 0 for y = 1)
@@ -242,8 +339,8 @@ def binary_cross_entropy(p, y, reduction: str = "mean"):
     `binary_cross_entropy_with_logits`, which is stable where sigmoid-then-log is not.
 
     Args:
-        p: a probability in [0, 1] (a Value, e.g. a sigmoid output), or a list of them.
-        y: the target for each: 0 or 1 (or a soft label in between).
+        input: a probability p in [0, 1] (a Value, e.g. a sigmoid output), or a list of them.
+        target: the label y of each: 0 or 1 (or a soft label in between).
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
 
     >>> round(binary_cross_entropy(Value(0.8), 1).data, 6)     # -log(0.8)
@@ -251,95 +348,119 @@ def binary_cross_entropy(p, y, reduction: str = "mean"):
     >>> binary_cross_entropy(Value(0.0), 1).data               # clamped, not inf
     100.0
     """
-    _check_reduction(reduction)
-    preds, targets, single = _pairs("binary_cross_entropy", p, y)
-    losses = []
-    for i, (pi, yi) in enumerate(zip(preds, targets)):
-        pi = _as_value(pi, f"binary_cross_entropy probability {i}")
-        yi = _as_number(yi, f"binary_cross_entropy target {i}")
-        if not 0.0 <= pi.data <= 1.0:
-            raise ValueError(f"binary_cross_entropy needs probabilities in [0, 1]; got "
-                             f"p = {pi.data!r} at index {i} (for raw scores use "
-                             "binary_cross_entropy_with_logits)")
-        if not 0.0 <= yi <= 1.0:
-            raise ValueError(f"binary_cross_entropy needs targets in [0, 1]; got "
-                             f"y = {yi!r} at index {i}")
-        # log(1 - p) as log1p(-p): for small p, 1 - p would round away p's digits.
-        terms = []
-        if yi != 0.0:
-            terms.append(yi * _clamped_log(pi))
-        if yi != 1.0:
-            terms.append((1.0 - yi) * _clamped_log1p(-pi))
-        losses.append(-Value.sum(terms))
-    return _reduce(losses, reduction, single)
+    def term(p: Value, y) -> Value:
+        # y log p + (1 - y) log(1 - p), with y only ever multiplying a node of p: 1 - y on its
+        # own would fold into a new constant when y is a constant Value, and a graph traced
+        # with placeholder targets would keep the first ones.
+        log_q = _clamped_log1p(-p)
+        # 0 - (...) rather than -(...): a perfect prediction costs 0.0, not -0.0.
+        # (log_q - y log_q) is exactly 0 for y = 1 and log_q for y = 0: no digits lost.
+        return 0.0 - (y * _clamped_log(p) + (log_q - y * log_q))
+
+    return _elementwise("binary_cross_entropy", "bce", term, input, target, reduction,
+                        classes=(0.0, 1.0),
+                        inputs_rule=_Rule(_unit, "probabilities in [0, 1]",
+                                          " (for raw scores use "
+                                          "binary_cross_entropy_with_logits)"),
+                        targets_rule=_UNIT_TARGETS)
 
 
-def binary_cross_entropy_with_logits(z, y, reduction: str = "mean"):
+def binary_cross_entropy_with_logits(input, target, reduction: str = "mean"):
     """Binary cross-entropy of sigmoid(z), computed from the logit z without a sigmoid.
 
     The loss is ``relu(z) - z*y + log(1 + exp(-|z|))``, which equals
     ``-(y log sigmoid(z) + (1 - y) log(1 - sigmoid(z)))`` but never exponentiates a positive
     number, so it is finite and exact for z = +-1000, where sigmoid rounds to 0 or 1 and the
-    log would be -inf.  Its gradient is ``sigmoid(z) - y``, the tidy result the notes
-    derive for logistic regression.
+    log would be -inf.  Its gradient is ``sigmoid(z) - y``, the tidy result the notes derive
+    for logistic regression.
 
-    The formula is applied in its two halves, ``z (1 - y) + log(1 + exp(-z))`` for z >= 0 and
-    ``-z y + log(1 + exp(z))`` for z < 0: the same smooth function, but without relu and
-    abs, whose kinks at z = 0 would give a gradient of -y instead of 0.5 - y there.
+    It is written ``z/2 - z y + (|z|/2 + log(1 + exp(-|z|)))``, using relu(z) = (z + |z|)/2.
+    The bracket is an even function of z whose slope at 0 is 0, so abs's kink at 0 adds
+    nothing there and the gradient at z = 0 is the true 1/2 - y (a bare relu(z) would give
+    -y).  Gradients agree with PyTorch's to 1e-16 (absolute).
 
     Args:
-        z: a logit (a Value, e.g. a linear output), or a list of them.
-        y: the target for each: 0 or 1 (or a soft label in between).
+        input: a logit z (a Value, e.g. a linear output), or a list of them.
+        target: the label y of each: 0 or 1 (or a soft label in between).
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
 
     >>> z = Value(0.0)
     >>> loss = binary_cross_entropy_with_logits(z, 1)
-    >>> round(loss.data, 6)                    # log 2
-    0.693147
-    >>> loss.backward(); z.grad                # sigmoid(0) - 1
+    >>> round(loss.data, 6), loss.label          # log 2
+    (0.693147, 'bce_logits')
+    >>> loss.backward(); z.grad                  # sigmoid(0) - 1
     -0.5
     >>> binary_cross_entropy_with_logits(Value(-1000.0), 1).data
     1000.0
     """
-    _check_reduction(reduction)
-    preds, targets, single = _pairs("binary_cross_entropy_with_logits", z, y)
-    losses = []
-    for i, (zi, yi) in enumerate(zip(preds, targets)):
-        zi = _as_value(zi, f"binary_cross_entropy_with_logits logit {i}")
-        yi = _as_number(yi, f"binary_cross_entropy_with_logits target {i}")
-        if not 0.0 <= yi <= 1.0:
-            raise ValueError(f"binary_cross_entropy_with_logits needs targets in [0, 1]; got "
-                             f"y = {yi!r} at index {i}")
-        if zi.data >= 0.0:
-            losses.append(zi * (1.0 - yi) + _log1p((-zi).exp()))
-        else:
-            losses.append(_log1p(zi.exp()) - zi * yi)
-    return _reduce(losses, reduction, single)
+    def term(z: Value, y) -> Value:
+        a = z.abs()
+        # z * 0.5 - z * y, not z * (0.5 - y): y stays an input of the graph (see
+        # binary_cross_entropy).
+        return ((z * 0.5 - z * y) + 0.5 * a) + _log1p((-a).exp())
+
+    return _elementwise("binary_cross_entropy_with_logits", "bce_logits", term, input,
+                        target, reduction, classes=(0.0, 1.0), targets_rule=_UNIT_TARGETS)
 
 
-def _class_index(t, n_classes: int, i: int | None) -> int:
-    where = "" if i is None else f" at index {i}"
-    if isinstance(t, np.generic):
-        t = t.item()
-    if not isinstance(t, numbers.Integral) or isinstance(t, bool):
-        raise TypeError(f"cross_entropy needs a class index (an int){where}; got "
-                        f"{type(t).__name__} {t!r}")
-    if not 0 <= t < n_classes:
-        raise ValueError(f"cross_entropy: class index {t}{where} is out of range for "
+def hinge_loss(input, target, reduction: str = "mean"):
+    """max(0, 1 - y s): the SVM loss micrograd's moons demo trains with.
+
+    A sample scores 0 loss once it is on the right side of the boundary by a margin of 1
+    (y s >= 1); inside the margin, or on the wrong side, the loss grows linearly.  A NaN score
+    gives a NaN loss (relu(nan) is nan), never a silent 0.
+
+    Args:
+        input: a score s (a Value), or a list of them; its sign is the predicted class.
+        target: the label y of each: -1 or +1.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+
+    >>> hinge_loss([Value(2.0), Value(0.5), Value(1.0)], [1, 1, 1]).data   # (0 + 0.5 + 0) / 3
+    0.16666666666666666
+    >>> hinge_loss(Value(0.5), -1).data
+    1.5
+    """
+    return _elementwise("hinge_loss", "hinge", lambda s, y: (1.0 - y * s).relu(), input,
+                        target, reduction, classes=(-1.0, 1.0),
+                        targets_rule=_Rule(lambda y: y in (-1.0, 1.0), "labels -1 or +1",
+                                           " (for 0/1 labels use 2 * y - 1, or the "
+                                           "datasets' labels='pm1')"))
+
+
+def _class_index(t, n_classes: int, at: str) -> int:
+    what = f"cross_entropy's target{at} (a class index)"
+    if isinstance(t, Value):  # a placeholder target: its number, which must be whole
+        if not float(t.data).is_integer():
+            raise TypeError(f"{what} must be a whole number; got {t.data!r}")
+        t = int(t.data)
+    index = checks.count(t, what, minimum=0)
+    if index >= n_classes:
+        raise ValueError(f"cross_entropy: class index {index}{at} is out of range for "
                          f"{n_classes} classes (valid: 0 to {n_classes - 1})")
-    return int(t)
+    return index
 
 
-def cross_entropy(logits, target_index, reduction: str = "mean"):
-    """-log softmax(logits)[target]: the loss of class scores against the true class.
+def _one_hot_hint(target) -> str:
+    numbers_ = [_number(t) for t in target] if isinstance(target, (list, tuple)) else []
+    if numbers_ and set(numbers_) <= {0.0, 1.0} and numbers_.count(1.0) == 1:
+        return (f"; if it is one-hot, pass the index of its 1 instead: "
+                f"{numbers_.index(1.0)}")
+    return ""
+
+
+def cross_entropy(input, target, reduction: str = "mean"):
+    """-log softmax(z)[target]: the loss of class scores against the true class.
 
     Computed as ``-log_softmax(z)[target]``, that is ``logsumexp(z) - z[target]`` with the
     max shifted out first, so scores of +-1000 are fine.  Its gradient with respect to z_i is
-    ``softmax(z)_i - [i == target]``.
+    ``softmax(z)_i - [i == target]``.  The class index is read as a number: it picks which
+    score the loss takes, so it is part of the graph's shape.
 
     Args:
-        logits: the scores of one sample (a list of Values), or a list of such lists.
-        target_index: the true class (an int in 0..k-1), or a list of them, one per sample.
+        input: the scores z of one sample (a list of Values, one per class), or a list of
+            such lists, one per sample.
+        target: the true class (an int in 0..k-1), or a list of them, one per sample.  A
+            one-hot vector is not a class index: pass the index of its 1.
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
 
     >>> z = [Value(2.0), Value(1.0), Value(0.1)]
@@ -349,56 +470,45 @@ def cross_entropy(logits, target_index, reduction: str = "mean"):
     >>> loss.backward(); [round(v.grad, 4) for v in z]
     [-0.341, 0.2424, 0.0986]
     """
-    _check_reduction(reduction)
-    if isinstance(target_index, (numbers.Integral, np.integer)) or _is_scalar(target_index):
-        samples, targets, single = [logits], [target_index], True
+    checks.one_of(reduction, REDUCTIONS, "reduction")
+    if _is_one(input):
+        raise ValueError("cross_entropy needs a list of class scores per sample (one Value "
+                         f"per class); got a single score {checks.shown(input)}")
+    rows = _listed(input, "cross_entropy's input")
+    one_sample = bool(rows) and all(_is_one(z) for z in rows)
+    if one_sample:
+        if not _is_one(target):
+            listed = _listed(target, "cross_entropy's target")
+            raise ValueError(
+                f"cross_entropy: input is one sample's list of class scores ({len(rows)} "
+                f"classes), so target must be its class index (an int); got a list "
+                f"{checks.shown(listed)}{_one_hot_hint(listed)}. For a batch, input is a "
+                "list of class-score lists, one per sample")
+        samples, targets, single = [rows], [target], True
     else:
-        samples, targets = _as_list(logits), _as_list(target_index)
+        if _is_one(target):
+            raise ValueError(f"cross_entropy: input is a batch of {len(rows)} samples, so "
+                             f"target must be a list of {len(rows)} class indices; got "
+                             f"{checks.shown(target)}")
+        samples, targets = rows, _listed(target, "cross_entropy's target")
         single = False
         if len(samples) != len(targets):
-            raise ValueError(f"cross_entropy: got {len(samples)} samples of logits but "
-                             f"{len(targets)} target indices; they must pair up one to one")
+            raise ValueError(f"cross_entropy: input has {len(samples)} samples but target "
+                             f"has {len(targets)} class indices; they must pair up one to one")
         if not samples:
-            raise ValueError("cross_entropy: got no samples (an empty list has no mean)")
-    losses = []
-    for i, (z, t) in enumerate(zip(samples, targets)):
-        if _is_scalar(z):
+            raise ValueError("cross_entropy: input is empty (an empty list has no mean)")
+    terms = []
+    for k, (z, t) in enumerate(zip(samples, targets)):
+        at = "" if single else f" at index {k}"
+        if _is_one(z):
             raise ValueError("cross_entropy needs a list of class scores per sample; got a "
-                             f"single score {z!r}" + ("" if single else f" at index {i}"))
-        zs = [_as_value(v, "cross_entropy logit") for v in _as_list(z)]
-        if not zs:
-            raise ValueError("cross_entropy needs at least one class score per sample")
-        t = _class_index(t, len(zs), None if single else i)
+                             f"single score {checks.shown(z)}{at}")
+        if not _is_one(t):
+            raise ValueError(f"cross_entropy: the target{at} must be a class index (an int); "
+                             f"got {checks.shown(t)}{_one_hot_hint(t)}")
+        zs = _scores(z, "cross_entropy")
+        index = _class_index(t, len(zs), at)
         # 0 - x rather than -x: the same number, except that a perfect prediction (x = 0)
         # gives a loss of 0.0, where -x would give -0.0.
-        losses.append(0.0 - log_softmax(zs)[t])
-    return _reduce(losses, reduction, single)
-
-
-def hinge_loss(scores, labels, reduction: str = "mean"):
-    """max(0, 1 - y s): the SVM loss micrograd's moons demo trains with.
-
-    A sample scores 0 loss once it is on the right side of the boundary by a margin of 1
-    (y s >= 1); inside the margin, or on the wrong side, the loss grows linearly.
-
-    Args:
-        scores: a score (a Value), or a list of them; its sign is the predicted class.
-        labels: the class of each: -1 or +1.
-        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
-
-    >>> hinge_loss([Value(2.0), Value(0.5), Value(1.0)], [1, 1, 1]).data   # (0 + 0.5 + 0) / 3
-    0.16666666666666666
-    >>> hinge_loss(Value(0.5), -1).data
-    1.5
-    """
-    _check_reduction(reduction)
-    preds, targets, single = _pairs("hinge_loss", scores, labels)
-    losses = []
-    for i, (s, y) in enumerate(zip(preds, targets)):
-        s = _as_value(s, f"hinge_loss score {i}")
-        y = _as_number(y, f"hinge_loss label {i}")
-        if y not in (-1.0, 1.0):
-            raise ValueError(f"hinge_loss needs labels -1 or +1; got {y!r} at index {i} (for "
-                             "0/1 labels use 2 * y - 1, or the datasets' labels='pm1')")
-        losses.append((1.0 - y * s).relu())
-    return _reduce(losses, reduction, single)
+        terms.append(0.0 - log_softmax(zs)[index])
+    return _reduce("cross_entropy", terms, reduction, single)

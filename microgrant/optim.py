@@ -7,7 +7,7 @@ a run can be checked number for number against ``torch.optim``:
 
 * `SGD` with momentum: keep a running velocity, so steps build up along a consistent
   direction and damp out where the gradient keeps changing sign;
-* `RMSProp`: divide each step by a running root-mean-square of that parameter's gradients, so
+* `RMSprop`: divide each step by a running root-mean-square of that parameter's gradients, so
   every parameter moves at about the same speed whatever the scale of its gradient;
 * `Adam`: both at once (momentum and RMS scaling), with a correction for the running averages
   starting at zero.
@@ -24,24 +24,20 @@ loop is always the same four lines::
 from __future__ import annotations
 
 import math
-import numbers
 
+from .checks import nonnegative, shown
 from .engine import Value
 
-__all__ = ["Optimizer", "SGD", "RMSProp", "RMSprop", "Adam"]
+__all__ = ["Optimizer", "SGD", "RMSprop", "RMSProp", "Adam"]
 
 
-def _number(value, name: str, low: float = 0.0, high: float | None = None,
-            high_open: bool = False) -> float:
-    """A hyperparameter as a float, checked to be finite and in range."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < low or (
-            high is not None and (value >= high if high_open else value > high)):
-        upper = "" if high is None else f" and {'<' if high_open else '<='} {high}"
-        raise ValueError(f"{name} must be a finite number >= {low}{upper}; got {value!r}")
-    return value
+def _up_to_one(value, name: str, one_allowed: bool = True) -> float:
+    """A decay rate or a fraction: a number >= 0 and <= 1 (or < 1)."""
+    x = nonnegative(value, name)
+    if x > 1.0 or (x == 1.0 and not one_allowed):
+        bound = "<= 1" if one_allowed else "< 1"
+        raise ValueError(f"{name} must be a finite number >= 0 and {bound}; got {x!r}")
+    return x
 
 
 class Optimizer:
@@ -72,7 +68,7 @@ class Optimizer:
         seen = set()
         for i, p in enumerate(params):
             if not isinstance(p, Value):
-                raise TypeError(f"params[{i}] must be a Value; got {type(p).__name__} {p!r}")
+                raise TypeError(f"params[{i}] must be a Value; got {shown(p)}")
             label = f" ('{p.label}')" if p.label else ""
             if p.grad is None:
                 raise ValueError(f"params[{i}]{label} is a constant (requires_grad=False, "
@@ -170,10 +166,10 @@ class SGD(Optimizer):
     def __init__(self, params, lr: float = 0.001, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False):
         super().__init__(params)
-        self.lr = _number(lr, "lr")
-        self.momentum = _number(momentum, "momentum")
-        self.dampening = _number(dampening, "dampening", high=1.0)
-        self.weight_decay = _number(weight_decay, "weight_decay")
+        self.lr = nonnegative(lr, "lr")
+        self.momentum = nonnegative(momentum, "momentum")
+        self.dampening = _up_to_one(dampening, "dampening")
+        self.weight_decay = nonnegative(weight_decay, "weight_decay")
         if nesterov and (self.momentum <= 0.0 or self.dampening != 0.0):
             raise ValueError("nesterov momentum needs momentum > 0 and dampening = 0; got "
                              f"momentum={self.momentum}, dampening={self.dampening}")
@@ -212,8 +208,8 @@ class SGD(Optimizer):
         return {"lr": self.lr, "momentum": self.momentum}
 
 
-class RMSProp(Optimizer):
-    """RMSProp, as ``torch.optim.RMSprop``: steps scaled by a running RMS of the gradient.
+class RMSprop(Optimizer):
+    """RMSprop, as ``torch.optim.RMSprop``: steps scaled by a running RMS of the gradient.
 
     For each parameter, with g its gradient::
 
@@ -234,7 +230,7 @@ class RMSProp(Optimizer):
         centered: divide by an estimate of the gradient's variance instead of its mean square.
 
     >>> x = Value(1.0)
-    >>> opt = RMSProp([x], lr=0.01)
+    >>> opt = RMSprop([x], lr=0.01)
     >>> (x * x).backward(); opt.step()
     >>> round(x.data, 6)       # 1 - 0.01 * 2 / (sqrt(0.01 * 4) + 1e-8) = 1 - 0.1
     0.9
@@ -243,11 +239,11 @@ class RMSProp(Optimizer):
     def __init__(self, params, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False):
         super().__init__(params)
-        self.lr = _number(lr, "lr")
-        self.alpha = _number(alpha, "alpha", high=1.0)
-        self.eps = _number(eps, "eps")
-        self.weight_decay = _number(weight_decay, "weight_decay")
-        self.momentum = _number(momentum, "momentum")
+        self.lr = nonnegative(lr, "lr")
+        self.alpha = _up_to_one(alpha, "alpha")
+        self.eps = nonnegative(eps, "eps")
+        self.weight_decay = nonnegative(weight_decay, "weight_decay")
+        self.momentum = nonnegative(momentum, "momentum")
         self.centered = bool(centered)
         n = len(self.params)
         self._square_avg = [0.0] * n
@@ -262,7 +258,7 @@ class RMSProp(Optimizer):
         ``lr / sqrt(1 - alpha) = 0.1`` for both.
 
         >>> w, u = Value(1.0), Value(1.0)
-        >>> opt = RMSProp([w, u], lr=0.01)
+        >>> opt = RMSprop([w, u], lr=0.01)
         >>> (w * w + 100 * u).backward()    # gradients 2 and 100
         >>> opt.step()
         >>> round(w.data, 6), round(u.data, 6)
@@ -291,8 +287,9 @@ class RMSProp(Optimizer):
         return {"lr": self.lr, "alpha": self.alpha}
 
 
-#: PyTorch's spelling of the same optimiser.
-RMSprop = RMSProp
+#: The spelling of earlier microgrant versions, kept so their code keeps running; new code
+#: writes PyTorch's `RMSprop`.
+RMSProp = RMSprop
 
 
 class Adam(Optimizer):
@@ -326,15 +323,16 @@ class Adam(Optimizer):
     def __init__(self, params, lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0):
         super().__init__(params)
-        self.lr = _number(lr, "lr")
+        self.lr = nonnegative(lr, "lr")
         try:
             beta1, beta2 = betas
         except (TypeError, ValueError):
-            raise TypeError(f"betas must be a pair (beta1, beta2); got {betas!r}") from None
-        self.betas = (_number(beta1, "betas[0]", high=1.0, high_open=True),
-                      _number(beta2, "betas[1]", high=1.0, high_open=True))
-        self.eps = _number(eps, "eps")
-        self.weight_decay = _number(weight_decay, "weight_decay")
+            raise TypeError(f"betas must be a pair (beta1, beta2); got {shown(betas)}") from None
+        # beta = 1 would never forget the starting 0, and 1 - beta^t would divide by 0.
+        self.betas = (_up_to_one(beta1, "betas[0]", one_allowed=False),
+                      _up_to_one(beta2, "betas[1]", one_allowed=False))
+        self.eps = nonnegative(eps, "eps")
+        self.weight_decay = nonnegative(weight_decay, "weight_decay")
         n = len(self.params)
         self._m = [0.0] * n
         self._v = [0.0] * n

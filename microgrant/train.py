@@ -10,9 +10,9 @@ the loss and accuracy; `predict` and `accuracy` run the model without recording 
     >>> from microgrant.data import logic_gate
     >>> X, y = logic_gate("xor", labels="pm1")
     >>> model = MLP(2, [8, 1], seed=1)
-    >>> history = fit(model, X, y, loss="hinge", lr=0.1, epochs=200, verbose=False)
-    >>> accuracy(model, X, y)
-    1.0
+    >>> history = fit(model, X, y, lr=0.1, epochs=200, verbose=False)
+    >>> history.loss_name, accuracy(model, X, y)         # -1/+1 labels: the hinge loss
+    ('hinge', 1.0)
 """
 
 from __future__ import annotations
@@ -20,15 +20,22 @@ from __future__ import annotations
 import math
 import numbers
 import sys
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
+from . import checks
 from .engine import Value, no_grad
-from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
-                     hinge_loss, mse_loss)
-from .optim import SGD, _number
+from .losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    hinge_loss,
+    mse_loss,
+)
+from .optim import SGD
 
 __all__ = ["fit", "predict", "accuracy", "History", "LOSSES"]
 
@@ -54,6 +61,9 @@ class History:
             labels).
         lr: the learning rate used in each epoch.
         stop_reason: why training stopped before ``epochs`` ran out, or ``None``.
+        loss_name: the name of the loss `fit` trained with (see `LOSSES`), the one it chose
+            when none was given; ``None`` for a loss function of your own.  Pass it to
+            `accuracy` as ``loss=`` to score the model as `fit` did.
 
     >>> h = History(loss=[0.9, 0.4], accuracy=[0.5, 1.0], lr=[0.1, 0.1])
     >>> h.epochs, h.loss[-1]
@@ -64,6 +74,7 @@ class History:
     accuracy: list[float | None] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
     stop_reason: str | None = None
+    loss_name: str | None = None
 
     @property
     def epochs(self) -> int:
@@ -90,6 +101,16 @@ def _rows(X) -> list[list]:
     return rows
 
 
+def _check_finite(rows: list[list], targets: list) -> None:
+    """NaN or inf in the data would train on garbage: say where, before anything changes."""
+    for i, row in enumerate(rows):
+        for j, v in enumerate(row):
+            checks.finite(v, f"X[{i}][{j}]")
+    for i, t in enumerate(targets):
+        if not isinstance(t, (list, tuple)):
+            checks.finite(t, f"y[{i}]")
+
+
 def _targets(y, n: int) -> list:
     targets = y.tolist() if isinstance(y, np.ndarray) else list(y)
     if len(targets) != n:
@@ -114,7 +135,7 @@ def _labels(targets: list) -> tuple[float, float] | None:
 
 def _scorer(targets: list, threshold: float | None):
     """A function (output data, target) -> correct?, or None when accuracy means nothing."""
-    labels = _labels(targets)
+    labels: tuple | None = _labels(targets)
     if labels is None:
         if all(isinstance(t, numbers.Integral) and not isinstance(t, bool) for t in targets):
             labels = ()  # class indices: only list outputs (argmax) can be scored
@@ -175,7 +196,8 @@ def accuracy(model, X, y, threshold: float | None = None, *, loss=None) -> float
     (`LOSSES`): 0 for ``"hinge"`` and ``"bce_logits"`` (scores and logits), 0.5 for
     ``"bce"`` (probabilities).  Without it the threshold is midway between the labels: 0 for
     -1/+1, 0.5 for 0/1, which agrees with every loss but ``"bce_logits"``: a model that
-    outputs logits with 0/1 labels needs ``loss="bce_logits"`` (or ``threshold=0``).  For
+    outputs logits with 0/1 labels needs ``loss="bce_logits"`` (or ``threshold=0``); after
+    `fit` chose the loss itself, pass ``loss=history.loss_name``.  For
     several outputs the predicted class is the index of the largest, compared with integer
     class labels.
 
@@ -196,13 +218,7 @@ def accuracy(model, X, y, threshold: float | None = None, *, loss=None) -> float
     (0.5, 1.0)
     """
     from_loss = None if loss is None else _loss_fn(loss)[1]
-    if threshold is None:
-        threshold = from_loss
-    elif isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
-        raise TypeError(f"threshold must be a number; got {type(threshold).__name__} "
-                        f"{threshold!r} (to take it from a loss, pass loss=...)")
-    else:
-        threshold = float(threshold)
+    threshold = from_loss if threshold is None else checks.finite(threshold, "threshold")
     rows = _rows(X)
     targets = _targets(y, len(rows))
     score = _scorer(targets, threshold)
@@ -216,23 +232,6 @@ def accuracy(model, X, y, threshold: float | None = None, *, loss=None) -> float
 
 # ---- training -------------------------------------------------------------------------------
 
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)) \
-            or value < 1:
-        raise ValueError(f"{name} must be a positive int; got {value!r}")
-    return int(value)
-
-
-def _scheduled_lr(schedule: Callable[[int], float], epoch: int) -> float:
-    """The learning rate a schedule gives for ``epoch``, checked as the optimisers check lr."""
-    value = schedule(epoch)
-    try:
-        return _number(value, "lr")
-    except (TypeError, ValueError) as error:
-        raise type(error)(f"the learning-rate schedule gave lr({epoch}) = {value!r}: "
-                          f"{error}") from None
-
-
 def _loss_fn(loss) -> tuple[Callable, float | None]:
     if callable(loss) and not isinstance(loss, str):
         return loss, None
@@ -241,6 +240,41 @@ def _loss_fn(loss) -> tuple[Callable, float | None]:
         raise ValueError(f"unknown loss {loss!r}; valid losses are {valid}, or a function "
                          "(outputs, targets) -> Value")
     return LOSSES[loss]
+
+
+def _default_loss(targets: list, output) -> str:
+    """The loss the labels call for: what `fit` trains with when it is given none.
+
+    -1/+1 labels are scores for the hinge loss; 0/1 labels are probabilities for ``"bce"``
+    when the model ends in a sigmoid, else logits for ``"bce_logits"``; a model with several
+    outputs is scored by ``"cross_entropy"``; anything else is a regression for ``"mse"``.
+    """
+    if isinstance(output, (list, tuple)):
+        return "cross_entropy"
+    labels = _labels(targets)
+    if labels == (-1.0, 1.0):
+        return "hinge"
+    if labels == (0.0, 1.0):
+        return "bce" if isinstance(output, Value) and output.op == "sigmoid" else "bce_logits"
+    return "mse"
+
+
+def _scheduled_lr(schedule: Callable[[int], float], epoch: int) -> float:
+    """The learning rate a schedule gives for ``epoch``, checked as the optimisers check lr."""
+    value = schedule(epoch)
+    try:
+        return checks.nonnegative(value, "lr")
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"the learning-rate schedule gave lr({epoch}) = {value!r}: "
+                          f"{error}") from None
+
+
+def _non_finite(params: list[Value]) -> str | None:
+    """The first parameter that is NaN or infinite, named, or None when all are finite."""
+    for i, p in enumerate(params):
+        if not math.isfinite(p.data):
+            return f"{p.label or f'parameters()[{i}]'} = {p.data!r}"
+    return None
 
 
 class _Progress:
@@ -284,24 +318,34 @@ class _Progress:
         self.stream.flush()
 
 
-def fit(model, X, y, loss="hinge", optimizer=None, epochs: int = 100,
+def fit(model, X, y, loss=None, optimizer=None, epochs: int = 100,
         batch_size: int | None = None, lr: float | Callable[[int], float] | None = None,
         l2: float = 0.0, seed=None, target_accuracy: float | None = None,
         patience: int | None = None, min_delta: float = 0.0, verbose: bool = True,
-        stream=None, log_every: int | None = None) -> History:
+        stream=None, log_every: int | None = None, compile: bool = False) -> History:
     """Trains ``model`` on ``(X, y)`` by gradient descent and returns its `History`.
 
     Each epoch shuffles the samples (when there is more than one batch), and for each batch
     runs the forward pass, computes the loss (plus ``l2`` times the sum of squared
     parameters), clears the gradients, runs ``backward`` and takes an optimiser step.
 
+    Without a ``loss`` the labels choose one: -1/+1 labels train with ``"hinge"``; 0/1
+    labels with ``"bce_logits"`` (the model's output is read as a logit), or ``"bce"`` when
+    the model ends in a sigmoid; a model with several outputs with ``"cross_entropy"``; any
+    other targets with ``"mse"``.  ``History.loss_name`` says which it was.
+
+    Training stops, with a warning and in ``History.stop_reason``, when the loss or a
+    parameter becomes NaN or infinite (diverged, usually from too large a learning rate):
+    the parameters are put back as they were before the step that broke them.
+
     Args:
         model: a `microgrant.nn.Module`: callable on one sample, with ``parameters()``.
-        X: samples, a 2-D array or a list of rows.
+        X: samples, a 2-D array or a list of rows, all finite numbers.
         y: targets, one per sample (labels -1/+1 for ``"hinge"``, 0/1 for ``"bce"`` and
             ``"bce_logits"``, class indices for ``"cross_entropy"``, numbers for ``"mse"``).
         loss: ``"hinge"``, ``"bce"`` (the model outputs probabilities), ``"bce_logits"``,
-            ``"mse"``, ``"cross_entropy"``, or a function ``(outputs, targets) -> Value``.
+            ``"mse"``, ``"cross_entropy"``, a function ``(outputs, targets) -> Value``, or
+            ``None`` to follow the labels (above).
         optimizer: an optimiser over ``model.parameters()``; default ``SGD`` with ``lr``.
         epochs: the most passes over the data.
         batch_size: samples per step; ``None`` uses all of them (full-batch descent).
@@ -310,7 +354,7 @@ def fit(model, X, y, loss="hinge", optimizer=None, epochs: int = 100,
             checked as the optimisers check theirs (a finite number >= 0); a schedule is
             called for every epoch before training starts, so a bad rate changes no weight.
         l2: weight of the L2 penalty ``sum(p * p)`` added to the loss.
-        seed: seeds the shuffling (an int, a ``numpy.random.Generator``, or None).
+        seed: seeds the shuffling (None, an int or a ``numpy.random.Generator``).
         target_accuracy: stop once an epoch's accuracy reaches this.  In full-batch training
             the step after that measurement is skipped, so the model returned is the one
             that reached it.
@@ -321,58 +365,81 @@ def fit(model, X, y, loss="hinge", optimizer=None, epochs: int = 100,
             updated in place; elsewhere a line is printed every ``log_every`` epochs
             (default: about ten lines in all).
         log_every: print every this many epochs.
+        compile: run each step as compiled array code (`microgrant.compile`).  Not wired
+            into `fit` yet: ``True`` raises `NotImplementedError`.
 
     Returns:
         A `History` with each epoch's loss, accuracy and learning rate.
+
+    Raises:
+        ValueError: bad arguments, NaN or infinite numbers in ``X``, ``y`` or the model's
+            parameters (nothing is trained then).
 
     >>> from microgrant.nn import MLP
     >>> from microgrant.data import logic_gate
     >>> X, y = logic_gate("and")
     >>> model = MLP(2, [1], output="sigmoid", seed=0)
-    >>> h = fit(model, X, y, loss="bce", lr=1.0, epochs=300, target_accuracy=1.0,
-    ...         verbose=False)
-    >>> h.accuracy[-1], h.stop_reason is not None
-    (1.0, True)
+    >>> h = fit(model, X, y, lr=1.0, epochs=300, target_accuracy=1.0, verbose=False)
+    >>> h.loss_name, h.accuracy[-1], h.stop_reason is not None
+    ('bce', 1.0, True)
     """
-    epochs = _positive_int(epochs, "epochs")
+    epochs = checks.count(epochs, "epochs")
     rows = _rows(X)
     n = len(rows)
     targets = _targets(y, n)
-    loss_fn, threshold = _loss_fn(loss)
-    score = _scorer(targets, threshold)
+    if loss is not None:
+        _loss_fn(loss)  # an unknown name is reported before the data is looked at
+    _check_finite(rows, targets)
     if batch_size is not None:
-        batch_size = _positive_int(batch_size, "batch_size")
-    if isinstance(l2, bool) or not isinstance(l2, numbers.Real) or not 0.0 <= l2 < math.inf:
-        raise ValueError(f"l2 must be a finite number >= 0; got {l2!r}")
-    if target_accuracy is not None and not (isinstance(target_accuracy, numbers.Real)
-                                            and 0.0 < target_accuracy <= 1.0):
+        batch_size = checks.count(batch_size, "batch_size")
+    l2 = checks.nonnegative(l2, "l2")
+    min_delta = checks.nonnegative(min_delta, "min_delta")
+    if target_accuracy is not None and checks.positive(target_accuracy,
+                                                       "target_accuracy") > 1.0:
         raise ValueError(f"target_accuracy must be a fraction in (0, 1]; got "
                          f"{target_accuracy!r}")
-    if target_accuracy is not None and score is None:
-        raise ValueError("target_accuracy needs class labels as targets, and these targets "
-                         "are not (-1/+1, 0/1 or class indices)")
     if patience is not None:
-        patience = _positive_int(patience, "patience")
-
+        patience = checks.count(patience, "patience")
+    if log_every is not None:
+        log_every = checks.count(log_every, "log_every")
+    if compile:
+        # The place for microgrant.compile: trace the batch's loss once, then replay it as
+        # array code in the loop below instead of the eager forward and backward.
+        raise NotImplementedError("fit(compile=True) is not available yet; use "
+                                  "microgrant.compile on your own loss function, or "
+                                  "compile=False")
     schedule = lr if callable(lr) else None
+    rate = None  # a fixed learning rate given to fit
     if schedule is not None:
         # Every epoch's rate is checked before training starts, so a schedule that goes
         # negative late in the run is caught before any weight has changed.
         rates = [_scheduled_lr(schedule, epoch) for epoch in range(epochs)]
     elif lr is not None:
-        lr = _number(lr, "lr")  # the check the optimisers apply to their own lr
+        rate = checks.nonnegative(lr, "lr")  # the check the optimisers apply to their own lr
     params = model.parameters()
-    if optimizer is None:
-        optimizer = SGD(params, lr=0.1 if lr is None or callable(lr) else lr)
-    elif lr is not None and schedule is None:
-        optimizer.lr = lr
-    rng = np.random.default_rng(seed)
+    broken = _non_finite(params)
+    if broken is not None:
+        raise ValueError(f"the model's parameter {broken} is not a finite number; training "
+                         "would spread it to every weight (initialise or load the weights "
+                         "again)")
     # Each sample's inputs become constant Values once, here, instead of on every forward.
     inputs = [[Value(v, requires_grad=False) for v in row] for row in rows]
-    full_batch = batch_size is None or batch_size >= n
-    size = n if full_batch else batch_size
+    if loss is None:
+        loss = _default_loss(targets, model(inputs[0]))
+    loss_fn, threshold = _loss_fn(loss)
+    score = _scorer(targets, threshold)
+    if target_accuracy is not None and score is None:
+        raise ValueError("target_accuracy needs class labels as targets, and these targets "
+                         "are not (-1/+1, 0/1 or class indices)")
+    if optimizer is None:
+        optimizer = SGD(params, lr=0.1 if rate is None else rate)
+    elif rate is not None:
+        optimizer.lr = rate
+    rng = checks.rng(seed)
+    size = n if batch_size is None else min(batch_size, n)
+    full_batch = size == n
 
-    history = History()
+    history = History(loss_name=loss if isinstance(loss, str) else None)
     progress = _Progress(stream if stream is not None else sys.stdout, epochs, log_every) \
         if verbose else None
     best, waited = math.inf, 0
@@ -380,29 +447,51 @@ def fit(model, X, y, loss="hinge", optimizer=None, epochs: int = 100,
         if schedule is not None:
             optimizer.lr = rates[epoch]
         order = range(n) if full_batch else rng.permutation(n).tolist()
-        total_loss, hits, stop = 0.0, 0, None
+        total_loss, hits, stop, diverged = 0.0, 0, None, None
         for start in range(0, n, size):
             batch = order[start:start + size]
-            outputs = [model(inputs[i]) for i in batch]
             batch_targets = [targets[i] for i in batch]
-            value = loss_fn(outputs, batch_targets)
-            if l2:
-                value = value + l2 * Value.sum([p * p for p in params])
-            total_loss += value.data * len(batch)
-            if score is not None:
-                hits += sum(score(_output_data(o), t) for o, t in zip(outputs, batch_targets))
-            if full_batch and target_accuracy is not None and hits / n >= target_accuracy:
-                stop = f"accuracy {hits / n:.1%} reached the target {target_accuracy:.1%}"
-                break  # no step: keep the model that was just measured
-            optimizer.zero_grad()
-            value.backward()
-            optimizer.step()
+            before = [p.data for p in params]
+            try:
+                outputs = [model(inputs[i]) for i in batch]
+                value = loss_fn(outputs, batch_targets)
+                if l2:
+                    value = value + l2 * Value.sum([p * p for p in params])
+                if not math.isfinite(value.data):
+                    diverged = f"the loss became {value.data!r}"
+                    break
+                total_loss += value.data * len(batch)
+                if score is not None:
+                    hits += sum(score(_output_data(o), t)
+                                for o, t in zip(outputs, batch_targets))
+                if full_batch and target_accuracy is not None and hits / n >= target_accuracy:
+                    stop = f"accuracy {hits / n:.1%} reached the target {target_accuracy:.1%}"
+                    break  # no step: keep the model that was just measured
+                optimizer.zero_grad()
+                value.backward()
+                optimizer.step()
+            except OverflowError as error:  # a number beyond the largest float
+                diverged = str(error)
+            broken = _non_finite(params)
+            if diverged is not None or broken is not None:
+                # A diverged step loses nothing: the weights go back to those before it.
+                for p, data in zip(params, before):
+                    p.data = data
+                diverged = diverged or f"a step made {broken}"
+                break
+        if diverged is not None:
+            history.stop_reason = (f"stopped in epoch {epoch + 1}: training diverged, "
+                                   f"{diverged}; the parameters are as they were before that "
+                                   "step (try a smaller learning rate)")
+            warnings.warn(f"fit {history.stop_reason}", RuntimeWarning, stacklevel=2)
+            break
         epoch_loss = total_loss / n
         epoch_acc = hits / n if score is not None else None
         history.loss.append(epoch_loss)
         history.accuracy.append(epoch_acc)
         history.lr.append(optimizer.lr)
-        if stop is None and target_accuracy is not None and epoch_acc >= target_accuracy:
+        if stop is None and epoch_acc is not None and target_accuracy is not None \
+                and epoch_acc >= target_accuracy:
             stop = f"accuracy {epoch_acc:.1%} reached the target {target_accuracy:.1%}"
         if stop is None and patience is not None:
             if epoch_loss < best - min_delta:
@@ -411,9 +500,6 @@ def fit(model, X, y, loss="hinge", optimizer=None, epochs: int = 100,
                 waited += 1
                 if waited >= patience:
                     stop = f"the loss did not improve for {patience} epochs"
-        if not math.isfinite(epoch_loss):
-            stop = (f"the loss became {epoch_loss} (training diverged; try a smaller "
-                    "learning rate)")
         if progress is not None:
             progress.update(epoch, epoch_loss, epoch_acc, optimizer.lr,
                             last=stop is not None or epoch == epochs - 1)

@@ -273,10 +273,14 @@ def test_single_perceptron_cannot_fit_xor(seed, lr):
 def test_perceptron_seeding():
     assert Perceptron(3, seed=1).weights == Perceptron(3, seed=1).weights
     assert Perceptron(3, seed=1).weights != Perceptron(3, seed=2).weights
-    rng = random.Random(5)
+    rng = np.random.default_rng(5)
     first, second = Perceptron(3, seed=rng).weights, Perceptron(3, seed=rng).weights
-    assert first != second  # a shared random.Random advances
-    assert first == Perceptron(3, seed=random.Random(5)).weights
+    assert first != second  # a shared numpy Generator advances
+    assert first == Perceptron(3, seed=np.random.default_rng(5)).weights
+    # One way to take a seed, as everywhere in microgrant: random.Random is not one.
+    with pytest.raises(TypeError, match="seed must be None, a whole number >= 0 or a numpy "
+                                        "Generator"):
+        Perceptron(3, seed=random.Random(5))
     assert all(-1.0 <= w < 1.0 for w in first)
 
 
@@ -292,7 +296,7 @@ def test_label_conventions_are_the_ones_data_makes():
     assert classic.LABELS is data.LABELS
     for labels, classes in data.LABELS.items():
         assert Perceptron(2, labels=labels).classes == classes
-    with pytest.raises(ValueError, match="labels must be one of '01', 'pm1'; got 'yes/no'"):
+    with pytest.raises(ValueError, match="unknown labels 'yes/no'; valid ones are '01', 'pm1'"):
         Perceptron(2, labels="yes/no")
 
 

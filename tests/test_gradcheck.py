@@ -34,7 +34,7 @@ def test_correct_gradients_pass():
 def test_a_wrong_local_derivative_fails_and_names_the_input(monkeypatch):
     mul = OPS["mul"]
     # d(a*b)/db deliberately wrong: 2a instead of a.
-    broken = dataclasses.replace(mul, local_grads=lambda a, b, out: (b, 2.0 * a))
+    broken = dataclasses.replace(mul, local_grads=lambda xs, out, arg: (xs[1], 2.0 * xs[0]))
     monkeypatch.setitem(OPS, "mul", broken)
     x, y = Value(1.5, label="x"), Value(-2.0, label="y")
     report = gradcheck(lambda a, b: a * b, [x, y])
@@ -107,3 +107,88 @@ def test_gradcheck_rejects_bad_arguments():
         gradcheck(lambda: Value(1.0), [])
     with pytest.raises(TypeError, match="str"):
         gradcheck(lambda x: x, ["a"])
+
+
+# ---- arguments (issue 11) --------------------------------------------------------------------
+
+@pytest.mark.parametrize("eps", [0, 0.0, -1e-6, math.nan, math.inf])
+def test_a_bad_eps_is_an_argument_error(eps):
+    # eps=0 used to raise a bare ZeroDivisionError and eps=nan to fail silently.
+    with pytest.raises(ValueError, match=r"eps must be a finite number > 0; got"):
+        gradcheck(lambda x: x * x, [1.0], eps=eps)
+
+
+def test_bad_tolerances_and_eps_types():
+    with pytest.raises(TypeError, match="eps must be a real number"):
+        gradcheck(lambda x: x * x, [1.0], eps="1e-6")
+    with pytest.raises(ValueError, match="atol"):
+        gradcheck(lambda x: x * x, [1.0], atol=-1.0)
+    with pytest.raises(ValueError, match="rtol"):
+        gradcheck(lambda x: x * x, [1.0], rtol=math.nan)
+
+
+# ---- near the edge of a domain (issue 11) ------------------------------------------------------
+
+@pytest.mark.parametrize("x", [1e-7, 3e-9, 1e-12])
+def test_log_near_zero_steps_inside_the_domain(x):
+    # x - eps < 0: the check used to report a domain error at a point the user never passed.
+    report = gradcheck(lambda v: v.log(), [x])
+    assert report.ok, str(report)
+    row = report.rows[0]
+    assert row.step < x and row.value - row.step > 0
+    assert row.numeric == pytest.approx(1.0 / x, rel=1e-6)
+
+
+def test_sqrt_near_zero_passes_and_the_usual_step_is_kept_away_from_edges():
+    assert gradcheck(lambda v: v.sqrt(), [1e-8]).ok
+    assert gradcheck(lambda v: v.log(), [2.0]).rows[0].step == 1e-6
+
+
+def test_a_point_with_no_room_on_either_side_says_why():
+    def only_at_two(x):
+        # Defined at x = 2 only: any nudge raises a domain error.
+        return x * 1.0 if x.data == 2.0 else Value(-1.0).log()
+
+    with pytest.raises(ValueError, match=r"cannot take a central difference for input 'x' "
+                                         r"at 2\.0.*edge of its domain.*log"):
+        gradcheck(only_at_two, [Value(2.0, label="x")])
+
+
+# ---- kinks (issue 13) ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make, op", [
+    (lambda x: x.relu(), "relu"),
+    (lambda x: x.step(), "step"),
+    (lambda x: x.leaky_relu(0.1), "leaky_relu"),
+    (lambda x: x.abs() + x.relu(), "relu"),
+])
+def test_a_disagreement_on_a_kink_says_so(make, op):
+    report = gradcheck(make, [Value(0.0, label="x")])
+    assert not report.ok
+    (row,) = report.failures
+    assert f"{op}'s input 'x' is 0.0" in row.kinks
+    text = str(report)
+    assert "at a kink" in text and "not a wrong derivative" in text
+
+
+def test_a_kink_deep_in_a_graph_is_found_through_its_input():
+    # z = 3a - 6 is exactly 0 at a = 2; the step moves z by 3e-6 across relu's kink.
+    def fn(a, b):
+        z = a * 3.0 - 6.0
+        z.label = "z"
+        return z.relu() * b
+
+    report = gradcheck(fn, [Value(2.0, label="a"), Value(1.5, label="b")])
+    assert [row.label for row in report.failures] == ["a"]
+    assert report.failures[0].kinks == ("relu's input 'z' is 0.0",)
+
+
+def test_a_wrong_derivative_is_not_blamed_on_a_kink(monkeypatch):
+    tanh = OPS["tanh"]
+    broken = dataclasses.replace(tanh, local_grads=lambda xs, out, _: (1.0 - out,))
+    monkeypatch.setitem(OPS, "tanh", broken)
+    # relu's input is far from 0, so the disagreement is the derivative's fault alone.
+    report = gradcheck(lambda a: a.tanh().relu(), [Value(0.8, label="a")])
+    assert [row.label for row in report.failures] == ["a"]
+    assert report.failures[0].kinks == ()
+    assert "kink" not in str(report)

@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 
 from microgrant import Value, gradcheck, losses, nn
-from microgrant.losses import (binary_cross_entropy, binary_cross_entropy_with_logits,
-                               cross_entropy, hinge_loss, log_softmax, mse_loss, softmax)
+from microgrant.engine import topological_order
+from microgrant.losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    hinge_loss,
+    log_softmax,
+    mse_loss,
+    softmax,
+)
 
 LOGITS = [-1000.0, -40.0, -3.5, -1e-3, 0.0, 1e-8, 0.7, 2.0, 40.0, 1000.0]
 PROBS = [1e-10, 1e-4, 0.3, 0.5, 0.9, 1.0 - 1e-9]
@@ -197,10 +205,24 @@ def test_cross_entropy_rejects_bad_targets():
         cross_entropy(values([1.0, 2.0, 3.0]), 3)
     with pytest.raises(TypeError, match="class index"):
         cross_entropy(values([1.0, 2.0]), 1.0)
-    with pytest.raises(ValueError, match="2 samples.*1 target"):
+    with pytest.raises(ValueError, match="2 samples but target has 1 class ind"):
         cross_entropy([values([1.0, 2.0])] * 2, [0])
     with pytest.raises(ValueError, match="list of class scores"):
-        cross_entropy([Value(1.0), Value(2.0)], [0, 1])
+        cross_entropy(Value(1.0), 0)
+    with pytest.raises(ValueError, match="batch of 2 samples.*list of 2 class indices"):
+        cross_entropy([values([1.0, 2.0])] * 2, 0)
+
+
+def test_cross_entropy_says_a_one_hot_target_is_the_target_at_fault():
+    # Issue 13: the message used to blame the scores ("a single score Value at index 0").
+    with pytest.raises(ValueError) as info:
+        cross_entropy(values([2.0, 1.0, 0.1]), [1, 0, 0])
+    message = str(info.value)
+    assert "target must be its class index" in message
+    assert "one-hot, pass the index of its 1 instead: 0" in message
+    assert "single score" not in message
+    with pytest.raises(ValueError, match=r"target at index 1 must be a class index.*: 2"):
+        cross_entropy([values([1.0, 2.0, 3.0])] * 2, [1, [0, 0, 1]])
 
 
 # ---- mse and hinge -------------------------------------------------------------------------------
@@ -243,13 +265,14 @@ def test_reductions(loss, pred, target):
     assert close(loss(values(pred), target, reduction="sum").data, sum(each))
     assert close(loss(values(pred), target).data, sum(each) / 3)
     assert close(loss(np.array(pred), np.array(target)).data, sum(each) / 3)
-    with pytest.raises(ValueError, match="reduction must be one of 'mean', 'sum', 'none'"):
+    with pytest.raises(ValueError, match="unknown reduction 'average'; valid ones are 'mean', "
+                                         "'sum', 'none'"):
         loss(values(pred), target, reduction="average")
-    with pytest.raises(ValueError, match="3 predictions but 2 targets"):
+    with pytest.raises(ValueError, match="input has 3 values but target has 2"):
         loss(values(pred), target[:2])
-    with pytest.raises(ValueError, match="no predictions"):
+    with pytest.raises(ValueError, match="input is empty"):
         loss([], [])
-    with pytest.raises(ValueError, match="needs a list of as many targets"):
+    with pytest.raises(ValueError, match="so target must be a list of as many"):
         loss(values(pred), target[0])
 
 
@@ -268,8 +291,115 @@ def test_targets_given_as_values_get_no_gradient(loss, pred, target):
     assert any(p.grad != 0.0 for p in preds)
 
 
-def test_log1p_series_branch_is_accurate():
-    # Tiny logits go through the series for log(1 + u); the result must match math.log1p.
+ALL_LOSSES = [
+    (mse_loss, "mse", [0.5, -1.0], [0.0, 1.0]),
+    (binary_cross_entropy, "bce", [0.2, 0.7], [0, 1]),
+    (binary_cross_entropy_with_logits, "bce_logits", [0.2, -3.0], [1, 0]),
+    (hinge_loss, "hinge", [0.2, -3.0], [1, -1]),
+]
+
+
+@pytest.mark.parametrize("loss, name, pred, target", ALL_LOSSES)
+def test_losses_take_pytorchs_argument_names(loss, name, pred, target):
+    by_name = loss(input=values(pred), target=target, reduction="sum")
+    assert by_name.data == loss(values(pred), target, "sum").data
+
+
+def test_cross_entropy_takes_pytorchs_argument_names():
+    z = values([1.0, 2.0])
+    assert cross_entropy(input=z, target=1, reduction="none").data == cross_entropy(z, 1).data
+
+
+@pytest.mark.parametrize("loss, name, pred, target", ALL_LOSSES)
+def test_losses_label_their_output_and_each_term(loss, name, pred, target):
+    mean = loss(values(pred), target)
+    assert mean.label == name
+    assert [t.label for t in loss(values(pred), target, reduction="none")] == \
+        [f"{name}[1]", f"{name}[2]"]
+    assert loss(Value(pred[0]), target[0]).label == name
+    # The terms of a reduced loss are labelled too: the sum's inputs are name[1], name[2].
+    summed = loss(values(pred), target, reduction="sum")
+    assert [t.label for t in summed.inputs] == [f"{name}[1]", f"{name}[2]"]
+
+
+def test_cross_entropy_labels_and_a_user_label_is_kept():
+    loss = cross_entropy([values([1.0, 2.0])] * 2, [0, 1])
+    assert loss.label == "cross_entropy"
+    assert [t.label for t in cross_entropy([values([1.0, 2.0])] * 2, [0, 1], "none")] == \
+        ["cross_entropy[1]", "cross_entropy[2]"]
+    mine = mse_loss(Value(2.0), 1.0)
+    mine.label = "my loss"
+    assert mse_loss([mine * 1.0], [0.0]).label == "mse"  # a new node: the loss's own name
+    assert mine.label == "my loss"
+
+
+@pytest.mark.parametrize("loss", [binary_cross_entropy, binary_cross_entropy_with_logits])
+def test_swapped_arguments_are_refused(loss):
+    # Issue 13: binary_cross_entropy([1, 1, 0, 0], P) used to return 60.0.
+    P = values([0.1, 0.6, 0.2, 0.7])
+    with pytest.raises(ValueError, match="look swapped.*outputs come first"):
+        loss([1, 1, 0, 0], P)
+    with pytest.raises(ValueError, match="look swapped"):
+        loss([1, 1, 0, 0], [0.1, 0.6, 0.2, 0.7])  # plain numbers: labels where p belongs
+    assert loss(P, [1, 1, 0, 0]).data > 0  # the right order works
+
+
+def test_swapped_arguments_are_refused_by_hinge_and_mse():
+    with pytest.raises(ValueError, match="look swapped"):
+        hinge_loss([1, -1], values([0.3, -2.0]))
+    with pytest.raises(ValueError, match="look swapped"):
+        hinge_loss([1, -1], [0.3, -2.0])
+    with pytest.raises(ValueError, match="look swapped"):
+        mse_loss([1.0, 2.0], values([0.3, -2.0]))
+    # Plain numbers as input are fine when nothing suggests a swap.
+    assert mse_loss([1.0, 2.0], [0.0, 0.0]).data == 2.5
+    assert binary_cross_entropy([0.5], [1]).data == pytest.approx(math.log(2))
+
+
+def test_nan_input_gives_nan_not_a_silent_number():
+    # Issue 11: relu(nan) used to be 0, so hinge_loss(Value(nan), 1) was 0.
+    assert math.isnan(hinge_loss(Value(math.nan), 1).data)
+    assert math.isnan(mse_loss(Value(math.nan), 1.0).data)
+    assert math.isnan(binary_cross_entropy_with_logits(Value(math.nan), 1).data)
+    with pytest.raises(ValueError, match=r"probabilities in \[0, 1\]; got nan"):
+        binary_cross_entropy(Value(math.nan), 1)
+
+
+@pytest.mark.parametrize("loss, name, pred, target", ALL_LOSSES)
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_non_finite_targets_are_refused(loss, name, pred, target, bad):
+    with pytest.raises(ValueError, match="target at index 1 must be a finite number"):
+        loss(values(pred), [target[0], bad])
+
+
+def _shape(root):
+    return [(n.op, len(n.inputs)) for n in topological_order(root)]
+
+
+@pytest.mark.parametrize("loss, points", [
+    (binary_cross_entropy_with_logits, [-1000.0, -2.0, 0.0, 1e-9, 3.0, 1000.0]),
+    (binary_cross_entropy, [0.0, 1e-60, 0.3, 1.0 - 1e-12, 1.0]),
+    (hinge_loss, [-5.0, 0.0, 0.5, 1.0, 7.0]),
+    (mse_loss, [-3.0, 0.0, 2.0]),
+])
+def test_a_loss_graph_has_the_same_shape_whatever_the_numbers(loss, points):
+    # No branch on .data (issue 12): one traced graph must serve every input.  The logistic
+    # losses used to pick a formula by the logit's sign and the clamps by the probability.
+    target = 1 if loss is hinge_loss else 1.0
+    shapes = {tuple(_shape(loss(Value(p), target))) for p in points}
+    assert len(shapes) == 1
+
+
+def test_a_constant_target_value_stays_in_the_graph():
+    # A placeholder target (a constant Value) is an input node, so a replay can change it.
+    y = Value(1.0, requires_grad=False)
+    loss = binary_cross_entropy_with_logits(Value(0.3), y)
+    assert any(y in n.inputs for n in topological_order(loss))
+    assert y.grad is None
+
+
+def test_log1p_is_accurate_for_tiny_u():
+    # log(1 + exp(-|z|)) for large |z|: the rounding of 1 + u is put back, as math.log1p.
     for z in (-20.0, -8.0, 7.5, 13.0):
         loss = binary_cross_entropy_with_logits(Value(z), 1.0 if z > 0 else 0.0)
         assert close(loss.data, math.log1p(math.exp(-abs(z))), abs_=0.0)
