@@ -35,6 +35,10 @@ TORCH = {
     "mul": lambda xs, _: xs[0] * xs[1],
     "div": lambda xs, _: xs[0] / xs[1],
     "sum": lambda xs, _: torch.stack(list(xs)).sum(),
+    # weights, inputs, then a bias when the count is odd
+    "dot": lambda xs, _: (torch.dot(torch.stack(list(xs[:len(xs) // 2])),
+                                    torch.stack(list(xs[len(xs) // 2:2 * (len(xs) // 2)])))
+                          + (xs[-1] if len(xs) % 2 else 0.0)),
     "neg": lambda xs, _: -xs[0],
     "pow": lambda xs, n: torch.pow(xs[0], n),
     "vpow": lambda xs, _: torch.pow(xs[0], xs[1]),
@@ -55,6 +59,8 @@ MICROGRANT = {
     "mul": lambda v, _: v[0] * v[1],
     "div": lambda v, _: v[0] / v[1],
     "sum": lambda v, _: Value.sum(v),
+    "dot": lambda v, _: Value.dot(v[:len(v) // 2], v[len(v) // 2:2 * (len(v) // 2)],
+                                  v[-1] if len(v) % 2 else None),
     "neg": lambda v, _: -v[0],
     "pow": lambda v, n: v[0] ** n,
     "vpow": lambda v, _: v[0] ** v[1],
