@@ -19,8 +19,7 @@ from pathlib import Path
 from microgrant import plot, viz
 from microgrant.data import logic_gate, moons
 from microgrant.nn import MLP
-from microgrant.notes import neuron, two_neurons
-from microgrant.optim import Adam
+from microgrant.notes import neuron, train_xor, two_neurons
 from microgrant.train import accuracy, fit
 
 HERE = Path(__file__).resolve().parent
@@ -38,9 +37,9 @@ def graphs() -> list[Path]:
             written.append(drawing.render(HERE / f"neuron_{view}.{fmt}"))
     J = two_neurons()["J"]
     J.backward()
-    # Top to bottom: fifteen values side by side would be too wide to read on a page.
-    written.append(viz.draw(J, view="backward", rankdir="TB").render(
-        HERE / "two_neurons_backward.svg"))
+    # viz picks the direction: this chain of fifteen values reads top to bottom, where side
+    # by side it would be a strip too wide for a page.
+    written.append(viz.draw(J, view="backward").render(HERE / "two_neurons_backward.svg"))
     written.append(viz.save_stepper(J, HERE / "two_neurons_steps.html",
                                     title="Note 004: backprop through two neurons"))
     return written
@@ -48,15 +47,12 @@ def graphs() -> list[Path]:
 
 def boundaries() -> list[Path]:
     X, y = logic_gate("xor")
-    models, titles = [], []
-    for hidden in (1, 2, 3, 4):
-        model = MLP(2, [hidden, 1], activation="tanh", seed=1)
-        fit(model, X, y, loss="bce_logits", optimizer=Adam(model.parameters(), lr=0.1),
-            epochs=300, verbose=False)
-        models.append(model)
-        titles.append(f"{hidden} hidden: {accuracy(model, X, y, loss='bce_logits'):.0%}")
-    plot.decision_boundaries(models, X, y, titles=titles, columns=4, resolution=80,
-                                   path=HERE / "xor_hidden_neurons.png")
+    sizes = (1, 2, 3, 4)
+    runs = [train_xor(hidden) for hidden in sizes]
+    plot.decision_boundaries([run.model for run in runs], X, y,
+                             titles=[f"{hidden} hidden: {run.accuracy:.0%}"
+                                     for hidden, run in zip(sizes, runs)],
+                             columns=4, resolution=80, path=HERE / "xor_hidden_neurons.png")
 
     X, y = moons(100, noise=0.1, seed=0, labels="pm1")
     model = MLP(2, [16, 16, 1], seed=1337)

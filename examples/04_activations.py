@@ -69,7 +69,7 @@ def main(argv=None) -> None:
         for z in (-2.0, 0.5, 3.0):
             g, ours = derivative(name, z)
             note = formula(z, g)
-            ok = gradcheck(lambda v: getattr(v, name)(), [z]).ok
+            ok = gradcheck(lambda v, name=name: getattr(v, name)(), [z]).ok
             flag = "agree" if abs(ours - note) < 1e-12 else "DIFFER"
             print(f"  {name}'({z:+.1f}): backward {ours:.10f}, note's {text} {note:.10f}: "
                   f"{flag}; finite difference {'agrees' if ok else 'DISAGREES'}")

@@ -2,9 +2,10 @@
 
 From note 001 (its figure 15) and the XOR argument of notes 000, 003 and 004. One hidden layer
 of tanh neurons and one output neuron, trained by backprop (Adam on the binary cross-entropy of
-the output logit). With one hidden neuron the network still draws a single straight line, so
-it gets at most 3 of the 4 points right, however long it trains; from two hidden neurons on it
-can bend the boundary around the XOR points, and more neurons draw more complex boundaries.
+the output logit): `microgrant.notes.train_xor`, the recipe the demo and the README use.
+With one hidden neuron the network still draws a single straight line, so it gets at most 3
+of the 4 points right, however long it trains; from two hidden neurons on it can bend the
+boundary around the XOR points, and more neurons draw more complex boundaries.
 The figure with one panel per network goes to the output folder.
 
     python examples/10_xor_hidden_neurons.py [--hidden 1,2,3,4,8] [--epochs 300] [--out DIR]
@@ -15,18 +16,7 @@ import tempfile
 from pathlib import Path
 
 from microgrant.data import logic_gate
-from microgrant.nn import MLP
-from microgrant.optim import Adam
-from microgrant.train import accuracy, fit
-
-
-def train_xor(hidden: int, epochs: int = 300, seed: int = 1, lr: float = 0.1):
-    """A 2 -> hidden (tanh) -> 1 network trained on XOR; returns (model, history, accuracy)."""
-    X, y = logic_gate("xor")
-    model = MLP(2, [hidden, 1], activation="tanh", seed=seed)
-    history = fit(model, X, y, loss="bce_logits", optimizer=Adam(model.parameters(), lr=lr),
-                  epochs=epochs, verbose=False)
-    return model, history, accuracy(model, X, y, loss="bce_logits")
+from microgrant.notes import train_xor
 
 
 def main(argv=None) -> None:

@@ -11,24 +11,33 @@ a page that steps through backprop, and plots (`microgrant.plot`).
     microgrant train moons --hidden 16,16 --epochs 100
 
 Exit status: 0 on success; 2 for a usage error (a bad option, a malformed expression, a
-missing or malformed value; the message goes to stderr, with a caret under the offending
-character of an expression); 1 when something fails while running, such as log of a
-negative number (a one-line message on stderr, no traceback).
+missing or malformed value; the message goes to stderr, says what is allowed, and puts a
+caret under the offending character of an expression); 1 when something fails while running,
+such as log of a negative number or training that diverges (a one-line message on stderr, no
+traceback). Besides those messages, stderr only ever says that a plot was skipped because
+matplotlib is missing: Graphviz and warnings stay quiet.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import os
-import re
 import sys
-import time
+import warnings
 from pathlib import Path
+from typing import Any, Callable
 
-from .notes import TWO_NEURONS
+import numpy as np
 
-__all__ = ["main", "DATASETS", "UsageError"]
+from . import __version__, checks, data, plot, viz
+from .expr import FUNCTIONS, ExpressionError, parse
+from .nn import MLP
+from .notes import TWO_NEURONS, note_004_table, train_xor, two_neurons
+from .ops import OPS
+from .optim import SGD, Adam, RMSprop
+from .train import accuracy, fit, predict
+
+__all__ = ["main", "DATASETS", "ACTIVATIONS", "UsageError"]
 
 #: The datasets ``microgrant train`` knows, with what each one is.
 DATASETS = {
@@ -42,11 +51,12 @@ DATASETS = {
     "admissions": "note 003's students: test score and grades, accepted or not",
 }
 
+#: The hidden-layer activations ``microgrant train`` offers: the op table's, and none.
+ACTIVATIONS = (*(op.method for op in OPS.values() if op.activation), "linear")
+
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
 DEFAULT_LR = {"sgd": 0.1, "adam": 0.05, "rmsprop": 0.01}
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "linear")
-
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+TWO_NEURONS_TITLE = "Note 004: backprop through two neurons"
 
 
 class UsageError(Exception):
@@ -63,66 +73,61 @@ class UsageError(Exception):
     """
 
 
-# ---- argument types -------------------------------------------------------------------------
+# ---- argument types: microgrant.checks, with argparse's error type -------------------------
 
-def _finite(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
+def _checked(convert: type, check: Callable, name: str, **limits) -> Callable[[str], Any]:
+    """An argparse ``type=``: the text as a ``convert`` (int or float), then ``check``-ed.
 
+    The digits must be ASCII, as in an expression: Python's int() and float() would also
+    read other scripts' digits.
+    """
+    what = "a whole number" if convert is int else "a number"
 
-def _positive(text: str) -> float:
-    value = _finite(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
+    def parse(text: str):
+        try:
+            if not text.isascii():
+                raise ValueError(text)
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be {what}, written with the "
+                                             f"digits 0-9; got {text!r}") from None
+        try:
+            return check(value, name, **limits)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
 
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
+    parse.__name__ = name  # argparse names the type in some messages
+    return parse
 
 
 def _sizes(text: str) -> list[int]:
     if text.strip() in ("", "none"):
         return []  # no hidden layer: logistic regression
+    size = _checked(int, checks.count, "every layer size")
     try:
-        sizes = [int(part) for part in text.split(",")]
-    except ValueError:
+        return [size(part) for part in text.split(",")]
+    except argparse.ArgumentTypeError as error:
         raise argparse.ArgumentTypeError(
-            f"expected layer sizes separated by commas, such as 8,8; got {text!r}") from None
-    if any(size < 1 for size in sizes):
-        raise argparse.ArgumentTypeError(f"every layer size must be >= 1; got {text!r}")
-    return sizes
+            f"expected layer sizes separated by commas, such as 8,8; got {text!r} "
+            f"({error})") from None
 
 
 def _assignments(items: list[str]) -> dict[str, float]:
     """``["x=2", "w=-0.5"]`` -> ``{"x": 2.0, "w": -0.5}``; UsageError for anything else."""
-    from .expr import FUNCTIONS
-
     values: dict[str, float] = {}
     for item in items:
         name, sep, text = item.partition("=")
         name = name.strip()
-        if not sep or not _NAME.match(name):
+        if not (sep and name.isidentifier() and name.isascii()):
             raise UsageError(f"expected name=value, such as x=2.5; got {item!r}")
         if name in FUNCTIONS:
             raise UsageError(f"{name!r} is a function, so it cannot be given a value")
         if name in values:
             raise UsageError(f"{name!r} is given a value twice")
         try:
-            values[name] = _finite(text.strip())
+            values[name] = _checked(float, checks.finite, f"the value of {name}")(text.strip())
         except argparse.ArgumentTypeError as error:
-            raise UsageError(f"the value of {name}: {error}") from None
+            raise UsageError(str(error)) from None
     return values
 
 
@@ -135,8 +140,12 @@ def _out_dir(path: str) -> Path:
 
 
 def _write_graphs(root, folder: Path, stem: str, title: str, digits: int = 4) -> list[Path]:
-    """Forward and backward graphs as SVG and PNG, and the stepper page."""
-    from . import viz
+    """Forward and backward graphs as SVG and PNG, and the stepper page.
+
+    The layout's direction is viz's choice (``rankdir=None``): it draws a long chain top to
+    bottom, so the pictures stay readable instead of becoming a strip twenty times as wide
+    as it is high.
+    """
 
     written = []
     for view in ("forward", "backward"):
@@ -159,78 +168,44 @@ def _list_written(paths: list[Path]) -> None:
 
 def _print_chain_rule(x1: float, y: float, w1: float, w2: float):
     """Prints the derivation with the note's factors next to backward's; returns J."""
-    from . import viz
-    from .notes import note_004_factors, two_neurons
 
-    v = two_neurons(x1, y, w1, w2)
-    J = v["J"]
+    J = two_neurons(x1, y, w1, w2)["J"]
     J.backward()
-    f = note_004_factors(x1, y, w1, w2)
-    printed, corrected = f["(2) dJ/dŷ, as printed"], f["(2) dJ/dŷ, corrected"]
     print("Note 004: two layers, one neuron each, no bias, binary cross-entropy")
     print(f"  x1 = {x1:g}, y = {y:g}, w1 = {w1:g}, w2 = {w2:g}")
     print("  z1 = w1 x1,  a1 = σ(z1),  z2 = w2 a1,  ŷ = σ(z2),\n"
-          "  J = -y log ŷ - (1 - y) log(1 - ŷ)")
-    print()
-    print(viz.explain(J))
-    print()
-    print("The note's chain rule, factor by factor:")
-    print(f"  (2) dJ/dŷ as printed, y/ŷ + (1-y)/(1-ŷ)    = {printed:+.6g}")
-    print(f"  (2) corrected,        -y/ŷ + (1-y)/(1-ŷ)   = {corrected:+.6g}   "
-          f"backward: {v['y_hat'].grad:+.6g}")
-    print(f"  (3) dŷ/dz2 = σ(z2)(1 - σ(z2))             = {f['(3) dŷ/dz2']:+.6g}")
-    print(f"  (4) dz2/dw2 = a1                          = {f['(4) dz2/dw2']:+.6g}")
-    print(f"      dz2/da1 = w2, da1/dz1 = σ'(z1), dz1/dw1 = x1: "
-          f"{f['dz2/da1']:+.6g}, {f['da1/dz1']:+.6g}, {f['dz1/dw1']:+.6g}")
-    print(f"  {'':<7} {'(2) as printed':>15} {'(2) corrected':>15} {'backward':>12}")
-    for w in ("w2", "w1"):
-        print(f"  dJ/d{w:<3} {f[f'dJ/d{w}, as printed']:>+15.6g} "
-              f"{f[f'dJ/d{w}, corrected']:>+15.6g} {v[w].grad:>+12.6g}")
-    if abs(printed - corrected) > 1e-12 * max(1.0, abs(corrected)):
-        print("  Equation (2) as printed has a sign error (d/dŷ of -y log ŷ is -y/ŷ); "
-              "backward agrees with the corrected form.")
-    else:
-        print("  With y = 0 both forms of (2) agree; set y = 1 to see the note's sign error.")
+          "  J = -y log ŷ - (1 - y) log(1 - ŷ)\n")
+    print(viz.explain(J), end="\n\n")
+    print(note_004_table(x1, y, w1, w2))
     return J
 
 
-def _plot_or_note(make_plot, what: str):
-    """Runs a plotting call; if matplotlib is missing, says so and carries on."""
+def _plot(make_plot: Callable[[], object], path: Path, what: str) -> list[Path]:
+    """Runs a plotting call that saves to ``path``; if matplotlib is missing, says so."""
     try:
-        return make_plot()
+        make_plot()
     except ImportError as error:
         print(f"skipped {what}: {error}", file=sys.stderr)
-        return None
+        return []
+    return [path]
 
 
 # ---- commands -------------------------------------------------------------------------------
 
 def _cmd_demo(args) -> int:
-    from . import plot
-    from .data import logic_gate
-    from .nn import MLP
-    from .optim import Adam
-    from .train import accuracy, fit
-
-    started = time.perf_counter()
     folder = _out_dir(args.out)
     J = _print_chain_rule(**TWO_NEURONS)
-    written = _write_graphs(J, folder, "two_neurons", "Note 004: backprop through two neurons")
+    written = _write_graphs(J, folder, "two_neurons", TWO_NEURONS_TITLE)
 
     print("\nTraining a 2 -> 4 (tanh) -> 1 network on XOR, the problem one neuron cannot solve")
-    X, y = logic_gate("xor")
-    model = MLP(2, [4, 1], activation="tanh", seed=1)
-    history = fit(model, X, y, loss="bce_logits", optimizer=Adam(model.parameters(), lr=0.1),
-                  epochs=300, verbose=False)
-    acc = accuracy(model, X, y, loss="bce_logits")
+    model, history, acc = train_xor(4)
     print(f"  loss {history.loss[0]:.3f} -> {history.loss[-1]:.4f}, accuracy {acc:.0%}")
     path = folder / "xor_boundary.png"
-    if _plot_or_note(lambda: plot.decision_boundary(
-            model, X, y, title=f"XOR, 4 hidden tanh neurons: {acc:.0%}", resolution=60,
-            path=path), "the XOR decision boundary"):
-        written.append(path)
-    print(f"\ndone in {time.perf_counter() - started:.1f} s; open "
-          f"{folder / 'two_neurons_steps.html'} to step through backprop")
+    X, y = data.logic_gate("xor")
+    written += _plot(lambda: plot.decision_boundary(
+        model, X, y, title=f"XOR, 4 hidden tanh neurons: {acc:.0%}", resolution=60,
+        path=path), path, "the XOR decision boundary")
+    print(f"\nopen {folder / 'two_neurons_steps.html'} to step through backprop")
     _list_written(written)
     return 0
 
@@ -240,29 +215,22 @@ def _cmd_chain_rule(args) -> int:
         raise UsageError(f"--y is a label (or a probability) in [0, 1]; got {args.y:g}")
     J = _print_chain_rule(args.x1, args.y, args.w1, args.w2)
     if args.out:
-        _list_written(_write_graphs(J, _out_dir(args.out), "two_neurons",
-                                    "Note 004: backprop through two neurons"))
+        _list_written(_write_graphs(J, _out_dir(args.out), "two_neurons", TWO_NEURONS_TITLE))
     return 0
 
 
 def _cmd_graph(args) -> int:
-    from . import viz
-    from .expr import ExpressionError, parse
-
     values = _assignments(args.values)
     try:
         expression = parse(args.expression)
-    except ExpressionError as error:
-        raise UsageError(str(error)) from None
-    if not expression.names:
-        raise UsageError(f"{args.expression!r} has no names, so there is nothing to "
-                         "differentiate; write it with names and give them values, "
-                         "such as x*x x=3")
-    unused = [name for name in values if name not in expression.names]
-    if unused:
-        raise UsageError(f"{', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not in "
-                         f"the expression (its names: {', '.join(expression.names)})")
-    try:
+        if not expression.names:
+            raise UsageError(f"{args.expression!r} has no names, so there is nothing to "
+                             "differentiate; write it with names and give them values, "
+                             "such as x*x x=3")
+        unused = [name for name in values if name not in expression.names]
+        if unused:
+            raise UsageError(f"{', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not "
+                             f"in the expression (its names: {', '.join(expression.names)})")
         root, leaves = expression.build(values)
     except ExpressionError as error:
         raise UsageError(str(error)) from None
@@ -284,58 +252,51 @@ def _cmd_graph(args) -> int:
 
 
 def _dataset(name: str, n: int, seed: int):
-    from . import data
-
     if name in data.GATES:
         return data.logic_gate(name)
     if name == "blobs":
         return data.blobs(n=n, centers=[[-1.5, -1.0], [1.5, 1.0]], seed=seed)
-    return getattr(data, name)(n=n, seed=seed)
+    X, y = getattr(data, name)(n=n, seed=seed)
+    if name == "admissions":
+        X = (X - 5.0) / 2.5  # scores 0..10 -> about -2..2: one learning rate suits both
+    return X, y
 
 
 def _cmd_train(args) -> int:
-    from . import plot
-    from .nn import MLP
-    from .optim import SGD, Adam, RMSProp
-    from .train import accuracy, fit
-
     X, y = _dataset(args.dataset, args.n, args.seed)
-    if args.dataset == "admissions":
-        X = (X - 5.0) / 2.5  # scores 0..10 -> about -2..2: one learning rate suits both
     lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
     model = MLP(2, [*args.hidden, 1], activation=args.activation, seed=args.seed)
-    optimizer = {"sgd": SGD, "adam": Adam, "rmsprop": RMSProp}[args.optimizer](
+    optimizer = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}[args.optimizer](
         model.parameters(), lr=lr)
     print(f"{model} on {args.dataset} ({len(y)} points), {args.optimizer} lr {lr:g}, "
           f"{args.epochs} epochs, binary cross-entropy on the output logit")
-    history = fit(model, X, y, loss="bce_logits", optimizer=optimizer, epochs=args.epochs,
-                  verbose=True, stream=sys.stdout)
-    if not math.isfinite(history.loss[-1]):
-        raise RuntimeError(f"training diverged (loss {history.loss[-1]}); try a smaller --lr")
+    with warnings.catch_warnings():
+        # fit warns when training diverges; the progress lines and the error below say it.
+        warnings.filterwarnings("ignore", message="fit stopped", category=RuntimeWarning)
+        history = fit(model, X, y, loss="bce_logits", optimizer=optimizer,
+                      epochs=args.epochs, verbose=True, stream=sys.stdout)
+    # A diverged run (fit puts back the weights from before the bad step) or outputs that
+    # overflow can neither be scored nor plotted: say so, and write nothing.
+    if "diverged" in (history.stop_reason or "") or not np.isfinite(predict(model, X)).all():
+        raise RuntimeError(f"{history.stop_reason or 'training diverged'}; pass a smaller --lr")
     acc = accuracy(model, X, y, loss="bce_logits")
     # The progress lines measure each epoch before its step; this is the trained model.
     print(f"accuracy after training: {acc:.1%} ({round(acc * len(y))} of {len(y)} points)")
     folder = _out_dir(args.out)
     boundary = folder / f"{args.dataset}_boundary.png"
     curves = folder / f"{args.dataset}_curves.png"
-    written = []
-    if _plot_or_note(lambda: plot.decision_boundary(
-            model, X, y, title=f"{args.dataset}: {acc:.0%}", path=boundary),
-            "the decision-boundary plot"):
-        written.append(boundary)
-        plot.training_curves(history.loss, history.accuracy, path=curves)
-        written.append(curves)
+    written = _plot(lambda: plot.decision_boundary(
+        model, X, y, title=f"{args.dataset}: {acc:.0%}", path=boundary), boundary,
+        "the decision-boundary plot")
     if written:
-        _list_written(written)
+        plot.training_curves(history.loss, history.accuracy, path=curves)
+        _list_written([*written, curves])
     return 0
 
 
 # ---- the parser -----------------------------------------------------------------------------
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
-    from . import __version__
-    from .expr import FUNCTIONS
-
     parser = argparse.ArgumentParser(
         prog="microgrant",
         description="See backprop: build a graph, run the chain rule, draw every step.")
@@ -358,8 +319,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
                     "cross-entropy: prints the forward pass, every chain-rule step, and the "
                     "note's factors (with its sign error) next to backward's gradients.")
     for name, default in TWO_NEURONS.items():
-        chain.add_argument(f"--{name}", type=_finite, default=default,
-                           help=f"(default {default:g})")
+        chain.add_argument(f"--{name}", type=_checked(float, checks.finite, name),
+                           default=default, help=f"(default {default:g})")
     chain.add_argument("--out", metavar="DIR", help="also write the graphs to this folder")
     chain.set_defaults(run=_cmd_chain_rule)
 
@@ -375,7 +336,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
                        help="a value for every name in EXPR")
     graph.add_argument("--out", default="microgrant-graph", metavar="DIR",
                        help="folder for the files (default: ./microgrant-graph)")
-    graph.add_argument("--digits", type=_count, default=4,
+    graph.add_argument("--digits", type=_checked(int, checks.count, "digits"), default=4,
                        help="significant digits in the explanation and the pictures "
                             "(default 4)")
     graph.set_defaults(run=_cmd_graph)
@@ -394,13 +355,15 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
                        help="hidden-layer activation (default relu)")
     train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
                        help="default adam")
-    train.add_argument("--lr", type=_positive, default=None,
+    train.add_argument("--lr", type=_checked(float, checks.positive, "lr"), default=None,
                        help="learning rate (default: sgd 0.1, adam 0.05, rmsprop 0.01)")
-    train.add_argument("--epochs", type=_count, default=200, help="default 200")
-    train.add_argument("--n", type=_count, default=100,
+    train.add_argument("--epochs", type=_checked(int, checks.count, "epochs"), default=200,
+                       help="default 200")
+    train.add_argument("--n", type=_checked(int, checks.count, "n"), default=100,
                        help="points to generate (not for the logic gates; default 100)")
-    train.add_argument("--seed", type=int, default=0,
-                       help="seed for the data and the weights (default 0)")
+    train.add_argument("--seed", type=_checked(int, checks.count, "seed", minimum=0),
+                       default=0, help="seed for the data and the weights, a whole number "
+                                       ">= 0 (default 0)")
     train.add_argument("--out", default="microgrant-train", metavar="DIR",
                        help="folder for the plots (default: ./microgrant-train)")
     train.set_defaults(run=_cmd_train)
@@ -416,7 +379,8 @@ def _expression_last(argv: list[str]) -> list[str]:
     if "graph" not in argv:
         return argv
     at = argv.index("graph") + 1
-    options, positional = [], []
+    options: list[str] = []
+    positional: list[str] = []
     words = iter(argv[at:])
     for word in words:
         if word == "--":

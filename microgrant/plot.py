@@ -20,19 +20,29 @@ import math
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .io import write_atomically
+from . import checks
 from .engine import Value, no_grad
+from .io import write_atomically
+from .ops import OPS
 
 __all__ = ["ACTIVATIONS", "decision_boundary", "decision_boundaries", "training_curves",
            "activations", "activation_with_derivative", "save_figure"]
 
-#: The activation functions `activations` can draw, by name: each a method of `Value`.
+# An op's constant argument as the plots show it: leaky_relu's default slope, 0.01, would
+# look like relu's flat zero.
+_SHOWN_ARGS = {"slope": 0.1}
+
+
+def _activation(method: str, arg_name: str) -> Callable[[Value], Value]:
+    if arg_name:
+        return lambda z: getattr(z, method)(_SHOWN_ARGS[arg_name])
+    return lambda z: getattr(z, method)()
+
+
+#: The activation functions `activations` can draw, by name: the op table's activations
+#: (each a method of `Value`), and the identity.
 ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
-    "sigmoid": Value.sigmoid,
-    "tanh": Value.tanh,
-    "relu": Value.relu,
-    "leaky_relu": lambda z: z.leaky_relu(0.1),  # a visible slope; the default 0.01 looks flat
-    "step": Value.step,
+    **{op.method: _activation(op.method, op.arg_name) for op in OPS.values() if op.activation},
     "linear": lambda z: z * 1.0,
 }
 
@@ -92,7 +102,7 @@ def save_figure(fig, path) -> Path:
     return path
 
 
-def _as_points(X, y) -> tuple[list[tuple[float, float]], list]:
+def _as_points(X, y) -> tuple[list[tuple[float, ...]], list]:
     rows = [tuple(float(v) for v in row) for row in X]
     labels = list(y)
     if any(len(row) != 2 for row in rows):
@@ -121,7 +131,7 @@ def _grid_outputs(model, xs: list[float], ys: list[float]):
     # no_grad: the grid is thousands of forward passes and none needs a gradient.
     with no_grad():
         for y in ys:
-            row = []
+            row: list[float] = []
             for x in xs:
                 # Values, not floats, so a model written as a formula can call .sigmoid()
                 out = model([Value(x, requires_grad=False), Value(y, requires_grad=False)])
@@ -205,8 +215,7 @@ def decision_boundary(model, X, y, *, threshold: float = 0.0, resolution: int = 
     1
     """
     rows, labels = _as_points(X, y)
-    if resolution < 2:
-        raise ValueError(f"resolution must be at least 2; got {resolution}")
+    checks.count(resolution, "resolution", minimum=2)
     if ax is None:
         fig = _figure_class()(figsize=(5, 4.5))
         ax = fig.subplots()
@@ -247,7 +256,8 @@ def decision_boundaries(models: Sequence, X, y, *, titles: Sequence[str] | None 
     if titles is not None and len(titles) != len(models):
         raise ValueError(f"got {len(titles)} titles for {len(models)} models")
     rows, labels = _as_points(X, y)
-    columns = max(1, min(columns, len(models)))
+    checks.count(resolution, "resolution", minimum=2)
+    columns = min(checks.count(columns, "columns"), len(models))
     n_rows = math.ceil(len(models) / columns)
     fig = _figure_class()(figsize=(3.6 * columns, 3.4 * n_rows))
     axes = fig.subplots(n_rows, columns, squeeze=False)
@@ -263,13 +273,16 @@ def decision_boundaries(models: Sequence, X, y, *, titles: Sequence[str] | None 
     return fig
 
 
-def training_curves(losses: Sequence[float], accuracies: Sequence[float] | None = None, *,
+def training_curves(losses: Sequence[float],
+                    accuracies: Sequence[float | None] | None = None, *,
                     title: str | None = None, path=None):
     """The loss (and, if given, the accuracy) after each epoch.
 
     Args:
         losses: one loss per epoch.
-        accuracies: one accuracy in [0, 1] per epoch, drawn in a second panel.
+        accuracies: one accuracy in [0, 1] per epoch, drawn in a second panel, such as
+            `microgrant.train.History.accuracy`; an epoch without one (``None``) is a gap,
+            and no panel is drawn when no epoch has one.
         title: the figure's title.
         path: if given, the figure is also saved there.
 
@@ -282,6 +295,8 @@ def training_curves(losses: Sequence[float], accuracies: Sequence[float] | None 
     losses = [float(v) for v in losses]
     if not losses:
         raise ValueError("training_curves needs at least one loss")
+    if accuracies is not None and all(v is None for v in accuracies):
+        accuracies = None  # targets that are not class labels have no accuracy
     panels = 1 if accuracies is None else 2
     fig = _figure_class()(figsize=(5 * panels, 3.6))
     axes = fig.subplots(1, panels, squeeze=False)[0]
@@ -291,8 +306,8 @@ def training_curves(losses: Sequence[float], accuracies: Sequence[float] | None 
     axes[0].set_ylabel("loss")
     axes[0].grid(alpha=0.3)
     if accuracies is not None:
-        accuracies = [float(v) for v in accuracies]
-        axes[1].plot(range(1, len(accuracies) + 1), accuracies, color=_STRONG[2])
+        shown = [math.nan if v is None else float(v) for v in accuracies]
+        axes[1].plot(range(1, len(shown) + 1), shown, color=_STRONG[2])
         axes[1].set_xlabel("epoch")
         axes[1].set_ylabel("accuracy")
         axes[1].set_ylim(-0.02, 1.02)
@@ -322,15 +337,14 @@ def activation_with_derivative(name: str, zs: Sequence[float]) -> tuple[list[flo
     >>> round(values[1], 7)           # note 002: tf.math.sigmoid(2.0) = 0.8807971
     0.8807971
     """
-    if name not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; choose from {', '.join(ACTIVATIONS)}")
+    checks.one_of(name, ACTIVATIONS, "activation")
     values, derivatives = [], []
     for z in zs:
         leaf = Value(z)
         out = ACTIVATIONS[name](leaf)
         out.backward()
         values.append(out.data)
-        derivatives.append(leaf.grad)
+        derivatives.append(leaf.grad or 0.0)  # a leaf made here always has a float grad
     return values, derivatives
 
 
@@ -357,12 +371,10 @@ def activations(names: Sequence[str] = ("sigmoid", "tanh", "relu", "step"), *,
     if not names:
         raise ValueError("activations needs at least one name")
     for name in names:
-        if name not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {name!r}; choose from "
-                             f"{', '.join(ACTIVATIONS)}")
-    if points < 2 or not low < high:
-        raise ValueError(f"need points >= 2 and low < high; got points={points}, low={low}, "
-                         f"high={high}")
+        checks.one_of(name, ACTIVATIONS, "activation")
+    checks.count(points, "points", minimum=2)
+    if not checks.finite(low, "low") < checks.finite(high, "high"):
+        raise ValueError(f"need low < high; got low={low}, high={high}")
     zs = [low + (high - low) * i / (points - 1) for i in range(points)]
     fig = _figure_class()(figsize=(3.6 * len(names), 3.2))
     axes = fig.subplots(1, len(names), squeeze=False)[0]

@@ -114,7 +114,7 @@ def test_chain_rule_can_write_its_graphs(capsys, tmp_path):
 
 @pytest.mark.parametrize("argv, words", [
     (["--y", "2"], "in [0, 1]"),
-    (["--x1", "abc"], "expected a number"),
+    (["--x1", "abc"], "x1 must be a number"),
     (["--w1", "inf"], "finite"),
 ])
 def test_chain_rule_usage_errors(capsys, argv, words):
@@ -169,7 +169,7 @@ def test_graph_output_name_never_shadows_a_variable(capsys, tmp_path):
     (["x*y", "x=1"], "no value given for the name 'y'"),
     (["x", "x=1", "x=2"], "given a value twice"),
     (["x", "x"], "expected name=value"),
-    (["x", "x=abc"], "expected a number"),
+    (["x", "x=abc"], "the value of x must be a number"),
     (["x", "x=nan"], "finite"),
     (["x", "1x=2"], "expected name=value"),
     (["x", "x=1", "z=2"], "z is not in the expression"),
@@ -263,3 +263,95 @@ def test_console_script(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "df/dx = 6" in done.stdout
+
+
+# ---- arguments are checked by microgrant.checks: a bad one is a usage error ---------------------
+
+@pytest.mark.parametrize("argv, words", [
+    (["--seed", "-1"], "seed must be a whole number >= 0; got -1"),
+    (["--seed", "1.5"], "seed must be a whole number"),
+    (["--epochs", "\u0663"], "written with the digits 0-9"),  # ARABIC-INDIC DIGIT THREE
+    (["--lr", "nan"], "lr must be a finite number > 0"),
+    (["--n", "-4"], "n must be a whole number >= 1; got -4"),
+])
+def test_train_arguments_out_of_range_are_usage_errors_that_say_what_is_allowed(capsys, tmp_path,
+                                                                                 argv, words):
+    code, out, err = run(capsys, "train", "moons", *argv, "--out", str(tmp_path))
+    assert code == 2
+    assert words in err and "usage: microgrant train" in err
+    assert out == "" and list(tmp_path.iterdir()) == []
+
+
+def test_a_value_with_other_scripts_digits_is_refused_like_in_an_expression(capsys, tmp_path):
+    code, _, err = run(capsys, "graph", "x * 2", "x=\u0661", "--out", str(tmp_path))
+    assert code == 2 and "the value of x must be a number, written with the digits 0-9" in err
+
+
+def test_the_activation_choices_are_the_op_tables_and_linear():
+    from microgrant.cli import ACTIVATIONS
+    from microgrant.ops import OPS
+
+    assert set(ACTIVATIONS) == {op.method for op in OPS.values() if op.activation} | {"linear"}
+
+
+@pytest.mark.parametrize("activation", ["step", "sigmoid", "linear"])
+def test_train_accepts_every_activation_of_the_table(capsys, tmp_path, activation):
+    code, out, err = run(capsys, "train", "and", "--activation", activation, "--epochs", "2",
+                         "--hidden", "2", "--out", str(tmp_path))
+    assert code == 0, err
+    assert "accuracy after training" in out
+
+
+def test_diverged_training_is_one_line_on_stderr_and_writes_nothing(capsys, tmp_path):
+    code, out, err = run(capsys, "train", "moons", "--optimizer", "sgd", "--lr", "1e300",
+                         "--epochs", "20", "--n", "20", "--out", str(tmp_path))
+    assert code == 1
+    assert err.count("\n") == 1 and "diverged" in err and "smaller --lr" in err
+    assert "Warning" not in err
+    assert not tmp_path.exists() or list(tmp_path.iterdir()) == []
+
+
+# ---- quiet, readable, bounded ------------------------------------------------------------------
+
+def command(*argv, cwd, timeout=120):
+    """The command in a process of its own: Graphviz writes to the process's stderr itself."""
+    return subprocess.run([sys.executable, "-m", "microgrant", *argv], capture_output=True,
+                          text=True, cwd=cwd, timeout=timeout)
+
+
+@pytest.mark.parametrize("argv", [
+    ["demo", "--out", "out"],
+    ["chain-rule", "--y", "0", "--out", "out"],
+    ["graph", "tanh(x*w + b)", "x=2", "w=-0.5", "b=0.25", "--out", "out"],
+    ["train", "xor", "--epochs", "20", "--out", "out"],
+])
+def test_every_command_prints_nothing_on_stderr(tmp_path, argv):
+    done = command(*argv, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert list((tmp_path / "out").iterdir())
+
+
+def png_size(path):
+    data = path.read_bytes()
+    assert data[:8] == PNG and data[12:16] == b"IHDR"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_the_demos_graphs_are_not_strips(capsys, tmp_path):
+    code, _, err = run(capsys, "demo", "--out", str(tmp_path))
+    assert code == 0, err
+    for view in ("forward", "backward"):
+        width, height = png_size(tmp_path / f"two_neurons_{view}.png")
+        assert max(width, height) / min(width, height) < 4, (view, width, height)
+
+
+def test_a_long_sum_is_drawn_within_the_layout_bound(tmp_path):
+    # A hang guard, not a timing: before the layout was bounded, 60 terms took half a minute.
+    done = command("graph", "+".join(["x"] * 150), "x=1", "--out", "out", cwd=tmp_path,
+                   timeout=90)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert "df/dx = 150" in done.stdout
+    for name in GRAPH_FILES:
+        check_picture(tmp_path / "out" / f"graph_{name}")

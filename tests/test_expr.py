@@ -71,8 +71,10 @@ def test_precedence_and_gradients_match_python(text, x, y):
         def constant(v):
             return v if isinstance(v, Value) else Value(v, requires_grad=False)
 
-        functions = {name: (lambda v, f=getattr(Value, name): f(constant(v)))
-                     for name in ("tanh", "sigmoid", "exp")}
+        def function(name):
+            return lambda v: getattr(constant(v), name)()
+
+        functions = {name: function(name) for name in ("tanh", "sigmoid", "exp")}
         out = eval(text, {"__builtins__": {}}, {"x": vx, "y": vy, **functions})  # oracle only
         return out, vx, vy
 
@@ -253,3 +255,81 @@ def test_deep_nesting_and_long_chains_do_not_recurse():
     assert root.data == terms + 1 and leaves["x"].grad == terms + 1
     root, leaves = build("-" * (MAX_LENGTH - 1) + "x", {"x": 1.0})
     assert root.data == (1.0 if (MAX_LENGTH - 1) % 2 == 0 else -1.0)
+
+
+# ---- what the language accepts: decided, documented in the module, and tested -----------------
+
+def test_the_functions_are_the_op_tables_methods():
+    from microgrant.ops import OPS
+
+    assert list(FUNCTIONS) == [op.method for op in OPS.values() if op.method]
+    for name in FUNCTIONS:
+        op = next(op for op in OPS.values() if op.method == name)
+        assert op.formula in FUNCTIONS[name]
+        assert op.domain in FUNCTIONS[name]
+        root, leaves = build(f"{name}(x)", {"x": 0.7})
+        assert root.op == op.name and root.inputs == (leaves["x"],)
+
+
+def test_an_ops_argument_is_its_second_argument_and_has_its_methods_default():
+    root, _ = build("leaky_relu(x, 0.25)", {"x": -2.0})
+    assert root.arg == 0.25 and root.data == -0.5
+    assert build("leaky_relu(x)", {"x": -2.0})[0].arg == Value(-2.0).leaky_relu().arg
+
+
+def test_the_argument_may_be_a_constant_expression_but_never_a_name():
+    root, _ = build("leaky_relu(x, 1/4)", {"x": -2.0})
+    assert root.arg == 0.25
+    with pytest.raises(ExpressionError) as info:
+        parse("leaky_relu(x, 2 * a)")
+    assert info.value.position == 18 and "'a'" in str(info.value)
+
+
+@pytest.mark.parametrize("text, position", [
+    ("x+\u0661", 2),       # ARABIC-INDIC DIGIT ONE: Python's float() would read it as 1
+    ("x+2\u0661", 2),
+    ("\uff11 * x", 0),     # FULLWIDTH DIGIT ONE
+    ("x + \u00b2", 4),     # SUPERSCRIPT TWO
+])
+def test_only_ascii_digits_make_numbers(text, position):
+    with pytest.raises(ExpressionError) as info:
+        parse(text)
+    assert info.value.position == position
+    assert "ASCII digits 0-9" in str(info.value)
+
+
+def test_names_are_ascii_and_unicode_spaces_are_refused():
+    with pytest.raises(ExpressionError, match="letters A-Z, a-z"):
+        parse("\u0177 * 2")   # ŷ, as the notes write it
+    with pytest.raises(ExpressionError, match="ordinary spaces") as info:
+        parse("x\u00a0+ 1")   # a no-break space, as copied from a web page
+    assert info.value.position == 1
+
+
+@pytest.mark.parametrize("name", ["lambda", "if", "True", "None", "not", "import", "yield"])
+def test_python_keywords_cannot_be_names(name):
+    with pytest.raises(ExpressionError) as info:
+        parse(f"2 * {name}")
+    assert info.value.position == 4
+    assert f"{name!r} is a Python keyword" in str(info.value)
+    assert f"{name}_" in str(info.value)
+    assert parse(f"2 * {name}_").names == (f"{name}_",)
+
+
+def test_soft_keywords_are_ordinary_names_as_in_python():
+    assert parse("match * case + type + _").names == ("match", "case", "type", "_")
+
+
+@pytest.mark.parametrize("text", ["007", "01 + x", "x * 0009"])
+def test_a_whole_number_with_leading_zeros_is_refused_as_python_does(text):
+    with pytest.raises(SyntaxError):
+        compile(text, "<expression>", "eval")
+    with pytest.raises(ExpressionError, match="cannot start with 0"):
+        parse(text)
+
+
+@pytest.mark.parametrize("text", ["00 * x", "01.5 * x", "007e1 * x", "0.25 * x", "0 * x"])
+def test_numbers_python_reads_with_leading_zeros_are_read_the_same(text):
+    x = 2.0
+    expected = eval(text, {"__builtins__": {}}, {"x": x})  # the oracle: Python's own reading
+    assert build(text, {"x": x})[0].data == expected

@@ -5,7 +5,9 @@ import math
 import pytest
 
 from microgrant import gradcheck
-from microgrant.notes import neuron, note_004_factors, two_neurons
+from microgrant.data import logic_gate
+from microgrant.notes import neuron, note_004_factors, note_004_table, train_xor, two_neurons
+from microgrant.train import accuracy
 
 POINTS = [(1.5, 1.0, 0.8, -0.6), (-2.0, 1.0, 0.3, 1.7), (0.5, 0.0, -1.2, 2.5),
           (-1.0, 0.0, 800.0, -0.6), (3.0, 1.0, -50.0, 30.0)]
@@ -56,3 +58,30 @@ def test_micrograds_neuron_has_round_gradients():
                 leaves[x.label] = x.grad
             stack.append(x)
     assert leaves == pytest.approx({"x1": -1.5, "w1": 1.0, "x2": 0.5, "w2": 0.0, "b": 0.5})
+
+
+def test_train_xor_is_the_recipe_one_hidden_neuron_cannot_fit():
+    one = train_xor(1, epochs=200)
+    three = train_xor(3, epochs=200)
+    assert one.accuracy <= 0.75 and three.accuracy == 1.0
+    assert len(three.history.loss) == 200 and three.history.loss[-1] < three.history.loss[0]
+    X, y = logic_gate("xor")
+    assert accuracy(three.model, X, y, loss="bce_logits") == three.accuracy
+
+
+def test_train_xor_is_seeded():
+    a, b = train_xor(2, epochs=20, seed=5), train_xor(2, epochs=20, seed=5)
+    assert [p.data for p in a.model.parameters()] == [p.data for p in b.model.parameters()]
+    assert a.history.loss != train_xor(2, epochs=20, seed=6).history.loss
+
+
+@pytest.mark.parametrize("y, sign_error", [(1.0, True), (0.0, False)])
+def test_note_004_table_puts_the_notes_products_next_to_backwards(y, sign_error):
+    v = two_neurons(y=y)
+    v["J"].backward()
+    table = note_004_table(y=y)
+    f = note_004_factors(y=y)
+    row = next(line for line in table.splitlines() if line.strip().startswith("dJ/dw2"))
+    assert row.split()[1:] == [f"{f['dJ/dw2, as printed']:+.6g}",
+                               f"{f['dJ/dw2, corrected']:+.6g}", f"{v['w2'].grad:+.6g}"]
+    assert ("has a sign error" in table) == sign_error

@@ -8,8 +8,7 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from microgrant import Value, is_grad_enabled  # noqa: E402
-from microgrant import plot  # noqa: E402
+from microgrant import Value, is_grad_enabled, plot  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
 X = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
@@ -117,7 +116,7 @@ def test_activations_figure_plots_function_and_derivative(tmp_path):
     assert list(relu_derivative) == [0.0] * 6 + [1.0] * 5  # z = -6..6: relu'(0) = 0
     with pytest.raises(ValueError, match="unknown activation 'swish'"):
         plot.activations(("swish",))
-    with pytest.raises(ValueError, match="points >= 2"):
+    with pytest.raises(ValueError, match="points must be a whole number >= 2"):
         plot.activations(points=1)
 
 
@@ -151,3 +150,25 @@ def test_missing_matplotlib_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ImportError, match=r'pip install "microgrant\[plot\]"'):
         plot.training_curves([1.0])
+
+
+def test_the_activations_are_the_op_tables_and_the_identity():
+    from microgrant.ops import OPS
+
+    table = [op.method for op in OPS.values() if op.activation]
+    assert list(plot.ACTIVATIONS) == [*table, "linear"]
+
+
+def test_grid_and_panel_sizes_are_checked_before_drawing():
+    models = [lambda p: p[0]]
+    with pytest.raises(ValueError, match="resolution must be a whole number >= 2; got 1"):
+        plot.decision_boundaries(models, [[0, 0]], [0], resolution=1)
+    with pytest.raises(TypeError, match="columns must be a whole number"):
+        plot.decision_boundaries(models, [[0, 0]], [0], columns=1.5)
+
+
+def test_training_curves_take_fits_history_as_it_is():
+    with_gap = plot.training_curves([0.9, 0.5, 0.2], [None, 0.75, 1.0])
+    assert len(with_gap.axes) == 2
+    assert math.isnan(with_gap.axes[1].lines[0].get_ydata()[0])
+    assert len(plot.training_curves([0.9, 0.5], [None, None]).axes) == 1  # regression targets
