@@ -284,3 +284,17 @@ def test_graphviz_failures_are_render_errors():
     pytest.importorskip("pygraphviz")
     with pytest.raises(viz.RenderError, match="could not lay out"):
         render.render_dot("digraph { a -> }")
+
+
+def test_a_huge_png_is_scaled_down_to_a_size_a_viewer_can_show():
+    import struct
+
+    from microgrant import Value
+    from microgrant.viz import draw
+    x = Value(1.0, label="x")
+    y = x
+    for _ in range(149):
+        y = y + x
+    png = draw(y, view="backward").pipe("png")
+    width, height = struct.unpack(">II", png[16:24])
+    assert max(width, height) <= 5760 and min(width, height) > 100

@@ -103,7 +103,10 @@ def _in_process(pygraphviz, dot: str, fmt: str) -> bytes:
         try:
             os.dup2(caught.fileno(), 2)
             try:
-                return pygraphviz.AGraph(string=dot).draw(format=fmt, prog="dot")
+                graph = pygraphviz.AGraph(string=dot)
+                if fmt == "png":
+                    graph.graph_attr["size"] = PNG_MAX_INCHES
+                return graph.draw(format=fmt, prog="dot")
             except Exception as error:  # pygraphviz raises DotError, ValueError, OSError, ...
                 os.dup2(saved, 2)
                 caught.seek(0)
@@ -114,6 +117,14 @@ def _in_process(pygraphviz, dot: str, fmt: str) -> bytes:
         finally:
             os.dup2(saved, 2)
             os.close(saved)
+
+
+PNG_MAX_INCHES = "60,60"
+"""The largest PNG, in inches at 96 dpi (5760 px a side): bigger drawings are scaled down.
+
+A 150-term sum lays out 12,000 x 32,000 px; rasterising that takes seconds and gives a file
+no viewer shows whole.  The SVG, which scales, is never capped.
+"""
 
 
 def render_dot(dot: str, fmt: str = "svg") -> bytes:
@@ -140,7 +151,8 @@ def render_dot(dot: str, fmt: str = "svg") -> bytes:
         env = dict(os.environ)
         env.setdefault("FONTCONFIG_FILE", str(resources.files(__package__) / "fonts.conf"))
         try:
-            done = subprocess.run([executable, f"-T{fmt}"], input=dot.encode("utf-8"),
+            size = [f"-Gsize={PNG_MAX_INCHES}"] if fmt == "png" else []
+            done = subprocess.run([executable, f"-T{fmt}", *size], input=dot.encode("utf-8"),
                                   capture_output=True, check=False, env=env)
         except OSError as error:
             raise RenderError(f"could not run {executable}: {error}\n\n{INSTALL_HINT}") from error
