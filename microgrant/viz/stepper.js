@@ -238,23 +238,40 @@
       if (readable && view.k < NATURAL * 0.75) { view.k = NATURAL; }
       applyView();
     }
-    // Pan only when the element is out of sight: a learner's chosen zoom and place stay.
-    function bringIntoView(element) {
-      var b = boxOf(element), s = size();
-      var w = s.w / view.k, h = s.h / view.k, margin = 12 / view.k;
+    // Pan only when the step is out of sight: a learner's chosen zoom and place stay.  The
+    // whole step (its node, op, edges and inputs) is brought into view when it fits, else
+    // its node.
+    function bringIntoView(element, others) {
+      var s = size(), w = s.w / view.k, h = s.h / view.k, margin = 12 / view.k;
+      var b = boxOf(element), all = {x0: b.x, y0: b.y, x1: b.x + b.w, y1: b.y + b.h};
+      others.forEach(function (e) {
+        var o = boxOf(e);
+        all.x0 = Math.min(all.x0, o.x); all.y0 = Math.min(all.y0, o.y);
+        all.x1 = Math.max(all.x1, o.x + o.w); all.y1 = Math.max(all.y1, o.y + o.h);
+      });
+      if (all.x1 - all.x0 > w - 2 * margin || all.y1 - all.y0 > h - 2 * margin) {
+        all = {x0: b.x, y0: b.y, x1: b.x + b.w, y1: b.y + b.h};
+      }
       var left = view.cx - w / 2, top = view.cy - h / 2;
-      if (b.x < left + margin || b.x + b.w > left + w - margin ||
-          b.y < top + margin || b.y + b.h > top + h - margin) {
-        centreOn(element, false);
+      if (all.x0 < left + margin || all.x1 > left + w - margin ||
+          all.y0 < top + margin || all.y1 > top + h - margin) {
+        view.cx = (all.x0 + all.x1) / 2;
+        view.cy = (all.y0 + all.y1) / 2;
+        applyView();
       }
     }
     function initialView() {
       var s = size();
       if (!s.w || !s.h) { return; }
       viewReady = true;
+      // A short picture gets a shorter window, without a band of white above and below.
+      var byWidth = Math.min(NATURAL, s.w * 0.97 / full.w);
+      if (byWidth >= NATURAL * 0.5 && full.h * byWidth / 0.97 + 16 < s.h) {
+        ui.graph.style.height = Math.max(180, Math.ceil(full.h * byWidth / 0.97 + 16)) + "px";
+      }
       // A picture that is readable when fitted is fitted; a big one opens at natural size
       // on the output, and the overview shows where that is.
-      if (fitScale() >= NATURAL * 0.6) {
+      if (fitScale() >= NATURAL * 0.5) {
         fit();
         if (view.k > NATURAL * 1.5) { view.k = NATURAL * 1.5; applyView(); }
       } else {
@@ -264,26 +281,30 @@
       }
     }
 
-    // ---- the overview (minimap): a static copy of the picture, without its text ---------
+    // ---- the overview (minimap): the picture's outline, one shape per node and edge -------
+    // Only each node's outer shape and each edge's line are copied (no text, no table cells,
+    // no ids): an overview a few times lighter than the picture, drawn once.
     var mini = document.createElementNS(SVG_NS, "svg");
     mini.setAttribute("viewBox", [full.x, full.y, full.w, full.h].join(" "));
     mini.setAttribute("preserveAspectRatio", "xMidYMid meet");
     mini.setAttribute("aria-hidden", "true");
     var picture = svg.querySelector("g.graph") || svg.querySelector("g");
     if (picture) {
-      var copy = picture.cloneNode(true);
-      // No ids (they would duplicate the picture's), no text, no tooltips: shapes only.
-      copy.removeAttribute("id");
-      Array.prototype.forEach.call(copy.querySelectorAll("[id]"), function (e) {
-        e.removeAttribute("id");
-      });
-      Array.prototype.forEach.call(copy.querySelectorAll("text, title"), function (e) {
-        e.parentNode.removeChild(e);
-      });
-      // Nor the step classes the copy was made with: the overview does not follow them.
-      Array.prototype.forEach.call(copy.querySelectorAll(".mg-pending, .mg-done, .mg-current"),
-        function (e) { e.classList.remove("mg-pending", "mg-done", "mg-current"); });
-      mini.appendChild(copy);
+      var outline = document.createElementNS(SVG_NS, "g");
+      var transform = picture.getAttribute("transform");
+      if (transform) { outline.setAttribute("transform", transform); }
+      Array.prototype.forEach.call(picture.querySelectorAll("g.node, g.edge, g.cluster"),
+        function (group) {
+          var shape = group.querySelector(group.classList.contains("edge") ? "path"
+            : "polygon, ellipse, path");
+          if (!shape) { return; }
+          var copy = shape.cloneNode(false);
+          copy.removeAttribute("id");
+          copy.removeAttribute("class");
+          if (group.classList.contains("cluster")) { copy.setAttribute("fill", "none"); }
+          outline.appendChild(copy);
+        });
+      mini.appendChild(outline);
     }
     var miniView = document.createElementNS(SVG_NS, "rect");
     miniView.setAttribute("class", "mg-mm-view");
@@ -423,7 +444,7 @@
         ui.notice.hidden = true;
       }
       var first = step.drawn === false ? null : find((step.ids || [])[0]);
-      if (first && viewReady) { bringIntoView(first); }
+      if (first && viewReady) { bringIntoView(first, current); }
       if (viewReady) { markHere(first); }
       return k;
     }
@@ -579,7 +600,7 @@
       event.stopPropagation();
     });
 
-    var hintTimer = null;
+    var hintTimer = null, hinted = false;
     function hint(text) {
       ui.hint.textContent = text;
       ui.hint.hidden = false;
@@ -591,7 +612,8 @@
     // a notebook still scrolls the notebook.
     ui.graph.addEventListener("wheel", function (event) {
       if (!focused() && !event.ctrlKey) {
-        hint("click the stepper first: then the wheel zooms");
+        if (!hinted) { hint("click the stepper first: then the wheel zooms"); }
+        hinted = true;  // once: scrolling past a stepper should not keep flashing at you
         return;
       }
       event.preventDefault();
