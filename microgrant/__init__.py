@@ -20,6 +20,7 @@ before backprop), `microgrant.data`, `microgrant.notes` (the notes' worked graph
 from importlib import metadata as _metadata
 
 from .autodiff import backward_pass, grad
+from .compile import compile
 from .engine import OPS, Op, Value, is_grad_enabled, local_grads, no_grad, topological_order
 from .gradcheck import GradcheckResult, GradcheckRow, gradcheck
 
@@ -32,6 +33,7 @@ __all__ = [
     "is_grad_enabled",
     "topological_order",
     "gradcheck",
+    "compile",
     "GradcheckResult",
     "GradcheckRow",
     "Op",

@@ -369,7 +369,25 @@ def test_divergence_stops_with_a_warning_and_keeps_the_last_finite_weights():
     assert all(np.isfinite(v) for v in history.loss)
 
 
-def test_compile_has_its_place_but_is_not_wired_yet():
-    X, y = logic_gate("xor", labels="pm1")
-    with pytest.raises(NotImplementedError, match="compile=True"):
-        fit(MLP(2, [2, 1], seed=0), X, y, compile=True, verbose=False)
+def test_fit_compiled_trains_to_the_same_weights_as_eager():
+    X, y = moons(30, noise=0.1, seed=0, labels="pm1")
+    eager, compiled = MLP(2, [8, 8, 1], seed=3), MLP(2, [8, 8, 1], seed=3)
+    h1 = fit(eager, X, y, loss="hinge", l2=1e-4, epochs=15, lr=0.3, verbose=False)
+    h2 = fit(compiled, X, y, loss="hinge", l2=1e-4, epochs=15, lr=0.3, verbose=False,
+             compile=True)
+    for a, b in zip(eager.parameters(), compiled.parameters()):
+        assert b.data == pytest.approx(a.data, rel=1e-10, abs=1e-12)
+    assert h2.loss == pytest.approx(h1.loss, rel=1e-10)
+    # accuracy is measured only at the last epoch when nothing asks for it sooner
+    assert h2.accuracy[:-1] == [None] * 14 and h2.accuracy[-1] == h1.accuracy[-1]
+
+
+def test_fit_compiled_stops_at_the_target_accuracy_as_eager_does():
+    X, y = logic_gate("xor")
+    runs = []
+    for compiled in (False, True):
+        model = MLP(2, [8, 1], seed=1)
+        history = fit(model, X, y, epochs=400, lr=0.5, target_accuracy=1.0, verbose=False,
+                      compile=compiled)
+        runs.append((len(history.loss), history.accuracy[-1]))
+    assert runs[0] == runs[1] and runs[0][1] == 1.0

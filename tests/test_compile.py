@@ -1,0 +1,315 @@
+"""microgrant.compile: a traced step replayed as array code gives the eager engine's numbers.
+
+Every test compares a compiled call with the eager engine on the same numbers (never with a
+number copied from an output): the moons MLP over 100 SGD steps, every op of the table, the
+graphs whose structure depends on the data (which must be caught, by a guard, and never give
+a stale answer), domain errors (raised as eager raises them, with no gradient touched), new
+shapes, frozen parameters, and bad arguments.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from microgrant import Value, topological_order
+from microgrant.compile import TOLERANCE, CompiledStep, compile
+from microgrant.data import moons
+from microgrant.nn import MLP, hinge_loss, mse_loss
+from microgrant.ops import OPS
+from microgrant.optim import SGD
+
+
+def close(a, b):
+    return abs(a - b) <= TOLERANCE * max(1.0, abs(b))
+
+
+def eager(loss_fn, *arrays):
+    """The eager engine's loss, on stand-ins made as compile makes them."""
+    nested = [np.vectorize(lambda x: Value(float(x), requires_grad=False), otypes=[object])(
+        np.asarray(a, dtype=float)).tolist() for a in arrays]
+    loss = loss_fn(*nested)
+    loss.backward()
+    return loss.data
+
+
+def grads(params):
+    return [p.grad for p in params]
+
+
+def moons_model(seed=1337):
+    model = MLP(2, [16, 16, 1], seed=seed)
+
+    def loss_fn(X, y):
+        scores = [model(x) for x in X]
+        return hinge_loss(scores, y) + 1e-4 * Value.sum([p * p for p in model.parameters()])
+    return model, loss_fn
+
+
+# ---- exactness --------------------------------------------------------------------------------
+
+def test_moons_mlp_100_sgd_steps_match_eager_every_step():
+    X, y = moons(100, seed=3, labels="pm1")
+    eager_model, eager_fn = moons_model()
+    compiled_model, compiled_fn = moons_model()
+    step = compile(compiled_fn)
+    worst = 0.0
+    for k in range(100):
+        eager_model.zero_grad()
+        compiled_model.zero_grad()
+        expected = eager(eager_fn, X, y)
+        loss = step(X, y)
+        assert close(loss, expected), (k, loss, expected)
+        for a, b in zip(compiled_model.parameters(), eager_model.parameters()):
+            assert close(a.grad, b.grad), (k, a.label, a.grad, b.grad)
+            worst = max(worst, abs(a.grad - b.grad))
+        lr = 1.0 - 0.9 * k / 100
+        for model in (eager_model, compiled_model):
+            for p in model.parameters():
+                p.data -= lr * p.grad
+    # Trained for real: the loss fell, so relu's where() saw its inputs change sign.
+    assert loss < 0.5 * eager(moons_model()[1], X, y)
+    assert step.traces == 1 and step.eager_calls == 0
+
+
+def _op_loss(name):
+    """A small loss using op `name` on parameters and inputs, inside its domain."""
+    w = [Value(0.7, label="w1"), Value(1.3, label="w2")]
+
+    def loss_fn(x):
+        terms = []
+        for xi in x:
+            a = w[0] * xi + 2.0          # positive for the inputs below
+            b = w[1] * xi
+            if name in ("add", "sub", "mul", "div", "vpow"):
+                out = {"add": a + b, "sub": a - b, "mul": a * b, "div": b / a,
+                       "vpow": a ** w[1]}[name]
+            elif name == "pow":
+                out = a ** 2.5
+            elif name == "sum":
+                out = Value.sum([a, b, a * b])
+            elif name == "dot":
+                out = Value.dot([w[0], w[1]], [a, b], w[0])
+            elif name == "neg":
+                out = -b
+            elif name == "leaky_relu":
+                out = b.leaky_relu(0.1)
+            else:
+                out = getattr(a if name in ("log", "sqrt") else b, OPS[name].method)()
+            terms.append(out * (xi + 1.5))
+        return Value.sum(terms)
+    return w, loss_fn
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_every_op_matches_eager(name):
+    w, loss_fn = _op_loss(name)
+    step = compile(loss_fn)
+    for x in (np.array([-1.0, 0.5, 1.0]), np.array([0.25, -0.75, 1.5])):
+        for p in w:
+            p.grad = 0.0
+        loss = step(x)
+        mine = grads(w)
+        for p in w:
+            p.grad = 0.0
+        expected = eager(loss_fn, x)
+        assert close(loss, expected)
+        assert all(close(a, b) for a, b in zip(mine, grads(w))), (mine, grads(w))
+    stand_ins = [Value(v, requires_grad=False) for v in x]
+    assert step.tape.nodes == len(topological_order(loss_fn(stand_ins)))
+
+
+def test_gradients_add_up_as_backward_does_and_optimizers_work():
+    model = MLP(2, [3, 1], seed=0)
+    step = compile(lambda X, y: mse_loss([model(x) for x in X], y))
+    X, y = np.array([[0.5, -1.0], [1.0, 2.0]]), np.array([1.0, 0.0])
+    model.zero_grad()
+    step(X, y)
+    once = grads(model.parameters())
+    step(X, y)
+    assert grads(model.parameters()) == [2 * g for g in once]
+    optimizer = SGD(model.parameters(), lr=0.1)
+    before = [p.data for p in model.parameters()]
+    optimizer.zero_grad()
+    step(X, y)
+    optimizer.step()
+    assert [p.data for p in model.parameters()] == [b - 0.1 * g for b, g in zip(before, once)]
+
+
+def test_parameters_are_read_at_every_call():
+    w = Value(2.0)
+    step = compile(lambda x: Value.sum([w * xi for xi in x]) ** 2)
+    x = np.array([1.0, 2.0])
+    first = step(x)
+    w.data = -1.0
+    assert step(x) == eager(lambda x: Value.sum([w * xi for xi in x]) ** 2, x) != first
+
+
+def test_check_agrees_and_leaves_grads_alone():
+    model, loss_fn = moons_model(seed=1)
+    X, y = moons(20, seed=0, labels="pm1")
+    step = compile(loss_fn)
+    for p in model.parameters():
+        p.grad = 0.25
+    report = step.check(X, y)
+    assert report and report.ok and report.parameters == 337
+    assert report.grad_difference <= TOLERANCE
+    assert all(p.grad == 0.25 for p in model.parameters())
+    assert "agree" in str(report)
+
+
+def test_describe_and_tape_count_the_graph():
+    model, loss_fn = moons_model()
+    X, y = moons(10, seed=0, labels="pm1")
+    step = compile(loss_fn)
+    assert step.tape is None and "not traced yet" in step.describe()
+    step(X, y)
+    tape = step.tape
+    nodes = topological_order(loss_fn(X.tolist(), y.tolist()))
+    assert tape.nodes == len(nodes)
+    assert sum(g.nodes for g in tape.groups) == len(nodes)
+    assert tape.levels == max(g.level for g in tape.groups)
+    assert len(tape.groups) < tape.levels + 6 < len(nodes)
+    assert tape.parameters == 337 and tape.inputs == 30
+    text = step.describe()
+    assert f"{tape.levels} levels" in text and "relu" in text and "dot" in text
+
+
+def test_new_shapes_trace_again():
+    model, loss_fn = moons_model()
+    step = compile(loss_fn)
+    for n in (10, 12, 10):
+        X, y = moons(n, seed=n, labels="pm1")
+        model.zero_grad()
+        loss = step(X, y)
+        mine = grads(model.parameters())
+        model.zero_grad()
+        assert close(loss, eager(loss_fn, X, y))
+        assert all(close(a, b) for a, b in zip(mine, grads(model.parameters())))
+    assert step.traces == 2
+
+
+# ---- graphs that depend on the data --------------------------------------------------------
+
+def _agrees_every_call(loss_fn, params, inputs):
+    step = compile(loss_fn)
+    for x in inputs:
+        for p in params:
+            p.grad = 0.0
+        loss = step(np.asarray(x, dtype=float))
+        mine = grads(params)
+        for p in params:
+            p.grad = 0.0
+        assert close(loss, eager(loss_fn, x)), (x, loss)
+        assert all(close(a, b) for a, b in zip(mine, grads(params)))
+    return step
+
+
+def test_python_branch_on_data_is_guarded():
+    w = Value(1.0, label="w")
+
+    def loss_fn(x):
+        z = w * x[0]
+        return z * z if z.data > 0 else -3.0 * z     # a branch compile cannot record
+    step = _agrees_every_call(loss_fn, [w], [[2.0], [1.0], [-2.0], [-1.0], [3.0]])
+    assert step.traces == 3  # traced again each time the branch flipped, and only then
+    assert step.tape.outcome_guards == 1 and "compares 'w'" not in step.describe()
+
+
+def test_comparison_of_values_is_guarded():
+    a, b = Value(1.0, label="a"), Value(2.0, label="b")
+
+    def loss_fn(x):
+        u, v = a * x[0], b * x[1]
+        return (u if u > v else v) * x[0]              # Value.__gt__ decides
+    step = _agrees_every_call(loss_fn, [a, b], [[1.0, 1.0], [5.0, 1.0], [6.0, 1.0],
+                                                    [5.0, 3.0]])
+    assert step.traces == 3  # v, then u (twice: no new trace), then v again
+
+
+def test_numbers_taken_from_data_are_guarded():
+    w = Value(0.5, label="w")
+
+    def loss_fn(x):
+        shift = max(v.data for v in x)                 # a constant made from the data
+        scale = Value(x[0].data * 2.0, requires_grad=False)
+        return Value.sum([(w * (v - shift)).exp() for v in x]) * scale
+    step = _agrees_every_call(loss_fn, [w], [[1.0, 2.0], [1.0, 2.0], [3.0, -1.0]])
+    assert step.traces == 2 and step.tape.exact_guards >= 1
+
+
+def test_constants_computed_from_inputs_alone_are_guarded():
+    w = Value(0.5, label="w")
+    # x[0] * x[1] takes no gradient: the engine makes it a constant, fixed at the trace.
+    step = _agrees_every_call(lambda x: w * (x[0] * x[1]), [w], [[1.0, 2.0], [3.0, 4.0]])
+    assert step.traces == 2
+
+
+def test_hinge_loss_labels_are_guarded_when_they_change():
+    model, loss_fn = moons_model()
+    X, y = moons(10, seed=0, labels="pm1")
+    step = compile(loss_fn)
+    for labels in (y, -y, y):
+        model.zero_grad()
+        loss = step(X, labels)
+        mine = grads(model.parameters())
+        model.zero_grad()
+        assert close(loss, eager(loss_fn, X, labels))
+        assert all(close(a, b) for a, b in zip(mine, grads(model.parameters())))
+
+
+def test_a_frozen_parameter_gets_no_gradient():
+    w, b = Value(2.0), Value(1.0)
+    step = compile(lambda x: (w * x[0] + b) ** 2)
+    step(np.array([3.0]))
+    b.requires_grad = False
+    w.grad = 0.0
+    loss = step(np.array([3.0]))
+    assert b.grad is None and w.grad == 2 * (2.0 * 3.0 + 1.0) * 3.0 and loss == 49.0
+
+
+def test_a_function_with_random_structure_is_refused():
+    w = Value(1.0)
+    calls = []
+
+    def loss_fn(x):
+        calls.append(1)
+        z = w * x[0]
+        return z.tanh() if len(calls) % 2 else z.exp()
+    with pytest.raises(RuntimeError, match="different graphs"):
+        compile(loss_fn)(np.array([1.0]))
+
+
+# ---- errors --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fn, x", [
+    (lambda w, x: (w * x[0]).log(), [-1.0]),       # log of a negative
+    (lambda w, x: (w * x[0]).exp(), [1000.0]),     # overflow
+    (lambda w, x: 1.0 / (w * x[0]), [0.0]),        # division by zero
+    (lambda w, x: (w * x[0]).sqrt(), [0.0]),       # sqrt'(0) does not exist
+])
+def test_domain_errors_raise_as_eager_and_touch_no_grad(fn, x):
+    w = Value(1.0, label="w")
+    step = compile(lambda x: fn(w, x))
+    step(np.array([1.0]))                          # traced where it is defined
+    w.grad = 0.5
+    with pytest.raises((ValueError, ArithmeticError)) as compiled:
+        step(np.array(x))
+    assert w.grad == 0.5
+    with pytest.raises(type(compiled.value)) as expected:
+        eager(lambda x: fn(w, x), x)
+    assert str(compiled.value) == str(expected.value)
+
+
+def test_bad_arguments_are_refused_clearly():
+    with pytest.raises(TypeError, match="needs a function"):
+        compile(3)
+    w = Value(1.0)
+    step = compile(lambda x: w * x[0])
+    with pytest.raises(TypeError, match="arrays .* of real numbers"):
+        step(["a", "b"])
+    with pytest.raises(TypeError, match="must return one Value"):
+        compile(lambda x: [w * x[0]])(np.array([1.0]))
+    with pytest.raises(RuntimeError, match="constant"):
+        compile(lambda x: x[0] * 2.0)(np.array([1.0]))
+    assert isinstance(step, CompiledStep) and math.isfinite(step(np.array([2.0])))
