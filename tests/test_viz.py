@@ -635,26 +635,36 @@ def test_stepper_title_is_the_outputs_label_or_the_output(tmp_path):
 # ---- networks ------------------------------------------------------------------------------
 
 
+def edges_into(source: str, prefix: str) -> int:
+    """How many drawn edges end at a node whose name starts with ``prefix`` (not the invisible
+    ones that keep a layer's neurons in order)."""
+    return len(re.findall(rf"^  \w+(?::\w+:e)? -> {prefix}\w*(?::\w+:w)? \[id=", source,
+                          flags=re.M))
+
+
 def test_draw_network_of_a_neuron_layer_and_mlp():
     nn = pytest.importorskip("microgrant.nn")
     neuron = nn.Neuron(3, activation="tanh", seed=1)
     source = viz.draw_network(neuron).source
     for i, w in enumerate(neuron.w):
-        assert (f'x{i + 1} -> l1n1 [id="x{i + 1}_l1n1", headlabel=<w{i + 1} '
-                f'{format_number(w.data, 3)}>') in source
-    assert "<b>tanh</b>" in source and "grad" not in source
+        # each edge ends at the row of the neuron that lists its weight
+        assert f'x{i + 1} -> l1n1:w{i + 1}:w [id="x{i + 1}_l1n1"' in source
+        assert (f'<td port="w{i + 1}" align="left" balign="left">w{i + 1} '
+                f"{format_number(w.data, 3)}</td>") in source
+    assert "tanh(Σ w·x + b)" in source and "grad" not in source
 
     layer = nn.Layer(2, 3, activation="sigmoid", seed=2)
     source = viz.draw_network(layer).source
-    assert source.count(" -> l1n") == 6
+    assert edges_into(source, "l1n") == 6
     assert "ŷ3" in source
 
     mlp = nn.MLP(2, [4, 3, 1], seed=3)
     source = viz.draw_network(mlp).source
-    assert source.count(" -> l1n") == 2 * 4
-    assert source.count(" -> l2n") == 4 * 3
-    assert source.count(" -> l3n") == 3 * 1
+    assert edges_into(source, "l1n") == 2 * 4
+    assert edges_into(source, "l2n") == 4 * 3
+    assert edges_into(source, "l3n") == 3 * 1
     assert "hidden layer 1: 4 relu" in source and "output layer: 1 linear" in source
+    assert "<b>L2.n3</b>" in source  # named as nn names its parameters
     out = mlp([1.0, -2.0])
     out.backward()
     with_grads = viz.draw_network(mlp).source
@@ -689,7 +699,8 @@ def test_draw_network_with_a_stand_in_shaped_like_micrograds():
             self.layers = [Layer(2, 2), Layer(2, 1, nonlin=False)]
 
     source = viz.draw_network(MLP()).source
-    assert "<b>relu</b>" in source and "<b>linear</b>" in source
+    assert "relu(Σ w·x + b)" in source and "linear(Σ w·x + b)" in source
+    assert "<b>L1.n2</b>" in source  # unlabelled parameters: named by their place
     broken = MLP()
     broken.layers[1].neurons[0].w.append(Value(1.0))
     with pytest.raises(ValueError, match="3 weights, but 2 values feed it"):

@@ -4,8 +4,10 @@ The forward view writes each value as a table ``[name | data]`` and each op as a
 between its inputs and its result; the backward view adds every gradient and, on each edge,
 the op's local derivative and what it contributed (``local × upstream grad``), with the arrows
 turned to show gradients flowing back.  The collapsed view draws a net's neurons as one node
-each (its weighted sum ``z``, activation ``a`` and their grads, per sample), with the weights
-and their grads on the edges, so a small net's whole backward pass fits a screen.
+each (its weighted sum ``z``, activation ``a`` and their grads, per sample), each layer's
+neurons in order, with the weights and their grads on the edges, and each sample's loss term
+as one node named by its label or its formula (``(ŷ − y)² [3]``), so a small net's whole
+backward pass fits a screen.
 
 Every element carries an id from the trace (``n3``, ``n3_op``, ``n3_in0``, ``n3_out``, the grad
 cell ``n3_grad``), so a step can be highlighted and the stepper page can find it in the SVG.
@@ -17,8 +19,9 @@ quotes, braces, ``<``, backslashes, newlines, control characters.
 Pictures must lay out in a few seconds, so the DOT says what Graphviz can lay out quickly: a
 value used by many ops is drawn once in full and as a small dashed copy at each further use
 (long edges from one node to every rank are what make Graphviz's layout explode), many edges
-from one value into one op are drawn as one, and a long chain is laid out top to bottom
-rather than as a thin strip.  The picture says so where it does.
+from one value into one op are drawn as one.  The direction is chosen to bring the picture
+near 1:2 to 2:1 (`plan_layout`), and a long chain is wrapped into columns rather than drawn
+as a thin strip.  The picture says so where it does.
 """
 
 from __future__ import annotations
@@ -33,11 +36,12 @@ from typing import Any
 from ..checks import count, one_of
 from ..engine import OPS, Value
 from .text import as_ratio_part, check_digits, display_names, factor, format_number, shorten
+from .text import formula as write_formula
 from .trace import SHARED, Trace, check_root, is_step_of
 
 __all__ = ["VIEWS", "RANKDIRS", "GROUPS", "STYLE", "OP_FILL", "HIGHLIGHT", "MUTED",
            "REUSE_LIMIT", "Html", "clean", "html", "quote", "attributes", "to_dot",
-           "prepare", "write", "choose_rankdir"]
+           "prepare", "write", "choose_rankdir", "plan_layout", "Layout", "ASPECT"]
 
 VIEWS = ("forward", "backward", "collapsed")
 """The views `to_dot` and `draw` know: values; values with their gradients; one node per
@@ -220,8 +224,11 @@ def to_dot(root: Value, view: str = "forward", digits: int = 4, rankdir: str | N
             or ``"collapsed"`` (a net's neurons as one node each, weights on the edges).
         digits: significant digits for every number (see `format_number`).
         rankdir: Graphviz's direction, ``"LR"``, ``"RL"``, ``"TB"`` or ``"BT"``; ``None``
-            chooses left to right, or top to bottom for a long chain.
-        highlight: a `BackwardStep` of this graph, drawn in red.
+            chooses by the picture's shape (`plan_layout`: left to right for a short one,
+            else what brings it nearest 1:2 to 2:1, a long chain wrapped into columns).
+        highlight: a `BackwardStep` of this graph, drawn in red: its op node, value and
+            edges; in the collapsed view, the neuron (or loss term) whose value the step
+            passes its gradient from, that value's cell, and the edges the gradient takes.
         legend: add a small legend of the colours.
         group: gather a net's values into boxes: ``"neuron"`` (or True), ``"layer"`` or
             ``"sample"``.
@@ -264,35 +271,155 @@ def _levels(trace: Trace, keep) -> dict:
     return {v: level.get(v, 0) for v in trace.values if keep is None or v in keep}
 
 
-def choose_rankdir(trace: Trace, keep=None) -> str:
-    """Left to right, unless that makes a strip far wider than it is tall: then top to bottom.
+ASPECT = (0.5, 2.0)
+"""The width : height range `plan_layout` aims a picture at (1:2 to 2:1)."""
+_WRAP_LIMIT = 8          # the most columns a long picture is wrapped into
+_CHAR = 6.4              # points per character at the pictures' 11 pt Helvetica
+_RANKSEP, _NODESEP = 36.0, 18.0   # Graphviz's defaults, in points
+_SMALL = 1400.0          # points: a picture this wide fits a screen, whatever its shape
 
-    A value's table is about three times as wide as it is tall, so a chain of ten ops drawn
-    left to right is a 20:1 strip, and top to bottom a readable column.
+
+@dataclass(frozen=True)
+class Layout:
+    """How a picture is laid out: Graphviz's direction, and how many columns it wraps into.
+
+    Attributes:
+        rankdir: ``"LR"`` or ``"TB"`` (or what the caller asked for).
+        columns: 1, or how many columns a tall picture drawn top to bottom is cut into,
+            read like a newspaper's: down the first, then down the next.
+        rank: element name (``n3``, ``n3_op``, ``n0_at_n5``) -> its rank (row) before
+            wrapping; the column of an element is ``rank // rows``.
+        rows: how many ranks one column holds (0: not wrapped).
+        size: the estimated (width, height) in points.
+    """
+
+    rankdir: str
+    columns: int = 1
+    rank: dict = field(default_factory=dict)
+    rows: int = 0
+    size: tuple = (0.0, 0.0)
+
+    def column(self, name: str) -> int:
+        return self.rank.get(name, 0) // self.rows if self.rows else 0
+
+
+def _aspect_miss(width: float, height: float) -> float:
+    """How far (in log) ``width / height`` lies outside `ASPECT`; 0 inside it."""
+    ratio = width / max(height, 1.0)
+    low, high = ASPECT
+    return max(math.log(low / ratio), math.log(ratio / high), 0.0)
+
+
+def plan_layout(trace: Trace, keep=None, view: str = "forward", copied=frozenset(),
+                names: dict | None = None) -> Layout:
+    """The direction (and wrapping) that brings a picture nearest `ASPECT`, 1:2 to 2:1.
+
+    The heuristic estimates the picture's size both ways from what Graphviz will draw: each
+    value and op gets a rank (an op one after its highest input, a leaf just before its first
+    consumer, as Graphviz places them), each node a size from its text (a value's table is
+    several times as wide as it is tall), each rank of edge labels (the backward view's local
+    derivatives) a rank of its own.  Left to right the ranks add up to the width and the
+    busiest rank is the height; top to bottom the other way round.  The direction whose
+    width : height lies nearer the range wins, left to right when both are inside it or
+    equally far, and when it is at most 1400 points wide (a short expression fits a screen,
+    and stays left to right as micrograd draws it).
+
+    A long chain fits neither way (a 1:8 column or an 8:1 strip), so a picture still taller
+    than 1:2 top to bottom is wrapped into columns, as many as bring it nearest 1:1 (at most
+    8): Graphviz lays each column out from the top, and the edges from the foot of one
+    column to the head of the next are the only long ones.  A picture gathered into boxes
+    (``group=``) is never wrapped.  Broad pictures (a whole net over several samples) can
+    miss the range both ways; ``view="collapsed"`` or ``sample=`` draw those smaller.
+
+    Args:
+        trace: the graph.
+        keep: the values drawn (None: all).
+        view: ``"forward"`` or ``"backward"`` (edge labels and grads make the latter bigger).
+        copied: ``(value, consumer)`` pairs drawn as small copies (see `REUSE_LIMIT`).
+        names: each value's shown name (`display_names`), for the width of its table.
     """
     levels = _levels(trace, keep)
     if not levels:
-        return "LR"
-    depth = max(levels.values()) + 1
-    per_level: dict[int, int] = {}
-    for lv in levels.values():
-        per_level[lv] = per_level.get(lv, 0) + 1
-    breadth = max(per_level.values())
-    # Rough sizes in points: a value plus its op is ~230 wide and ~50 tall laid out left to
-    # right; ~160 wide and ~110 tall top to bottom.
-    wide = (depth * 230) / (breadth * 50)
-    tall = (breadth * 160) / (depth * 110)
-    if depth * 230 <= 1400 or wide <= 4.0:  # a short picture is fine either way
-        return "LR"
-    return "TB" if abs(math.log(tall / 1.6)) < abs(math.log(wide / 1.6)) else "LR"
+        return Layout("LR")
+    names = names if names is not None else display_names(trace)
+    backward = view == "backward"
+    consumers: dict[Value, int] = {}
+    for node in trace.order:
+        if keep is not None and node not in keep:
+            continue
+        for x in node.inputs:
+            if not x.inputs and (keep is None or x in keep):
+                consumers[x] = min(consumers.get(x, levels[node]), levels[node])
+    # Rank 2L is a value of level L, 2L - 1 its op; a leaf sits just before its first use.
+    rank: dict[str, int] = {}
+    size: dict[str, tuple] = {}
+    labelled: set[int] = set()
+    for v, lv in levels.items():
+        vid = trace.ids[v]
+        if v.inputs:
+            rank[vid], rank[f"{vid}_op"] = 2 * lv, 2 * lv - 1
+            size[f"{vid}_op"] = (54.0, 36.0)
+            if backward:
+                labelled.add(2 * lv - 1)
+        else:
+            rank[vid] = max(2 * consumers.get(v, 1) - 2, 0)
+        chars = len(shorten(names[v], _NAME_LIMIT)) + 5 + len(format_number(v.data))
+        cells = 2
+        if backward and v.grad is not None:
+            chars += 5 + len(format_number(trace.grads.get(v, 0.0)))
+            cells += 1
+        size[vid] = (chars * _CHAR + cells * 9.0, 26.0)
+    for x, consumer in copied:
+        name = f"{trace.ids[x]}_at_{trace.ids[consumer]}"
+        rank[name] = 2 * levels[consumer] - 2
+        size[name] = ((len(shorten(names[x], _NAME_LIMIT)) + 6) * _CHAR + 16.0, 28.0)
+
+    ranks = max(rank.values()) + 1
+    along = [0.0] * ranks    # each rank's extent in the direction of the edges
+    across = [0.0] * ranks   # and across it, summed over the rank's nodes
+    along_lr = [0.0] * ranks
+    across_lr = [0.0] * ranks
+    for name, r in rank.items():
+        w, h = size[name]
+        along[r] = max(along[r], h)
+        across[r] += w + _NODESEP
+        along_lr[r] = max(along_lr[r], w)
+        across_lr[r] += h + _NODESEP
+    label_w, label_h = 120.0, 30.0   # "local 0.9 / 0.9 × 0.0007 = 0.00063", two lines
+    extra_tb = len(labelled) * (label_h + _RANKSEP)
+    extra_lr = len(labelled) * (label_w + _RANKSEP)
+    tb = (max(across), sum(along) + _RANKSEP * (ranks - 1) + extra_tb)
+    lr = (sum(along_lr) + _RANKSEP * (ranks - 1) + extra_lr, max(across_lr))
+    if lr[0] > _SMALL and _aspect_miss(*tb) < _aspect_miss(*lr):
+        best = Layout("TB", rank=rank, size=tb)
+    else:
+        best = Layout("LR", rank=rank, size=lr)
+    width, height = tb
+    if best.rankdir == "LR" and _aspect_miss(*lr) == 0.0 or width / height >= ASPECT[0] \
+            or ranks < 8:
+        return best
+    # Too tall even top to bottom: wrap into c columns, each about height / c tall.
+    columns = min(_WRAP_LIMIT, max(2, round(math.sqrt(height / width))))
+    rows = math.ceil(ranks / columns)
+    rows += rows % 2  # each column starts at a value's rank, with the leaves its op reads
+    columns = math.ceil(ranks / rows)
+    wrapped = (width * columns + _RANKSEP * (columns - 1), height * rows / ranks)
+    if columns < 2 or _aspect_miss(*wrapped) >= _aspect_miss(*best.size):
+        return best
+    return Layout("TB", columns=columns, rank=rank, rows=rows, size=wrapped)
+
+
+def choose_rankdir(trace: Trace, keep=None, view: str = "forward") -> str:
+    """The direction `plan_layout` chooses: ``"LR"`` or ``"TB"``."""
+    return plan_layout(trace, keep, view).rankdir
 
 
 def _sample_keep(trace: Trace, sample: int) -> set:
     samples = trace.samples()
     if trace.sample_count() < sample:
         raise ValueError(f"sample must be one of the loss's samples, 1 to "
-                         f"{trace.sample_count()} (from loss terms labelled like 'mse[1]'); "
-                         f"got {sample}")
+                         f"{trace.sample_count()} (from loss terms labelled like 'mse[1]', "
+                         f"or from the net's calls); got {sample}")
     return {v for v in trace.values if samples.get(v, sample) in (sample, SHARED)}
 
 
@@ -322,6 +449,14 @@ class _Picture:
     names: dict
     marked: set = field(default_factory=set)
     mark_grads: bool = False
+    layout: Layout | None = None   # set when the picture is wrapped into columns
+
+    def across(self, tail: str, head: str) -> list:
+        """``constraint=false`` for an edge from one column to the next: Graphviz then
+        starts the next column at the top instead of below the end of this one."""
+        if self.layout is None or self.layout.column(tail) == self.layout.column(head):
+            return []
+        return [("constraint", "false")]
 
     def tip_name(self, v: Value) -> str:
         return shorten(self.names[v], _TIP_LIMIT)
@@ -454,6 +589,7 @@ def _input_edges(p: _Picture, v: Value, keep, copies: dict, cut: list) -> list[s
         elif merged:
             extra.append(("label", Html(f"× {len(same)}")))
         tail = copies.get((x, v), trace.ids[x])
+        extra += p.across(tail, f"{vid}_op")
         highlighted = edge_id in p.marked
         lines.append("  " + _edge(tail, f"{vid}_op", _edge_pairs(edge_id, extra, highlighted)))
     return lines
@@ -507,7 +643,7 @@ def write(trace: Trace, view: str, digits: int = 4, rankdir: str | None = None,
     notes = []
     if view == "collapsed":
         if trace.groups():
-            return _collapsed(trace, digits, rankdir, keep, legend)
+            return _collapsed(trace, digits, rankdir, keep, legend, highlight)
         # Nothing is labelled as a net labels its neurons (L1.n2.z): nothing to collapse.
         view = "backward" if trace.root.grad is not None else "forward"
         notes.append(f"collapsed: no neurons here (values labelled like L1.n2.z) to draw as "
@@ -518,8 +654,6 @@ def write(trace: Trace, view: str, digits: int = 4, rankdir: str | None = None,
         p.marked = set(highlight.highlighted_ids())
     if view == "backward":
         trace.backward  # noqa: B018  (replayed here, once, before anything is written)
-    if rankdir is None:
-        rankdir = choose_rankdir(trace, keep)
     level = _group_level(group)
     boxes = _clusters(trace, keep, level) if level else {}
 
@@ -543,6 +677,15 @@ def write(trace: Trace, view: str, digits: int = 4, rankdir: str | None = None,
             copies[(x, consumer)] = copy_id
             copy_lines.setdefault(consumer, []).append(
                 "  " + _copy_node(p, x, copy_id, trace.ids[x] in p.marked))
+    if rankdir is None:
+        layout = plan_layout(trace, keep, view, copies.keys(), names)
+        if boxes and layout.columns > 1:  # boxes and columns would fight over the places
+            layout = Layout(layout.rankdir)
+        rankdir = layout.rankdir
+        if layout.columns > 1:
+            p.layout = layout
+            notes.append(f"a long graph: drawn in {layout.columns} columns, read down each "
+                         f"column, then on in the next one")
 
     lines = ["digraph microgrant {",
              f"  graph [{attributes([('rankdir', rankdir), ('fontname', 'Helvetica'), ('tooltip', ' ')])}];",  # noqa: E501
@@ -562,7 +705,17 @@ def write(trace: Trace, view: str, digits: int = 4, rankdir: str | None = None,
             nodes += copy_lines.get(v, [])
             edges += _input_edges(p, v, keep, copies, cut)
             out = [("dir", "back")] if view == "backward" else []
-            edges.append("  " + _edge(f"{vid}_op", vid,
+            head = vid
+            if p.across(f"{vid}_op", vid):
+                # The op ends one column and its value heads the next: the edge ends at a
+                # note saying where the value is, instead of running back up the picture.
+                head = f"{vid}_next"
+                nodes.append("  " + _node(head, [
+                    ("id", head), ("shape", "plaintext"), ("fontsize", "10"),
+                    ("fontcolor", MUTED), ("width", "0"), ("height", "0"), ("margin", "0.02"),
+                    ("label", Html(f"{html(shorten(names[v], _NAME_LIMIT))}: at the top of "
+                                   f"the next column"))]))
+            edges.append("  " + _edge(f"{vid}_op", head,
                                       _edge_pairs(f"{vid}_out", out, f"{vid}_out" in p.marked)))
         value_line = "  " + _value_node(p, v, vid in p.marked)
         if not boxes:
@@ -573,6 +726,8 @@ def write(trace: Trace, view: str, digits: int = 4, rankdir: str | None = None,
     if boxes or node_chunks:
         lines += _nest(node_chunks)
         lines += edge_lines
+    if p.layout is not None:
+        lines += _column_order(trace, p.layout, keep)
     if keep is not None and len(keep) < len(trace.values):
         left_out = len(trace.values) - len(keep)
         why = (f"(sample={sample} draws one sample's values and the shared parameters)"
@@ -595,6 +750,23 @@ def write(trace: Trace, view: str, digits: int = 4, rankdir: str | None = None,
         lines += _legend_lines()
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _column_order(trace: Trace, layout: Layout, keep) -> list[str]:
+    """The columns of a wrapped picture left to right: their first values side by side."""
+    heads: dict[int, tuple[int, str]] = {}
+    for v in trace.values:
+        if keep is not None and v not in keep:
+            continue
+        vid = trace.ids[v]
+        rank = layout.rank.get(vid, 0)
+        column = layout.column(vid)
+        if column not in heads or rank < heads[column][0]:
+            heads[column] = (rank, vid)
+    ids = [heads[c][1] for c in sorted(heads)]
+    if len(ids) < 2:
+        return []
+    return [f'  {{ rank="same"; {" -> ".join(ids)} [style="invis"]; }}']
 
 
 def _nest(chunks: list[tuple[tuple, list[str]]]) -> list[str]:
@@ -660,51 +832,68 @@ def _legend_lines() -> list[str]:
 # ---- the collapsed view: a neuron per node ---------------------------------------------------
 
 _WEIGHT = re.compile(r"\.w([1-9][0-9]*)$")
+_NEURON = re.compile(r"(?:^|\.)n([1-9][0-9]*)$")
+_MEAN_OPS = ("div", "mul")  # a sum's last step that makes it a mean: ÷ K, or × 1/K
 
 
 def _unit_id(name: str) -> str:
     return "u_" + re.sub(r"[^A-Za-z0-9]", "_", name)
 
 
-def _collapsed(trace: Trace, digits: int, rankdir: str | None, keep, legend: bool) -> str:
-    """Each neuron one node (z, a and their grads per sample), weights on the edges."""
-    backward = trace.root.grad is not None
-    grads = trace.grads if backward else {}
-    names = display_names(trace, digits)
-    groups = trace.groups()
-    samples = trace.samples()
-    terms: dict[int, Value] = {}
-    for v in trace.values:
-        k = samples.get(v)
-        if k is not None and k != SHARED and v.inputs and v.label.endswith(f"[{k}]"):
-            terms.setdefault(k, v)
-    kept = [v for v in trace.values if keep is None or v in keep]
+class _Units:
+    """Which node of the collapsed picture each value is drawn in, and what each node is called.
 
-    def is_weight(v: Value) -> bool:
-        return not v.inputs and v in groups and _WEIGHT.search(v.label) is not None
+    A node (a *unit*) is a neuron (its z, a and bias: the values labelled ``L1.n2.*``), one of
+    the net's inputs (``x1``: the leaves a weight ``w1`` multiplies), one sample's loss term
+    (the values made for sample k outside the net), the output with what reduces the terms
+    into it, or a labelled leaf that takes a gradient.  Weights are drawn on the edges, and
+    constants are written into the formulas that name the terms; neither has a unit.
+    """
 
-    def is_bias(v: Value) -> bool:
-        return not v.inputs and v in groups and v.label.endswith(".b")
+    def __init__(self, trace: Trace, keep, digits: int):
+        self.trace, self.digits = trace, digits
+        groups, samples = trace.groups(), trace.samples()
+        self.groups, self.samples = groups, samples
+        self.kept = [v for v in trace.values if keep is None or v in keep]
+        self.inputs: dict[Value, int] = {}  # a net input -> its index i (x_i, weighted by w_i)
+        for node in self.kept:
+            if node in groups:
+                for i, x in enumerate(node.inputs):
+                    w = self.weight_for(node, i)
+                    if w is not None and not x.inputs and x not in groups:
+                        found = _WEIGHT.search(w.label)
+                        assert found is not None
+                        self.inputs.setdefault(x, int(found.group(1)))
+        self.unit: dict[Value, tuple | None] = {}
+        for v in self.kept:
+            self.unit[v] = self._unit_of(v)
+        self.members: dict[tuple, list[Value]] = {}
+        for v in self.kept:
+            u = self.unit[v]
+            if u is not None:
+                self.members.setdefault(u, []).append(v)
+        self.titles: dict[tuple, str] = {}
+        self.notes: dict[tuple, str] = {}   # a formula or description under a unit's title
+        self.ids: dict[tuple, str] = {}
+        self._name_terms()
+        for u in self.members:
+            if u not in self.titles:
+                self.titles[u] = self._plain_title(u)
+            uid = _unit_id(self.titles[u] if u[0] != "term" or u in self._labelled
+                           else f"term_{u[1]}")
+            while uid in self.ids.values():  # two titles that differ only in punctuation
+                uid += "_"
+            self.ids[u] = uid
 
-    # Which unit (node of the collapsed picture) each value is drawn in, or None (folded).
-    unit: dict[Value, str | None] = {}
-    inputs_of: dict[str, str] = {}   # an input unit -> its name, x1, x2, ...
-    for v in reversed(kept):  # consumers first: an input learns its index from its weight
-        if v in groups and not is_weight(v):
-            unit[v] = groups[v]
-        elif is_weight(v):
-            unit[v] = None
-        elif v.inputs:
-            k = samples.get(v)
-            if v is trace.root:
-                unit[v] = names[v]
-            elif k is None and terms and not v.label:
-                unit[v] = names[trace.root]  # the reduction of the terms into the loss
-            elif k is None or k == SHARED or k not in terms:
-                unit[v] = names[v]
-            else:
-                unit[v] = names[terms[k]]
-    def weight_for(node: Value, i: int) -> Value | None:
+    # -- what each value is --------------------------------------------------------------
+
+    def is_weight(self, v: Value) -> bool:
+        return not v.inputs and v in self.groups and _WEIGHT.search(v.label) is not None
+
+    def is_bias(self, v: Value) -> bool:
+        return not v.inputs and v in self.groups and v.label.endswith(".b")
+
+    def weight_for(self, node: Value, i: int) -> Value | None:
         """The weight input ``i`` of ``node`` is multiplied by (w·x + b, or w × x)."""
         inputs = node.inputs
         if node.op == "dot":
@@ -714,106 +903,293 @@ def _collapsed(trace: Trace, digits: int, rankdir: str | None, keep, legend: boo
             partner = inputs[1 - i]
         else:
             partner = None
-        return partner if partner is not None and is_weight(partner) else None
+        return partner if partner is not None and self.is_weight(partner) else None
 
-    for node in kept:
-        if not node.inputs or node not in groups:
-            continue
+    def _unit_of(self, v: Value) -> tuple | None:
+        if self.is_weight(v):
+            return None
+        if v in self.groups:
+            return ("neuron", self.groups[v])
+        if v in self.inputs:
+            return ("input", self.inputs[v])
+        if v.inputs:
+            k = self.samples.get(v)
+            if k is not None and k != SHARED and v is not self.trace.root:
+                return ("term", k)
+            return ("output",)
+        if v.grad is not None and v.label:
+            return ("leaf", v.label)
+        return None  # a constant, or an unlabelled leaf: written into a formula
+
+    # -- names -----------------------------------------------------------------------------
+
+    def top(self, u: tuple) -> Value:
+        """The value a unit shows: the output, a term's value, or its last member."""
+        vs = self.members[u]
+        if u == ("output",):
+            return self.trace.root if self.trace.root in vs else vs[-1]
+        return vs[-1]  # ids follow the topological order: the last is nearest the output
+
+    def _outside(self, v: Value, slots: list) -> str:
+        """How a formula writes a value outside its unit; constants as numbered slots."""
+        u = self.unit.get(v)
+        if u is not None and u[0] == "neuron":
+            layers = {self.trace.layer(m) for m in self.groups}
+            last = max((x for x in layers if x is not None), default=None)
+            outputs = sorted({g for m, g in self.groups.items() if self.trace.layer(m) == last},
+                             key=_sort_key)
+            if self.trace.layer(v) == last and v.label.rsplit(".", 1)[-1] in ("a", "z"):
+                if len(outputs) == 1:
+                    return "ŷ"
+                found = _NEURON.search(self.groups[v])
+                return f"ŷ{found.group(1)}" if found else v.label
+            return v.label
+        if u is not None and u[0] == "term":
+            return self.titles.get(u, f"term [{u[1]}]")
+        if u is not None and u[0] == "input":
+            return f"x{u[1]}"
+        if v.label:
+            return v.label
+        slots.append(format_number(v.data, self.digits))
+        return f"\x01{len(slots) - 1}\x02"
+
+    def _formula(self, u: tuple) -> tuple[str, list[str]] | None:
+        slots: list[str] = []
+        inside = set(self.members[u])
+        text = write_formula(self.top(u), inside, lambda v: self._outside(v, slots), self.digits)
+        return None if text is None else (text, slots)
+
+    def _name_terms(self) -> None:
+        """Each term is named by its label (``mse[3]``), or by its formula: ``(ŷ − y)² [3]``.
+
+        Where every sample's term has the same formula but for its constants, a constant that
+        differs from sample to sample is the target: it is written ``y``.
+        """
+        terms = sorted((u for u in self.members if u[0] == "term"), key=lambda u: u[1])
+        self._labelled = {u for u in terms if self.top(u).label}
+        written = {u: self._formula(u) for u in terms}
+        shapes = {w[0] for w in written.values() if w is not None}
+        same = len(shapes) == 1 and None not in written.values() and len(terms) > 1
+        targets: list[int] = []
+        if same:
+            columns = list(zip(*(w[1] for w in written.values() if w is not None)))
+            targets = [i for i, column in enumerate(columns) if len(set(column)) > 1]
+        for u in terms:
+            w = written[u]
+            text = None
+            if w is not None:
+                text = w[0]
+                for i, number in enumerate(w[1]):
+                    if i in targets:
+                        number = "y" if len(targets) == 1 else f"y{targets.index(i) + 1}"
+                    elif number.startswith("-"):
+                        number = f"({number})"
+                    text = text.replace(f"\x01{i}\x02", number)
+            top = self.top(u)
+            if top.label:
+                self.titles[u] = top.label
+                if text is not None:
+                    self.notes[u] = text
+            else:
+                self.titles[u] = f"{text or 'term'} [{u[1]}]"
+        if ("output",) in self.members:
+            self._name_output(terms)
+
+    def _name_output(self, terms: list) -> None:
+        u = ("output",)
+        root = self.trace.root
+        ops = [v for v in self.members[u] if v.inputs]
+        said = None
+        if terms:
+            last = ops[-1] if ops and ops[-1] is root else None
+            body = [v for v in ops if v is not last]
+            summing = all(v.op in ("add", "sum") for v in body)
+            k = len(terms)
+            if summing and last is not None and last.op in ("add", "sum"):
+                said = f"sum of the {k} terms"
+            elif summing and last is not None and last.op in _MEAN_OPS and any(
+                    not x.inputs and x.grad is None and
+                    math.isclose(x.data, k if last.op == "div" else 1 / k)
+                    for x in last.inputs):
+                said = f"mean of the {k} terms"
+            else:
+                said = f"made from the {k} terms"
+        else:
+            w = self._formula(u)
+            if w is not None:
+                text, slots = w
+                for i, number in enumerate(slots):
+                    text = text.replace(f"\x01{i}\x02",
+                                        f"({number})" if number.startswith("-") else number)
+                said = text
+        if root.label or said is None:
+            self.titles[u] = root.label or ("loss" if terms else "output")
+            if said is not None:
+                self.notes[u] = said
+        else:
+            self.titles[u] = said
+
+    def _plain_title(self, u: tuple) -> str:
+        if u[0] == "neuron":
+            return u[1]
+        if u[0] == "input":
+            return f"x{u[1]}"
+        if u[0] == "leaf":
+            return u[1]
+        return "output"
+
+    # -- reading order ------------------------------------------------------------------------
+
+    def ranks(self) -> list[list[tuple]]:
+        """Units drawn side by side, in reading order: the inputs, each layer's neurons, the
+        terms (so ``L2.n1`` is drawn above ``L2.n2``, not wherever the layout finds room)."""
+        found: dict[tuple, list[tuple]] = {}
+        for u in self.members:
+            if u[0] == "input":
+                found.setdefault(("input",), []).append(u)
+            elif u[0] == "term":
+                found.setdefault(("term",), []).append(u)
+            elif u[0] == "neuron":
+                layer = _LAYER_OF.search(u[1])
+                if layer is not None:
+                    found.setdefault(("layer", int(layer.group(1))), []).append(u)
+        return [sorted(us, key=lambda u: _sort_key(u[1])) for us in found.values()
+                if len(us) > 1]
+
+
+_LAYER_OF = re.compile(r"(?:^|\.)L([1-9][0-9]*)(?:\.|$)")
+
+
+def _collapsed(trace: Trace, digits: int, rankdir: str | None, keep, legend: bool,
+               highlight: Any = None) -> str:
+    """Each neuron one node (z, a and their grads per sample), weights on the edges.
+
+    A highlighted step marks in red the unit whose value the step passes its gradient from
+    (and, in a neuron, that sample's z or a cell), and the edges its gradient flows along.
+    """
+    backward = trace.root.grad is not None
+    grads = trace.grads if backward else {}
+    units = _Units(trace, keep, digits)
+    unit, members, samples = units.unit, units.members, units.samples
+
+    marked_unit: tuple | None = None
+    marked_values: set = set()  # the step's node, and its inputs drawn in the same unit
+    marked_edges: set = set()
+    note = ""
+    if highlight is not None and highlight.node in unit:
+        node = highlight.node
+        marked_unit = unit[node]
+        marked_values.add(node)
         for i, x in enumerate(node.inputs):
-            w = weight_for(node, i)
-            if x in unit or x.inputs or w is None:
-                continue
-            found = _WEIGHT.search(w.label)
-            assert found is not None
-            name = f"x{found.group(1)}"
-            unit[x] = name
-            inputs_of[name] = name
-    for v in kept:
-        if v not in unit:
-            unit[v] = names[v] if (v.grad is not None and not v.inputs) else None
-
-    members: dict[str, list[Value]] = {}
-    for v in kept:
-        u = unit[v]
-        if u is not None:
-            members.setdefault(u, []).append(v)
+            ux = unit.get(x)
+            if ux == marked_unit:
+                marked_values.add(x)  # the bias of a neuron's z, the z of its a
+            elif ux is not None:
+                w = units.weight_for(node, i)
+                marked_edges.add((ux, marked_unit, w.label if w else ""))
+        names = display_names(trace, digits)
+        shown = html(shorten(names[node], _NAME_LIMIT))
+        note = f"<br/>in red: step {highlight.index + 1}, {shown} passing its gradient back"
 
     def num(x: float) -> str:
         return html(format_number(x, digits))
 
+    def grad_text(v: Value) -> str:
+        return f'<br/><font color="{MUTED}">grad {num(grads.get(v, 0.0))}</font>' \
+            if backward else ""
+
+    def mark(v: Value) -> str:
+        return f' border="3" color="{HIGHLIGHT}"' if v in marked_values else ""
+
     lines = ["digraph microgrant {",
+             # Closer layers and roomier neurons than the defaults: the weights' labels make
+             # the picture wide, and 1:2 to 2:1 is what a screen shows whole.
              "  graph [" + attributes([("rankdir", rankdir or "LR"), ("fontname", "Helvetica"),
-                                       ("tooltip", " "), ("ranksep", "0.9")]) + "];",
+                                       ("tooltip", " "), ("ranksep", "0.6"),
+                                       ("nodesep", "0.35")]) + "];",
              '  node [fontname="Helvetica", fontsize="11"];',
              '  edge [fontname="Helvetica", fontsize="10", arrowsize="0.7"];']
     for u, vs in members.items():
-        uid = _unit_id(u)
-        rows = [f'<tr><td colspan="3" bgcolor="{OP_FILL}"><b>{html(shorten(u, _NAME_LIMIT))}'
-                f"</b></td></tr>"]
-        if u in groups.values():
-            for b in (v for v in trace.values if is_bias(v) and groups[v] == u):
+        uid = units.ids[u]
+        title = units.titles[u]
+        rows: list[tuple[str, int | None]] = []  # (cells, how many cells; None: one spanning)
+        if u[0] == "neuron":
+            for b in (v for v in vs if units.is_bias(v)):
                 g = f" · grad {num(grads.get(b, 0.0))}" if backward else ""
-                rows.append(f'<tr><td colspan="3">b {num(b.data)}{g}</td></tr>')
-            shown = [v for v in vs if v.label and not is_bias(v) and v.inputs]
+                rows.append((f"<td{mark(b)}>b {num(b.data)}{g}</td>", None))
             by_sample: dict[int, list[Value]] = {}
-            for v in shown:
-                by_sample.setdefault(samples.get(v, 0), []).append(v)
+            for v in vs:
+                if v.inputs and v.label:
+                    by_sample.setdefault(samples.get(v, 0), []).append(v)
             for k in sorted(by_sample):
-                cells = []
-                for v in by_sample[k]:
-                    part = v.label.rsplit(".", 1)[-1]
-                    text = f"{html(part)} {num(v.data)}"
-                    if backward:
-                        text += f'<br/><font color="{MUTED}">grad {num(grads.get(v, 0.0))}</font>'
-                    cells.append(f"<td>{text}</td>")
+                cells = [f"<td{mark(v)}>{html(v.label.rsplit('.', 1)[-1])} {num(v.data)}"
+                         f"{grad_text(v)}</td>" for v in by_sample[k]]
                 head = f"[{k}]" if k > 0 else ""
-                rows.append(f"<tr><td>{head}</td>{''.join(cells)}</tr>")
+                rows.append((f"<td>{head}</td>{''.join(cells)}", 1 + len(cells)))
+        elif u[0] == "input":
+            for v in sorted(vs, key=lambda m: samples.get(m, 0)):
+                k = samples.get(v, 0)
+                head = f"[{k}]" if k and k != SHARED else ""
+                rows.append((f"<td>{head}</td><td>{num(v.data)}</td>", 2))
         else:
-            vs_drawn = [v for v in vs if v.inputs or v.grad is not None or u in inputs_of]
-            if u in inputs_of:
-                for v in sorted(vs_drawn, key=lambda m: samples.get(m, 0)):
-                    k = samples.get(v, 0)
-                    head = f"[{k}]" if k and k != SHARED else ""
-                    rows.append(f"<tr><td>{head}</td><td colspan=\"2\">{num(v.data)}</td></tr>")
-            else:
-                v = next((m for m in vs if names[m] == u), vs[-1])
-                g = f" · grad {num(grads.get(v, 0.0))}" if backward and v.grad is not None \
-                    else ""
-                rows.append(f'<tr><td colspan="3">{num(v.data)}{g}</td></tr>')
-        kind = "output" if trace.root in vs else ("leaf" if u in inputs_of else "value")
-        fill = STYLE[kind][0]
-        label = Html(f'<table border="0" cellborder="1" cellspacing="0" cellpadding="3" '
-                     f'bgcolor="{fill}">{"".join(rows)}</table>')
+            if u in units.notes:
+                rows.append((f"<td>{html(shorten(units.notes[u], _NAME_LIMIT))}</td>", None))
+            v = units.top(u)
+            g = f" · grad {num(grads.get(v, 0.0))}" if backward and v.grad is not None else ""
+            rows.append((f"<td{mark(v)}>{num(v.data)}{g}</td>", None))
+        # Every row as wide as the widest, so no edge can end beside a short row.
+        width = max([n for _, n in rows if n is not None] + [1])
+        body = [f'<tr><td colspan="{width}" bgcolor="{OP_FILL}"><b>'
+                f"{html(shorten(title, _NAME_LIMIT))}</b></td></tr>"]
+        for row, n in rows:
+            if n is None:
+                row = row.replace("<td", f'<td colspan="{width}"', 1)
+            elif n < width:  # the last cell takes up what the row lacks
+                last = row.rfind("<td")
+                row = row[:last] + f'<td colspan="{width - n + 1}"' + row[last + 3:]
+            body.append(f"<tr>{row}</tr>")
+        kind = "output" if trace.root in vs else ("leaf" if u[0] in ("input", "leaf")
+                                                  else "value")
+        border = f' border="3" color="{HIGHLIGHT}"' if u == marked_unit else ' border="0"'
+        label = Html(f'<table{border} cellborder="1" cellspacing="0" cellpadding="3" '
+                     f'bgcolor="{STYLE[kind][0]}">{"".join(body)}</table>')
         lines.append("  " + _node(uid, [("id", uid), ("shape", "plain"),
-                                        ("tooltip", shorten(u, _TIP_LIMIT)), ("label", label)]))
+                                        ("tooltip", shorten(title, _TIP_LIMIT)),
+                                        ("label", label)]))
     # Edges between units: one per (from, to, weight), however many samples share it.
     edges: dict[tuple, Value | None] = {}
-    for node in kept:
+    for node in units.kept:
         un = unit.get(node)
         if un is None or not node.inputs:
             continue
         for i, x in enumerate(node.inputs):
             ux = unit.get(x)
-            if ux is None or ux == un or (keep is not None and x not in keep):
+            if ux is None or ux == un:
                 continue
-            weight = weight_for(node, i)
+            weight = units.weight_for(node, i)
             edges.setdefault((ux, un, weight.label if weight else ""), weight)
-    for (ux, un, _), weight in edges.items():
-        pairs: list = [("id", f"{_unit_id(ux)}__{_unit_id(un)}")]
+    for key, weight in edges.items():
+        ux, un, _ = key
+        pairs: list = [("id", f"{units.ids[ux]}__{units.ids[un]}")]
         if backward:
             pairs.append(("dir", "back"))
         if weight is not None:
             part = weight.label.rsplit(".", 1)[-1]
-            text = f"{html(part)} {num(weight.data)}"
-            if backward:
-                text += f'<br/><font color="{MUTED}">grad {num(grads.get(weight, 0.0))}</font>'
+            text = f"{html(part)} {num(weight.data)}{grad_text(weight)}"
             pairs += [("label", Html(text)), ("tooltip", shorten(weight.label, _TIP_LIMIT))]
-        lines.append("  " + _edge(_unit_id(ux), _unit_id(un), pairs))
+        if key in marked_edges:
+            pairs += [("color", HIGHLIGHT), ("penwidth", "2.5"), ("fontcolor", HIGHLIGHT)]
+        lines.append("  " + _edge(units.ids[ux], units.ids[un], pairs))
+    # Each layer's neurons (and the inputs, and the terms) side by side in reading order:
+    # invisible edges within a rank put n1 before n2.
+    for side_by_side in units.ranks():
+        ids = [units.ids[u] for u in side_by_side]
+        lines.append("  { rank=\"same\"; " + " -> ".join(ids) + ' [style="invis"]; }')
     lines.append("  " + _node("layout_note", [
         ("id", "layout_note"), ("shape", "note"), ("fontsize", "10"),
         ("label", Html("collapsed: one node per neuron (its z, a and their grads, one row per "
                        "sample [k]);<br/>weights and their grads on the edges; constants "
-                       "folded in"))]))
+                       f"written into the terms' formulas{note}"))]))
     if legend:
         lines += _legend_lines()
     lines.append("}")

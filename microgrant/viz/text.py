@@ -25,7 +25,7 @@ from ..engine import OPS, Value
 from .trace import SHARED, Trace, check_root
 
 __all__ = ["format_number", "factor", "as_ratio_part", "display_names", "expression",
-           "equations", "explain", "shorten", "check_digits"]
+           "formula", "equations", "explain", "shorten", "check_digits"]
 
 
 def format_number(x, digits: int = 4) -> str:
@@ -162,6 +162,65 @@ def expression(node: Value, names: dict, digits: int = 4, numbers_too: bool = Fa
     else:
         args = [as_ratio_part(names[x]) for x in node.inputs]
     return op.write(args, arg)
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def _grouped(text: str) -> str:
+    """An operand as it sits inside a larger formula: parenthesised unless it is one piece
+    (a name, a number, ``(ŷ − y)²``: nothing outside its own parentheses but a power)."""
+    depth, compound = 0, text.startswith(("-", "−")) or "^" in text
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        compound = compound or (ch == " " and depth == 0)
+    return f"({text})" if compound else text
+
+
+def formula(top: Value, inside, name, digits: int = 4, limit: int = 8) -> str | None:
+    """How ``top`` was computed from the values outside ``inside``: ``(ŷ − 1)²``.
+
+    Writes the ops of ``top`` and of its inputs that are in ``inside``, one formula, with
+    every other value written as ``name(value)`` says.  A whole number power is written as
+    a superscript.  Returns None when more than ``limit`` ops would be written: a formula
+    nobody can read at a glance names nothing.
+
+    >>> from microgrant import Value
+    >>> y_hat = Value(0.5, label="out")
+    >>> d = y_hat - 1.0
+    >>> t = d ** 2
+    >>> formula(t, {t, d}, lambda v: "ŷ" if v is y_hat else format_number(v.data))
+    '(ŷ − 1)²'
+    """
+    texts: dict[Value, str] = {}
+    written = 0
+    stack: list[tuple[Value, bool]] = [(top, False)]
+    while stack:  # inputs written before the op that uses them, without recursion
+        v, ready = stack.pop()
+        if v in texts:
+            continue
+        if v is not top and v not in inside:
+            texts[v] = name(v)
+            continue
+        if not ready:
+            written += 1
+            if written > limit:
+                return None
+            stack.append((v, True))
+            stack.extend((x, False) for x in reversed(v.inputs))
+            continue
+        op = OPS[v.op]
+        # Inside a function's own parentheses an operand needs no more of them.
+        plain = "(\x00" in op.write(["\x00"] * len(v.inputs), "")
+        args = [texts[x] if plain else _grouped(texts[x]) for x in v.inputs]
+        arg = ""
+        if v.arg is not None:
+            arg = format_number(v.arg, digits)
+        if v.op == "pow" and re.fullmatch(r"-?[0-9]+", arg):
+            texts[v] = f"{args[0]}{arg.translate(_SUPERSCRIPT)}"
+        else:
+            texts[v] = op.write(args, arg)
+    return texts[top]
 
 
 def equations(trace: Trace, names: dict, digits: int = 4) -> list[str]:

@@ -11,7 +11,8 @@ and nothing about how it is shown (no number formatting, no colours):
   each number of the backward picture is complete;
 * the structure a net gives its values through their labels (``L1.n2.z``): each value's group
   (its neuron), and for values made for one sample of a loss (ancestors of the loss term
-  ``mse[3]`` that no other term shares) that sample;
+  ``mse[3]`` that no other term shares, or, where the terms are unlabelled, the values of one
+  call of the net and what the loss makes of its output alone) that sample;
 * the forward pass re-run through the op table with one leaf nudged, for finite differences.
 
 Like the engine, nothing here recurses over the graph: a chain of a million values is fine.
@@ -243,6 +244,10 @@ class Trace:
         >>> t = Trace(Value.sum(terms))
         >>> t.samples()[terms[1].inputs[0]], t.samples()[w]
         (2, -1)
+
+        Without such labels a net's own labels still tell the samples apart: each call of the
+        net makes its output (``L3.n1.a``) once, so the k-th output the loss reaches (reading
+        its inputs left to right, as ``sum`` adds them) is sample k's; see `_net_samples`.
         """
         if self._samples is None:
             sample: dict[Value, int] = {}
@@ -264,8 +269,74 @@ class Trace:
                         _mark_shared(u, sample)
                         continue
                     stack.extend(u.inputs)
-            self._samples = sample
+            self._samples = sample if sample else self._net_samples()
         return self._samples
+
+    def _net_samples(self) -> dict[Value, int]:
+        """Samples read from a net's repeated labels, for a loss whose terms are unlabelled.
+
+        The net's output value (the first op node of the highest layer, ``L3.n1.a``) is made
+        once per sample.  Numbered in the order the loss reads them, the k-th output and every
+        value that depends on it alone is sample k (the rest of the net, the term); then,
+        consumers before inputs, a value all of whose consumers belong to sample k is sample
+        k too (the net's inner values, the inputs, the targets), and one that several
+        samples use is `SHARED` (the parameters).  Values that depend on several outputs are
+        the reduction into the loss: absent.  Fewer than two outputs: no samples.
+        """
+        best: tuple[int, str] | None = None
+        for v in self.values:
+            found = _LAYER.search(v.label) if v.inputs and v.label else None
+            if found is not None and (best is None or int(found.group(1)) > best[0]):
+                best = (int(found.group(1)), v.label)
+        if best is None:
+            return {}
+        outputs = {v for v in self.values if v.inputs and v.label == best[1]}
+        if len(outputs) < 2:
+            return {}
+        numbers: dict[Value, int] = {}
+        seen = {self.root}
+        stack = [self.root]
+        while stack:  # depth first, inputs left to right: the order the loss reads them
+            u = stack.pop()
+            if u in outputs:
+                numbers[u] = len(numbers) + 1
+                continue
+            for x in reversed(u.inputs):
+                if x not in seen:
+                    seen.add(x)
+                    stack.append(x)
+        many = 0  # depends on several outputs
+        below: dict[Value, int] = {}
+        for node in self.order:
+            if node in numbers:
+                below[node] = numbers[node]
+                continue
+            found_k = {below[x] for x in node.inputs if x in below}
+            if len(found_k) == 1 and not _starts_a_sum(node):
+                below[node] = found_k.pop()
+            elif found_k:
+                below[node] = many
+        sample = {v: k for v, k in below.items() if k != many}
+        consumers: dict[Value, list[Value]] = {}
+        for node in self.order:
+            for x in node.inputs:
+                consumers.setdefault(x, []).append(node)
+        for v in reversed(self.values):
+            if v in below:
+                continue
+            used: set[int] = set()
+            outside = False  # also used by a value of no sample (the reduction)
+            for c in consumers.get(v, ()):
+                k = sample.get(c)
+                if k is None:
+                    outside = True
+                else:
+                    used.add(k)
+            if len(used) == 1 and not outside:
+                sample[v] = used.pop()
+            elif used:
+                sample[v] = SHARED
+        return sample
 
     def sample_count(self) -> int:
         """How many samples the loss terms' labels number (0 when there are none)."""
@@ -337,6 +408,13 @@ class Trace:
         except (ArithmeticError, ValueError):
             return math.nan
         return (up - down) / (2.0 * step)
+
+
+def _starts_a_sum(node: Value) -> bool:
+    """Whether ``node`` is ``0 + term``: Python's ``sum`` starts from 0, so its first step is
+    the reduction's, not part of the first sample's term."""
+    return node.op == "add" and any(not x.inputs and x.grad is None and x.data == 0.0
+                                    for x in node.inputs)
 
 
 def _mark_shared(start: Value, sample: dict) -> None:
