@@ -4,6 +4,8 @@
   (`microgrant.notes.neuron`), whose bias makes do/dn = 0.5 a round number to follow;
 * ``two_neurons_backward.svg`` and ``two_neurons_steps.html``: note 004's two-neuron network
   with binary cross-entropy (`microgrant.notes.two_neurons`), and its stepper page;
+* ``xor_collapsed.png``: the backward pass of MLP(2, [4, 4, 1]) on XOR with mse, a node per
+  neuron (the README's tour, section 9);
 * ``xor_hidden_neurons.png``: XOR learned with 1, 2, 3 and 4 hidden neurons (note 001);
 * ``moons.png``: micrograd's moons, learned by MLP(2, [16, 16, 1]).
 
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from microgrant import plot, viz
 from microgrant.data import logic_gate, moons
+from microgrant.losses import mse_loss
 from microgrant.nn import MLP
 from microgrant.notes import neuron, train_xor, two_neurons
 from microgrant.train import accuracy, fit
@@ -45,6 +48,14 @@ def graphs() -> list[Path]:
     return written
 
 
+def nets() -> list[Path]:
+    X, y = logic_gate("xor")
+    model = MLP(2, [4, 4, 1], seed=0)
+    loss = mse_loss([model(x) for x in X], list(y))
+    loss.backward()
+    return [viz.draw(loss, view="collapsed").render(HERE / "xor_collapsed.png")]
+
+
 def boundaries() -> list[Path]:
     X, y = logic_gate("xor")
     sizes = (1, 2, 3, 4)
@@ -64,5 +75,5 @@ def boundaries() -> list[Path]:
 
 
 if __name__ == "__main__":
-    for path in graphs() + boundaries():
+    for path in graphs() + nets() + boundaries():
         print(path)
