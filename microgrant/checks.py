@@ -71,6 +71,9 @@ def real(value: Any, name: str) -> float:
     TypeError: lr must be a real number (int, float, bool or numpy scalar); got str '0.1'
     """
     if not _is_real(value):
+        if hasattr(value, "grad") and hasattr(value, "data"):  # a microgrant Value
+            raise TypeError(f"{name} must be a real number, not a Value (use .data for its "
+                            f"number, or the Value itself in the expression)")
         raise TypeError(f"{name} must be a real number (int, float, bool or numpy scalar); "
                         f"got {shown(value)}")
     try:

@@ -24,9 +24,7 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator
 
-import numpy as np
-
-from .checks import shown
+from .checks import real, shown
 from .ops import OPS, UNDEFINED, Op
 
 __all__ = ["Value", "Op", "OPS", "local_grads", "no_grad", "is_grad_enabled",
@@ -81,19 +79,6 @@ def no_grad() -> Iterator[None]:
 
 
 # ---- error messages -------------------------------------------------------------------------
-
-def _check_number(data, needs: str = "Value() needs a real number") -> float:
-    """Converts ``data`` to float, or raises a TypeError that names what was given."""
-    if isinstance(data, Value):
-        raise TypeError(f"{needs}, not a Value (use .data for its number, or the Value itself "
-                        f"in the expression)")
-    if isinstance(data, (numbers.Real, np.bool_)):
-        try:
-            return float(data)
-        except OverflowError:
-            raise ValueError(f"{needs}; {shown(data)} is too large for a float") from None
-    raise TypeError(f"{needs} (int, float, bool or numpy scalar); got {shown(data)}")
-
 
 def _describe(op: Op, inputs: tuple, arg) -> str:
     """'x = -1.0' or 'a = 2.0, b = 0.0', with each input's label where it has one."""
@@ -186,7 +171,7 @@ class Value:
     __array_ufunc__ = None
 
     def __init__(self, data, label: str = "", requires_grad: bool = True):
-        self.data = data if type(data) is float else _check_number(data)
+        self.data = data if type(data) is float else real(data, "a Value's data")
         self.grad = 0.0 if requires_grad else None
         self.label = label
         self.op = ""
@@ -325,7 +310,7 @@ class Value:
             if exponent.grad is not None:
                 return _binary(_VPOW, self, exponent)
             exponent = exponent.data  # a constant exponent is just a number
-        return _unary(_POW, self, _check_number(exponent, "an exponent must be a number"))
+        return _unary(_POW, self, real(exponent, "an exponent"))
 
     def __rpow__(self, base):
         return _binary(_VPOW, base, self)
@@ -377,7 +362,7 @@ class Value:
         >>> Value(-2.0).leaky_relu(0.1).data
         -0.2
         """
-        return _unary(_LEAKY_RELU, self, _check_number(slope, "the slope must be a number"))
+        return _unary(_LEAKY_RELU, self, real(slope, "the slope"))
 
     def abs(self) -> Value:
         """|x|; its derivative at 0 is taken to be 0, as in PyTorch."""
@@ -448,8 +433,7 @@ class Value:
         >>> y.backward(); x.grad
         54.0
         """
-        seed = 1.0 if gradient is None else _check_number(gradient, "backward's gradient "
-                                                                    "must be a number")
+        seed = 1.0 if gradient is None else real(gradient, "backward's gradient")
         if self.grad is None:
             raise RuntimeError("backward() needs a Value that depends on something with a "
                                "gradient; this one is a constant (made from numbers only, "
@@ -538,8 +522,8 @@ def _constant(number) -> Value:
     # _new and plain attribute stores, not Value(...): ops make a node per arithmetic
     # operation, and skipping __init__'s checks and call is a good part of their cost.
     v = _new(Value)
-    v.data = number if type(number) is float else _check_number(
-        number, "an input of an op must be a Value or a real number")
+    v.data = number if type(number) is float else real(
+        number, "an input of an op (a Value or a number)")
     v.grad = None
     v.label = ""
     v.op = ""
@@ -722,14 +706,4 @@ def local_grads(node: Value, as_values: bool = False) -> tuple:
                     raise undefined_grad_error(node, i)
                 local = local[:i] + (None,) + local[i + 1:]
     return tuple(local)
-
-
-def __getattr__(name: str):
-    # `from microgrant.engine import grad` worked before the chain rule's replay moved to
-    # microgrant.autodiff, which builds on this module and so cannot be imported by it at
-    # load time.
-    if name == "grad":
-        from .autodiff import grad
-        return grad
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
