@@ -16,7 +16,8 @@ that, on the same computations written for each engine, and prints medians and r
 * to_dot     microgrant's conversion of a 20,000-node graph to DOT text (ms)
 
 Every measurement runs in a fresh Python process, so one engine's heap and garbage collector
-never slow another down.  Run it with
+never slow another down.  The short per-node cases (chain, wide) run five times, alternating
+the engines, and report each engine's median.  Run it with
 
     pip install -e ".[bench]"
     python benchmarks/bench.py            # about two minutes
@@ -319,6 +320,16 @@ def run_child(engine: str, case: str, **kwargs) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def _median_run(runs: list[dict]) -> dict:
+    """Each number's median over the runs of one case; an error if any run failed."""
+    for run in runs:
+        if "error" in run:
+            return run
+    if len(runs) == 1:
+        return runs[0]
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
 def available(engine: str) -> bool:
     module = {"microgrant": "microgrant", "micrograd": "micrograd.engine", "torch": "torch"}
     proc = subprocess.run([sys.executable, "-c", f"import {module[engine]}"],
@@ -355,10 +366,18 @@ def main(argv=None) -> int:
     quick = {"chain": {"repeats": 5}, "wide": {"repeats": 3}, "moons": {"steps": 3}}
     results: dict = {}
     for case in ("chain", "wide", "moons", "memory"):
-        for engine in engines:
-            kwargs = quick.get(case, {}) if args.quick else {}
-            print(f"  {case:<7} {engine} ...", file=sys.stderr, flush=True)
-            results.setdefault(case, {})[engine] = run_child(engine, case, **kwargs)
+        # The per-node cases take a few milliseconds each: a moment's load on the machine
+        # would move one engine's number and not the other's.  They run in rounds that
+        # alternate the engines, and each engine keeps its median round.
+        rounds = 1 if args.quick or case not in ("chain", "wide") else 5
+        runs: dict = {engine: [] for engine in engines}
+        for round_ in range(rounds):
+            for engine in engines:
+                kwargs = quick.get(case, {}) if args.quick else {}
+                print(f"  {case:<7} {engine} ({round_ + 1}/{rounds}) ...", file=sys.stderr,
+                      flush=True)
+                runs[engine].append(run_child(engine, case, **kwargs))
+        results[case] = {engine: _median_run(runs[engine]) for engine in engines}
     # The batched side: microgrant's compiled step against PyTorch's nn.Linear step, and
     # the eager step again with torch imported first in the same process.
     fast_steps = {"steps": 20 if args.quick else 300}

@@ -12,13 +12,17 @@ tuple of inputs).  No node holds a closure or a reference to its consumers, so a
 reference cycles: it is freed by reference counting the moment the last name for its output
 goes.  Nothing here recurses, so graphs a million nodes deep are fine.
 
-`Value.backward` is the hand-tuned loop every training step pays for.  The one general replay of
-the chain rule, which keeps every number for pictures and ``grad()``, is `microgrant.autodiff`;
-a test proves the two agree.
+`Value.backward` is the loop every training step pays for, so it is tuned: it walks the graph
+with marks kept in ``grad``, and its loop is written out at import from the op table, each op's
+partials pasted in (`BACKWARD_LOOP` holds the source).  The one general replay of the chain
+rule, which keeps every number for pictures and ``grad()``, is `microgrant.autodiff`; a test
+proves the two agree to the last bit.
 """
 
 from __future__ import annotations
 
+import ast
+import linecache
 import numbers
 import threading
 from contextlib import contextmanager
@@ -27,7 +31,7 @@ from typing import Any, Iterable, Iterator
 from .checks import real, shown
 from .ops import OPS, UNDEFINED, Op
 
-__all__ = ["Value", "Op", "OPS", "local_grads", "no_grad", "is_grad_enabled",
+__all__ = ["Value", "Op", "OPS", "BACKWARD_LOOP", "local_grads", "no_grad", "is_grad_enabled",
            "topological_order", "undefined_grad_error"]
 
 
@@ -441,51 +445,21 @@ class Value:
         if self._a is None:  # a leaf differentiates to 1 with respect to itself
             self.grad += seed
             return
-        order = topological_order(self)
+        order = _order_for_backward(self)
         # One pass before any leaf is touched:
         # - interior grads start from zero: they are sums of contributions from every
-        #   consumer (`+=` below), and a previous backward would otherwise be counted again;
+        #   consumer (`+=` in the loop), and a previous backward would otherwise be counted
+        #   again;
         # - the few ops whose derivatives do not exist everywhere they do (sqrt at 0) have
         #   theirs computed now, so a backward that fails leaves every leaf as it was.
-        fragile = {}
+        tender = []
         for node in order:
             node.grad = 0.0
             if node.op in _FRAGILE:
-                fragile[node] = local_grads(node)
+                tender.append(node)
+        fragile = {node: local_grads(node) for node in tender}
         self.grad = seed
-        # Reverse topological order: a node is visited only after every node that uses it
-        # has added its contribution, so its grad is complete when it is passed on.  The body
-        # is `local_grads(node)` unrolled by where the inputs are kept: it runs once per node
-        # of every training step, and the calls it saves are most of its cost.
-        node = self
-        try:
-            for node in reversed(order):
-                g = node.grad
-                if g == 0.0:
-                    continue  # nothing to pass on (a dead relu, a step): saves the subtree
-                a, b = node._a, node._b
-                if fragile and node in fragile:
-                    for x, d in zip(node.inputs, fragile[node]):
-                        if x.grad is not None:
-                            x.grad += d * g
-                elif b.__class__ is Value:
-                    da, db = OPS[node.op].local_grads((a.data, b.data), node.data, None)
-                    # `+=`, not `=`: a Value used twice (x * x) gets both contributions.
-                    if a.grad is not None:
-                        a.grad += da * g
-                    if b.grad is not None:
-                        b.grad += db * g
-                elif a.__class__ is tuple:
-                    local = OPS[node.op].local_grads([x.data for x in a], node.data, b)
-                    for x, d in zip(a, local):
-                        if x.grad is not None:
-                            x.grad += d * g
-                elif a.grad is not None:
-                    a.grad += OPS[node.op].local_grads((a.data,), node.data, b)[0] * g
-        except (ArithmeticError, ValueError) as error:
-            # Only an overflow gets here (undefined derivatives were caught above), and the
-            # leaves' grads are then partly added: as with an interrupted backward, zero them.
-            raise undefined_grad_error(node, 0, error) from None
+        _propagate(order, fragile)
 
     def zero_grad(self) -> None:
         """Sets ``grad`` to 0 on this Value and every Value it depends on that takes one.
@@ -667,6 +641,166 @@ def topological_order(root: Value) -> list[Value]:
 
 
 _EMIT = object()
+
+
+def _order_for_backward(root: Value) -> list[Value]:
+    """`topological_order(root)`, the same list, found faster by marking nodes in ``grad``.
+
+    Backward sets every interior grad to 0 next, so it may use the slot as the mark meanwhile:
+    an attribute test instead of a set, the costliest part of a walk.  A node's grad is
+    ``opened`` while its inputs are walked and ``done`` once it is in the order.  A node with
+    one input still to walk goes on to it without a trip through the stack; a chain, the
+    deepest graph, is walked with one push per node.  The visiting order is the one
+    `topological_order` has, so both give the same list (a test checks it).
+    """
+    order: list[Value] = []
+    opened: Any = object()
+    done: Any = object()
+    stack = [root]
+    push, pop, emit = stack.append, stack.pop, order.append
+    node: Any
+    a: Any
+    try:
+        while stack:
+            node = pop()
+            mark = node.grad
+            if mark is opened:  # back from its inputs: all of them are in the order
+                node.grad = done
+                emit(node)
+                continue
+            if mark is done:  # pushed twice before it was reached; once is enough
+                continue
+            while True:  # open the node; go on down while it has one input left to walk
+                node.grad = opened
+                push(node)
+                b = node._b
+                if b.__class__ is Value:
+                    a = node._a
+                    if b._a is not None and b.grad is not done:
+                        if a._a is not None and a.grad is not done:
+                            push(a)
+                        node = b
+                    elif a._a is not None and a.grad is not done:
+                        node = a
+                    else:
+                        break
+                else:
+                    a = node._a
+                    if a.__class__ is tuple:
+                        for x in a:
+                            if x._a is not None and x.grad is not done:
+                                push(x)
+                        break
+                    if a._a is not None and a.grad is not done:
+                        node = a
+                    else:
+                        break
+    except BaseException:  # interrupted (Ctrl-C): no mark may stay in a grad
+        for node in order + stack:
+            if node.grad is opened or node.grad is done:
+                node.grad = 0.0
+        raise
+    return order
+
+
+# ---- the backward loop, written from the op table ---------------------------------------------
+# `Value.backward` spends its time here: once per node of every training step.  A call to the
+# op's local_grads per node would cost as much as everything else together, so the loop is
+# generated once, at import, with the partials of every op that writes them as one expression
+# (`Op.local_grads_source`: most of them) pasted into a branch of its own.  The other ops (sum,
+# dot, pow, ...) are called through the table.  `print(BACKWARD_LOOP)` shows the result; its
+# arithmetic is `microgrant.autodiff`'s, in the same order, so the two agree to the last bit.
+
+_LOOP = """\
+def _propagate(order, fragile):
+    node = None
+    try:
+        # Reverse topological order: a node is visited only after every node that uses it has
+        # added its share, so its grad is complete when it is passed on.
+        for node in reversed(order):
+            g = node.grad
+            if g == 0.0:
+                continue  # nothing to pass on (a dead relu, a step): saves the arithmetic
+            A, B = node._a, node._b  # the input nodes (B: the argument, for a unary op)
+            op = node.op
+            if fragile and node in fragile:
+                for x, d in zip(node.inputs, fragile[node]):
+                    if x.grad is not None:
+                        x.grad += d * g
+{branches}
+            elif B.__class__ is Value:
+                da, db = OPS[op].local_grads((A.data, B.data), node.data, None)
+                # `+=`, not `=`: a Value used twice (x * x) gets both contributions.
+                if A.grad is not None:
+                    A.grad += da * g
+                if B.grad is not None:
+                    B.grad += db * g
+            elif A.__class__ is tuple:
+                local = OPS[op].local_grads([x.data for x in A], node.data, B)
+                for x, d in zip(A, local):
+                    if x.grad is not None:
+                        x.grad += d * g
+            elif A.grad is not None:
+                A.grad += OPS[op].local_grads((A.data,), node.data, B)[0] * g
+    except (ArithmeticError, ValueError) as error:
+        # Only an overflow gets here (undefined derivatives were caught before the loop), and
+        # the leaves' grads are then partly added: as after an interrupted backward, zero them.
+        raise undefined_grad_error(node, 0, error) from None
+"""
+
+
+def _branch(op: Op) -> str:
+    """The loop's branch for one op: its partials, as the table writes them, inlined."""
+    tree = ast.parse(op.local_grads_source, mode="eval").body
+    partials = tree.elts if isinstance(tree, ast.Tuple) else [tree]
+    lines = [f'            elif op == "{op.name}":']
+    for i, partial in enumerate(partials):
+        node, grad = ("A", "ga") if i == 0 else ("B", "gb")
+        # B.grad is read after A's is written: x * x passes both contributions to x.
+        lines += [f"                {grad} = {node}.grad",
+                  f"                if {grad} is not None:",
+                  f"                    {node}.grad = {grad} + {_times_g(partial)}"]
+    return "\n".join(lines)
+
+
+class _Numbers(ast.NodeTransformer):
+    """The names of a partial (x; a, b; out; arg) as the loop reaches their numbers."""
+
+    WHERE = {"x": "A.data", "a": "A.data", "b": "B.data", "out": "node.data", "arg": "B"}
+
+    def visit_Name(self, name: ast.Name) -> ast.AST:
+        return ast.parse(self.WHERE[name.id], mode="eval").body
+
+
+def _times_g(partial: ast.expr) -> str:
+    text = ast.unparse(_Numbers().visit(partial))
+    # d * g, with the same rounding as the table's partial times g: 1.0 * g is g exactly.
+    return "g" if text == "1.0" else f"({text}) * g"
+
+
+# The ops a training step uses most are tested first: a branch costs a comparison per node.
+_FIRST = ("mul", "add", "relu", "tanh", "sub", "sigmoid")
+
+
+def _write_loop() -> str:
+    inline = sorted((op for op in OPS.values() if op.local_grads_source),
+                    key=lambda op: _FIRST.index(op.name) if op.name in _FIRST else len(_FIRST))
+    return _LOOP.format(branches="\n".join(_branch(op) for op in inline))
+
+
+def _compile_loop(source: str):
+    filename = "<microgrant.engine: BACKWARD_LOOP>"
+    # Registered as a file, so a traceback through the loop shows its lines.
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    scope: dict[str, Any] = {}
+    exec(compile(source, filename, "exec"), globals(), scope)  # this module's names resolve
+    return scope["_propagate"]
+
+
+BACKWARD_LOOP = _write_loop()
+"""The source of `Value.backward`'s loop, as generated from the op table at import."""
+
+_propagate = _compile_loop(BACKWARD_LOOP)
 
 
 def local_grads(node: Value, as_values: bool = False) -> tuple:

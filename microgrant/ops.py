@@ -31,6 +31,8 @@ differences at once.
 
 from __future__ import annotations
 
+import ast
+import linecache
 import math
 import operator
 from dataclasses import dataclass
@@ -105,6 +107,19 @@ class Op:
     formula_index: Callable[[int, int], int] | None = None
 
     @property
+    def local_grads_source(self) -> str:
+        """``local_grads`` as one Python expression, or ``""`` when it is a function of its own.
+
+        The expression is over the inputs' numbers (``x``; or ``a`` and ``b``), the output's
+        number ``out`` and the constant argument ``arg``.  `Value.backward` pastes it into its
+        loop, so the hot path reads its arithmetic from this table without a call per node.
+
+        >>> [OPS[name].local_grads_source for name in ("mul", "tanh", "dot")]
+        ['b, a', '1.0 - out * out', '']
+        """
+        return getattr(self.local_grads, "source", "")
+
+    @property
     def formula(self) -> str:
         """All of the op's local-derivative formulas as one line of text.
 
@@ -147,6 +162,27 @@ class Op:
 
 
 # ---- the formulas' helpers (they work on floats and on Values) ------------------------------
+
+def _grads(source: str) -> Callable:
+    """The ``local_grads`` function of an op whose partials are one expression, one per input.
+
+    ``source`` names a single input ``x`` and two inputs ``a`` and ``b``, as the formulas do;
+    ``out`` is the output's number and ``arg`` the op's constant argument.  The text is kept on
+    the function (`Op.local_grads_source`) for `Value.backward`, which inlines it.
+    """
+    body = ast.parse(source, mode="eval").body
+    names = "a, b" if isinstance(body, ast.Tuple) else "x,"
+    text = f"def local_grads(xs, out, arg):\n    {names} = xs\n    return ({source},)\n"
+    filename = f"<microgrant.ops: local_grads {source}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    scope: dict[str, Any] = {}
+    # This module's globals, so the function is one of the op table's own (log resolves, and
+    # compile's tracer knows a frame of it for the table's).
+    exec(compile(text, filename, "exec"), globals(), scope)
+    function = scope["local_grads"]
+    function.source = source
+    return function
+
 
 def log(x):
     """Natural log of a float or of a Value: the one formula that needs a function call.
@@ -321,28 +357,28 @@ def _table() -> tuple[Op, ...]:
     ops = (
         Op("add", "+", 2,
            lambda xs, _: xs[0] + xs[1],
-           lambda xs, out, _: (1.0, 1.0),
+           _grads("1.0, 1.0"),
            ("d(a + b)/da = 1", "d(a + b)/db = 1"), "{0} + {1}",
            lambda xs, _: xs[0] + xs[1],
            lambda xs, out, _: (np.ones_like(out), np.ones_like(out)),
            lambda t, xs, _: xs[0] + xs[1]),
         Op("sub", "−", 2,
            lambda xs, _: xs[0] - xs[1],
-           lambda xs, out, _: (1.0, -1.0),
+           _grads("1.0, -1.0"),
            ("d(a - b)/da = 1", "d(a - b)/db = -1"), "{0} − {1}",
            lambda xs, _: xs[0] - xs[1],
            lambda xs, out, _: (np.ones_like(out), -np.ones_like(out)),
            lambda t, xs, _: xs[0] - xs[1]),
         Op("mul", "×", 2,
            lambda xs, _: xs[0] * xs[1],
-           lambda xs, out, _: (xs[1], xs[0]),
+           _grads("b, a"),
            ("d(a * b)/da = b", "d(a * b)/db = a"), "{0} × {1}",
            lambda xs, _: xs[0] * xs[1],
            lambda xs, out, _: (xs[1], xs[0]),
            lambda t, xs, _: xs[0] * xs[1]),
         Op("div", "÷", 2,
            lambda xs, _: xs[0] / xs[1],
-           lambda xs, out, _: (1.0 / xs[1], -out / xs[1]),
+           _grads("1.0 / b, -out / b"),
            ("d(a / b)/da = 1 / b", "d(a / b)/db = -a / b^2"), "{0} ÷ {1}",
            lambda xs, _: xs[0] / xs[1],
            lambda xs, out, _: (1.0 / xs[1], -out / xs[1]),
@@ -365,7 +401,7 @@ def _table() -> tuple[Op, ...]:
            formula_index=_dot_formula),
         Op("neg", "−", 1,
            lambda xs, _: -xs[0],
-           lambda xs, out, _: (-1.0,),
+           _grads("-1.0"),
            ("d(-x)/dx = -1",), "−{0}",
            lambda xs, _: -xs[0],
            lambda xs, out, _: (-np.ones_like(out),),
@@ -390,7 +426,7 @@ def _table() -> tuple[Op, ...]:
            grad_domain="a > 0, or a = 0 with b = 0 or b >= 1"),
         Op("exp", "exp", 1,
            lambda xs, _: math.exp(xs[0]),
-           lambda xs, out, _: (out,),
+           _grads("out"),
            ("d exp(x)/dx = exp(x)",), "exp({0})",
            lambda xs, _: np.exp(xs[0]),
            lambda xs, out, _: (out,),
@@ -398,7 +434,7 @@ def _table() -> tuple[Op, ...]:
            domain="x <= 709.78 (beyond it exp(x) overflows a float)", method="exp"),
         Op("log", "log", 1,
            lambda xs, _: math.log(xs[0]),
-           lambda xs, out, _: (1.0 / xs[0],),
+           _grads("1.0 / x"),
            ("d log(x)/dx = 1 / x",), "log({0})",
            lambda xs, _: np.log(xs[0]),
            lambda xs, out, _: (1.0 / xs[0],),
@@ -414,7 +450,7 @@ def _table() -> tuple[Op, ...]:
            domain="x >= 0", grad_domain="x > 0", method="sqrt"),
         Op("tanh", "tanh", 1,
            lambda xs, _: math.tanh(xs[0]),
-           lambda xs, out, _: (1.0 - out * out,),
+           _grads("1.0 - out * out"),
            ("d tanh(x)/dx = 1 - tanh(x)^2",), "tanh({0})",
            lambda xs, _: np.tanh(xs[0]),
            lambda xs, out, _: (1.0 - out * out,),
@@ -422,7 +458,7 @@ def _table() -> tuple[Op, ...]:
            method="tanh", activation=True),
         Op("sigmoid", "σ", 1,
            lambda xs, _: sigmoid(xs[0]),
-           lambda xs, out, _: (out * (1.0 - out),),
+           _grads("out * (1.0 - out)"),
            ("d σ(x)/dx = σ(x) * (1 - σ(x))",), "σ({0})",
            _array_sigmoid,
            lambda xs, out, _: (out * (1.0 - out),),
@@ -430,7 +466,7 @@ def _table() -> tuple[Op, ...]:
            method="sigmoid", activation=True),
         Op("relu", "ReLU", 1,
            _relu,
-           lambda xs, out, _: (0.0 if xs[0] <= 0.0 else 1.0,),
+           _grads("0.0 if x <= 0.0 else 1.0"),
            ("d relu(x)/dx = 1 if x > 0 else 0",), "ReLU({0})",
            lambda xs, _: np.where(xs[0] <= 0.0, 0.0, xs[0]),
            lambda xs, out, _: (np.where(xs[0] <= 0.0, 0.0, 1.0),),
@@ -438,7 +474,7 @@ def _table() -> tuple[Op, ...]:
            method="relu", activation=True),
         Op("leaky_relu", "LeakyReLU", 1,
            _leaky_relu,
-           lambda xs, out, slope: (1.0 if xs[0] > 0.0 else slope,),
+           _grads("1.0 if x > 0.0 else arg"),
            ("d leaky_relu(x)/dx = 1 if x > 0 else slope",), "LeakyReLU({0}, slope {arg})",
            lambda xs, slope: np.where(xs[0] > 0.0, xs[0], slope * xs[0]),
            lambda xs, out, slope: (np.where(xs[0] > 0.0, 1.0, slope),),
@@ -456,7 +492,7 @@ def _table() -> tuple[Op, ...]:
         # why the perceptron learns by its own rule, and why backprop needed smooth activations.
         Op("step", "step", 1,
            _step,
-           lambda xs, out, _: (0.0,),
+           _grads("0.0"),
            ("d step(x)/dx = 0",), "step({0})",
            lambda xs, _: np.where(xs[0] >= 0.0, 1.0, np.where(xs[0] < 0.0, 0.0, xs[0])),
            lambda xs, out, _: (np.zeros_like(out),),

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from microgrant import Value, gradcheck
-from microgrant.engine import OPS, local_grads
+from microgrant.engine import BACKWARD_LOOP, OPS, local_grads
 
 
 def _away(rng: random.Random, low: float, high: float) -> float:
@@ -172,6 +172,28 @@ def test_engine_local_grads_of_a_node_read_the_table(name):
         node = domain.apply([Value(x) for x in xs], arg)
         expected = _table_local_grads(op, xs, node.data, arg)
         assert local_grads(node) == pytest.approx(expected, rel=1e-15, abs=0)
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_backward_multiplies_the_tables_partials_by_the_gradient_exactly(name):
+    # Value.backward inlines most ops' partials (BACKWARD_LOOP); it must do the table's
+    # arithmetic to the last bit: each leaf gets local_grads(node)[i] * seed.
+    domain = _domain(name)
+    op = OPS[name]
+    for xs, arg in _samples(name, 10):
+        leaves = [Value(x) for x in xs]
+        node = domain.apply(leaves, arg)
+        seed = 0.7310585786300049
+        node.backward(seed)
+        expected = _table_local_grads(op, xs, node.data, arg)
+        assert [leaf.grad for leaf in leaves] == [d * seed for d in expected], (name, xs, arg)
+
+
+def test_the_backward_loop_inlines_every_op_written_as_one_expression():
+    inline = [name for name, op in OPS.items() if op.local_grads_source]
+    assert {"add", "mul", "tanh", "relu"} <= set(inline)
+    for name in OPS:
+        assert (f'op == "{name}":' in BACKWARD_LOOP) == (name in inline), name
 
 
 def _expression(domain: Domain, arg):
