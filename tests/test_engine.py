@@ -9,6 +9,7 @@ naming the op, its operands and their labels instead of a silent wrong (or compl
 
 import math
 import random
+import sys
 
 import numpy as np
 import pytest
@@ -443,6 +444,40 @@ def test_a_failed_backward_leaves_the_gradients_as_they_were():
     assert x.grad == 0.0
 
 
+def test_a_backward_interrupted_while_walking_leaves_no_mark_in_a_grad():
+    # backward marks nodes in .grad while it walks the graph; Ctrl-C in the middle of the walk
+    # must leave numbers there, not the marks.
+    x = Value(0.5, label="x")
+    y = x
+    for _ in range(50):
+        y = (y * x).tanh() + y
+    lines = 0
+
+    def interrupt(frame, event, _):
+        nonlocal lines
+        if frame.f_code.co_name == "_order_for_backward" and event == "line":
+            lines += 1
+            if lines == 400:
+                raise KeyboardInterrupt
+        return interrupt
+
+    sys.settrace(interrupt)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            y.backward()
+    finally:
+        sys.settrace(None)
+    assert lines == 400
+    assert all(type(node.grad) is float for node in topological_order(y))
+    y.backward()  # and the next backward is right
+    expected = Value(0.5)
+    z = expected
+    for _ in range(50):
+        z = (z * expected).tanh() + z
+    z.backward()
+    assert x.grad == expected.grad
+
+
 def test_no_complex_number_from_a_negative_base():
     x = Value(-8.0)
     with pytest.raises(ValueError):
@@ -532,7 +567,6 @@ def test_repr_shows_data_grad_label_and_op():
 
 # ---- grad mode is per thread --------------------------------------------------------------
 
-import sys  # noqa: E402
 import threading  # noqa: E402
 
 
