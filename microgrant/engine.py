@@ -452,12 +452,12 @@ class Value:
         #   again;
         # - the few ops whose derivatives do not exist everywhere they do (sqrt at 0) have
         #   theirs computed now, so a backward that fails leaves every leaf as it was.
-        tender = []
+        fragile_nodes = []
         for node in order:
             node.grad = 0.0
             if node.op in _FRAGILE:
-                tender.append(node)
-        fragile = {node: local_grads(node) for node in tender}
+                fragile_nodes.append(node)
+        fragile = {node: local_grads(node) for node in fragile_nodes}
         self.grad = seed
         _propagate(order, fragile)
 
@@ -743,8 +743,9 @@ def _propagate(order, fragile):
             elif A.grad is not None:
                 A.grad += OPS[op].local_grads((A.data,), node.data, B)[0] * g
     except (ArithmeticError, ValueError) as error:
-        # Only an overflow gets here (undefined derivatives were caught before the loop), and
-        # the leaves' grads are then partly added: as after an interrupted backward, zero them.
+        # Undefined derivatives were caught before the loop: only an overflow, or a number
+        # changed since the forward pass (a divisor set to 0), gets here.  The leaves' grads
+        # are then partly added: as after an interrupted backward, zero them.
         raise undefined_grad_error(node, 0, error) from None
 """
 
