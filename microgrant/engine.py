@@ -445,18 +445,12 @@ class Value:
         if self._a is None:  # a leaf differentiates to 1 with respect to itself
             self.grad += seed
             return
-        order = _order_for_backward(self)
-        # One pass before any leaf is touched:
-        # - interior grads start from zero: they are sums of contributions from every
-        #   consumer (`+=` in the loop), and a previous backward would otherwise be counted
-        #   again;
-        # - the few ops whose derivatives do not exist everywhere they do (sqrt at 0) have
-        #   theirs computed now, so a backward that fails leaves every leaf as it was.
-        fragile_nodes = []
-        for node in order:
-            node.grad = 0.0
-            if node.op in _FRAGILE:
-                fragile_nodes.append(node)
+        # Before any leaf is touched, the walk sets every interior grad to zero: they are sums
+        # of contributions from every consumer (`+=` in the loop), and a previous backward
+        # would otherwise be counted again.  The few ops whose derivatives do not exist
+        # everywhere they do (sqrt at 0) have theirs computed now, so a backward that fails
+        # leaves every leaf as it was.
+        order, fragile_nodes = _walk_for_backward(self)
         fragile = {node: local_grads(node) for node in fragile_nodes}
         self.grad = seed
         _propagate(order, fragile)
@@ -643,19 +637,25 @@ def topological_order(root: Value) -> list[Value]:
 _EMIT = object()
 
 
-def _order_for_backward(root: Value) -> list[Value]:
-    """`topological_order(root)`, the same list, found faster by marking nodes in ``grad``.
+def _walk_for_backward(root: Value) -> tuple[list[Value], list[Value]]:
+    """`topological_order(root)`, found faster, with every node's grad set to 0 on the way.
 
-    Backward sets every interior grad to 0 next, so it may use the slot as the mark meanwhile:
-    an attribute test instead of a set, the costliest part of a walk.  A node's grad is
-    ``opened`` while its inputs are walked and ``done`` once it is in the order.  A node with
-    one input still to walk goes on to it without a trip through the stack; a chain, the
-    deepest graph, is walked with one push per node.  The visiting order is the one
-    `topological_order` has, so both give the same list (a test checks it).
+    Also returns the nodes among them whose op's derivatives do not exist everywhere
+    (``_FRAGILE``), for backward to check before it changes anything.
+
+    Backward zeroes interior grads anyway, so the walk keeps its marks in that slot: an
+    attribute test instead of a set, the costliest part of a walk.  A node's grad is
+    ``opened`` while its inputs are walked, then ``zero``: a float 0.0 made for this walk,
+    so ``grad is zero`` tells a node already in the order from one whose grad was 0 before
+    (see ``_FLOATS_ARE_DISTINCT``).
+    A node with one input still to walk goes on to it without a trip through the stack: a
+    chain, the deepest graph, is walked with one push per node.  The visiting order is
+    `topological_order`'s, so both give the same list (a test checks it).
     """
     order: list[Value] = []
+    fragile: list[Value] = []
     opened: Any = object()
-    done: Any = object()
+    zero: Any = float("0") if _FLOATS_ARE_DISTINCT else object()
     stack = [root]
     push, pop, emit = stack.append, stack.pop, order.append
     node: Any
@@ -665,10 +665,12 @@ def _order_for_backward(root: Value) -> list[Value]:
             node = pop()
             mark = node.grad
             if mark is opened:  # back from its inputs: all of them are in the order
-                node.grad = done
+                node.grad = zero
                 emit(node)
+                if node.op in _FRAGILE:
+                    fragile.append(node)
                 continue
-            if mark is done:  # pushed twice before it was reached; once is enough
+            if mark is zero:  # pushed twice before it was reached; once is enough
                 continue
             while True:  # open the node; go on down while it has one input left to walk
                 node.grad = opened
@@ -676,11 +678,11 @@ def _order_for_backward(root: Value) -> list[Value]:
                 b = node._b
                 if b.__class__ is Value:
                     a = node._a
-                    if b._a is not None and b.grad is not done:
-                        if a._a is not None and a.grad is not done:
+                    if b._a is not None and b.grad is not zero:
+                        if a._a is not None and a.grad is not zero:
                             push(a)
                         node = b
-                    elif a._a is not None and a.grad is not done:
+                    elif a._a is not None and a.grad is not zero:
                         node = a
                     else:
                         break
@@ -688,19 +690,28 @@ def _order_for_backward(root: Value) -> list[Value]:
                     a = node._a
                     if a.__class__ is tuple:
                         for x in a:
-                            if x._a is not None and x.grad is not done:
+                            if x._a is not None and x.grad is not zero:
                                 push(x)
                         break
-                    if a._a is not None and a.grad is not done:
+                    if a._a is not None and a.grad is not zero:
                         node = a
                     else:
                         break
     except BaseException:  # interrupted (Ctrl-C): no mark may stay in a grad
-        for node in order + stack:
-            if node.grad is opened or node.grad is done:
+        for node in stack:
+            if node.grad is opened:
                 node.grad = 0.0
         raise
-    return order
+    if not _FLOATS_ARE_DISTINCT:
+        for node in order:
+            node.grad = 0.0
+    return order, fragile
+
+
+# `float("0")` is a new object in CPython, so no grad holds it before the walk sets it.  An
+# interpreter whose `is` compares floats by value (PyPy) would take every zero grad for it:
+# there the mark is a plain object, and the grads are zeroed after the walk.
+_FLOATS_ARE_DISTINCT = float("0") is not float("0")
 
 
 # ---- the backward loop, written from the op table ---------------------------------------------

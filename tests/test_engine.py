@@ -455,7 +455,7 @@ def test_a_backward_interrupted_while_walking_leaves_no_mark_in_a_grad():
 
     def interrupt(frame, event, _):
         nonlocal lines
-        if frame.f_code.co_name == "_order_for_backward" and event == "line":
+        if frame.f_code.co_name == "_walk_for_backward" and event == "line":
             lines += 1
             if lines == 400:
                 raise KeyboardInterrupt
