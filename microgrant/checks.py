@@ -125,6 +125,29 @@ def nonnegative(value: Any, name: str) -> float:
     return x
 
 
+def fraction(value: Any, name: str, zero: bool = True, one: bool = True) -> float:
+    """``value`` as a float from 0 to 1 (a decay rate, a share of the samples, an accuracy).
+
+    ``zero=False`` or ``one=False`` leaves that end out: Adam's betas must be < 1, a test
+    share of the samples > 0 and < 1.
+
+    >>> fraction(0.9, "alpha"), fraction(1, "target_accuracy", zero=False)
+    (0.9, 1.0)
+    >>> fraction(1.0, "betas[0]", one=False)
+    Traceback (most recent call last):
+    ...
+    ValueError: betas[0] must be a finite number >= 0 and < 1; got 1.0
+    """
+    x = real(value, name)
+    low_ok = x >= 0.0 if zero else x > 0.0
+    high_ok = x <= 1.0 if one else x < 1.0
+    if not (low_ok and high_ok):  # NaN fails both
+        low = ">= 0" if zero else "> 0"
+        high = "<= 1" if one else "< 1"
+        raise ValueError(f"{name} must be a finite number {low} and {high}; got {x!r}")
+    return x
+
+
 def count(value: Any, name: str, minimum: int = 1) -> int:
     """``value`` as an int >= ``minimum`` (a layer size, a number of epochs or samples).
 

@@ -58,14 +58,6 @@ def _relabel(y01: np.ndarray, labels: str) -> np.ndarray:
     return np.where(y01 == 1, positive, negative).astype(np.int64)
 
 
-def _open_unit(value, name: str) -> float:
-    """A number strictly between 0 and 1 (a radius ratio, a share of the samples)."""
-    x = checks.nonnegative(value, name)
-    if not 0.0 < x < 1.0:
-        raise ValueError(f"{name} must be strictly between 0 and 1; got {x!r}")
-    return x
-
-
 def _shuffled(rng: np.random.Generator, X: np.ndarray, y01: np.ndarray):
     # Generators build the classes one after the other; shuffling means a prefix of the data
     # (or a train/test split of it) holds both classes.
@@ -174,7 +166,7 @@ def circles(
     """
     n = checks.count(n, "n")
     noise = checks.nonnegative(noise, "noise")
-    factor = _open_unit(factor, "factor")
+    factor = checks.fraction(factor, "factor", zero=False, one=False)
     _classes(labels)
     rng = checks.rng(seed)
     n_outer = n // 2
@@ -322,7 +314,7 @@ def split(X, y, test_fraction: float = 0.25, seed=None):
             f"X and y must have the same number of rows and y must be 1-D; got X shape {X.shape}"
             f" and y shape {y.shape}"
         )
-    fraction = _open_unit(test_fraction, "test_fraction")
+    fraction = checks.fraction(test_fraction, "test_fraction", zero=False, one=False)
     n = len(y)
     # Round away the last-bit error of the product first: 0.07 * 100 is 7.000000000000001
     # in floating point, and its ceiling would give 8 test samples instead of 7.  A tiny

@@ -25,19 +25,10 @@ from __future__ import annotations
 
 import math
 
-from .checks import nonnegative, shown
+from .checks import fraction, nonnegative, shown
 from .engine import Value
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "RMSProp", "Adam"]
-
-
-def _up_to_one(value, name: str, one_allowed: bool = True) -> float:
-    """A decay rate or a fraction: a number >= 0 and <= 1 (or < 1)."""
-    x = nonnegative(value, name)
-    if x > 1.0 or (x == 1.0 and not one_allowed):
-        bound = "<= 1" if one_allowed else "< 1"
-        raise ValueError(f"{name} must be a finite number >= 0 and {bound}; got {x!r}")
-    return x
 
 
 class Optimizer:
@@ -168,7 +159,7 @@ class SGD(Optimizer):
         super().__init__(params)
         self.lr = nonnegative(lr, "lr")
         self.momentum = nonnegative(momentum, "momentum")
-        self.dampening = _up_to_one(dampening, "dampening")
+        self.dampening = fraction(dampening, "dampening")
         self.weight_decay = nonnegative(weight_decay, "weight_decay")
         if nesterov and (self.momentum <= 0.0 or self.dampening != 0.0):
             raise ValueError("nesterov momentum needs momentum > 0 and dampening = 0; got "
@@ -240,7 +231,7 @@ class RMSprop(Optimizer):
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False):
         super().__init__(params)
         self.lr = nonnegative(lr, "lr")
-        self.alpha = _up_to_one(alpha, "alpha")
+        self.alpha = fraction(alpha, "alpha")
         self.eps = nonnegative(eps, "eps")
         self.weight_decay = nonnegative(weight_decay, "weight_decay")
         self.momentum = nonnegative(momentum, "momentum")
@@ -329,8 +320,8 @@ class Adam(Optimizer):
         except (TypeError, ValueError):
             raise TypeError(f"betas must be a pair (beta1, beta2); got {shown(betas)}") from None
         # beta = 1 would never forget the starting 0, and 1 - beta^t would divide by 0.
-        self.betas = (_up_to_one(beta1, "betas[0]", one_allowed=False),
-                      _up_to_one(beta2, "betas[1]", one_allowed=False))
+        self.betas = (fraction(beta1, "betas[0]", one=False),
+                      fraction(beta2, "betas[1]", one=False))
         self.eps = nonnegative(eps, "eps")
         self.weight_decay = nonnegative(weight_decay, "weight_decay")
         n = len(self.params)

@@ -398,10 +398,8 @@ def fit(model, X, y, loss=None, optimizer=None, epochs: int = 100,
         batch_size = checks.count(batch_size, "batch_size")
     l2 = checks.nonnegative(l2, "l2")
     min_delta = checks.nonnegative(min_delta, "min_delta")
-    if target_accuracy is not None and checks.positive(target_accuracy,
-                                                       "target_accuracy") > 1.0:
-        raise ValueError(f"target_accuracy must be a fraction in (0, 1]; got "
-                         f"{target_accuracy!r}")
+    if target_accuracy is not None:
+        target_accuracy = checks.fraction(target_accuracy, "target_accuracy", zero=False)
     if patience is not None:
         patience = checks.count(patience, "patience")
     if log_every is not None:
