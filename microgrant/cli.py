@@ -277,7 +277,7 @@ def _cmd_train(args) -> int:
                       epochs=args.epochs, verbose=True, stream=sys.stdout)
     # A diverged run (fit puts back the weights from before the bad step) or outputs that
     # overflow can neither be scored nor plotted: say so, and write nothing.
-    if "diverged" in (history.stop_reason or "") or not np.isfinite(predict(model, X)).all():
+    if history.diverged or not np.isfinite(predict(model, X)).all():
         raise RuntimeError(f"{history.stop_reason or 'training diverged'}; pass a smaller --lr")
     acc = accuracy(model, X, y, loss="bce_logits")
     # The progress lines measure each epoch before its step; this is the trained model.

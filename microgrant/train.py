@@ -62,6 +62,8 @@ class History:
             labels).
         lr: the learning rate used in each epoch.
         stop_reason: why training stopped before ``epochs`` ran out, or ``None``.
+        diverged: whether it stopped because the loss or a parameter stopped being finite
+            (the parameters are then those from before the step that broke them).
         loss_name: the name of the loss `fit` trained with (see `LOSSES`), the one it chose
             when none was given; ``None`` for a loss function of your own.  Pass it to
             `accuracy` as ``loss=`` to score the model as `fit` did.
@@ -76,6 +78,7 @@ class History:
     lr: list[float] = field(default_factory=list)
     stop_reason: str | None = None
     loss_name: str | None = None
+    diverged: bool = False
 
     @property
     def epochs(self) -> int:
@@ -495,6 +498,7 @@ def fit(model, X, y, loss=None, optimizer=None, epochs: int = 100,
                 diverged = diverged or f"a step made {broken}"
                 break
         if diverged is not None:
+            history.diverged = True
             history.stop_reason = (f"stopped in epoch {epoch + 1}: training diverged, "
                                    f"{diverged}; the parameters are as they were before that "
                                    "step (try a smaller learning rate)")

@@ -127,6 +127,7 @@ def test_patience_stops_when_the_loss_stalls():
     # Epoch 1 sets the best loss; with lr 0 the next 4 cannot beat it.
     assert history.epochs == 5
     assert "did not improve for 4 epochs" in history.stop_reason
+    assert not history.diverged  # stopped early, but not because it broke
     assert len(set(history.loss)) == 1
 
 
@@ -364,6 +365,7 @@ def test_divergence_stops_with_a_warning_and_keeps_the_last_finite_weights():
     with pytest.warns(RuntimeWarning, match="training diverged"):
         history = fit(model, X, y, loss="mse", lr=10.0, epochs=500, verbose=False)
     assert "diverged" in history.stop_reason and "smaller learning rate" in history.stop_reason
+    assert history.diverged
     assert history.epochs < 500
     assert all(np.isfinite(p.data) for p in model.parameters())
     assert all(np.isfinite(v) for v in history.loss)
