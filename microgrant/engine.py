@@ -647,10 +647,10 @@ def _walk_for_backward(root: Value) -> tuple[list[Value], list[Value]]:
     attribute test instead of a set, the costliest part of a walk.  A node's grad is
     ``opened`` while its inputs are walked, then ``zero``: a float 0.0 made for this walk,
     so ``grad is zero`` tells a node already in the order from one whose grad was 0 before
-    (see ``_FLOATS_ARE_DISTINCT``).
-    A node with one input still to walk goes on to it without a trip through the stack: a
-    chain, the deepest graph, is walked with one push per node.  The visiting order is
-    `topological_order`'s, so both give the same list (a test checks it).
+    (see ``_FLOATS_ARE_DISTINCT``).  A node with one input still to walk goes on to it
+    without a trip through the stack: a chain, the deepest graph, is walked with one push
+    per node.  The visiting order is `topological_order`'s, so both give the same list (a
+    test checks it).
     """
     order: list[Value] = []
     fragile: list[Value] = []

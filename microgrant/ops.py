@@ -22,7 +22,9 @@ Every op takes its inputs the same way, whatever their number:
   derivatives are recorded so they can be differentiated again).  That is why the formulas use
   only arithmetic, comparisons and `log`, which work on both.  Where a partial does not exist
   at the point (``sqrt`` at 0), the op returns `UNDEFINED` in its place: backprop raises only
-  when a gradient must flow through it.
+  when a gradient must flow through it.  Most ops write their partials as one expression,
+  ``_grads("b, a")`` for ``mul``: that text is both the function and what `Value.backward`
+  pastes into its loop (`Op.local_grads_source`), so the fast path has no copy of its own.
 
 ``Value.backward``, `microgrant.autodiff`, `microgrant.viz`, the expression parser and the tests
 all read this table, so an op added here is drawn, explained, parsed and checked against finite
