@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import numbers
 import reprlib
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -146,6 +146,29 @@ def fraction(value: Any, name: str, zero: bool = True, one: bool = True) -> floa
         high = "<= 1" if one else "< 1"
         raise ValueError(f"{name} must be a finite number {low} and {high}; got {x!r}")
     return x
+
+
+def satisfies(value: Any, ok: Callable[[Any], Any]) -> bool:
+    """Whether ``ok(value)`` holds: a check of a number that only decides whether to raise.
+
+    A loss checks its targets this way (``ok`` tells a valid label).  Such a check does not
+    shape the graph, so `microgrant.compile` does not tie a trace to the numbers it read:
+    it records ``ok`` and applies it to each later call's numbers at once, as an array.
+    ``ok`` is therefore written with comparisons joined by ``&`` and ``|``, which work on a
+    float and, elementwise, on a numpy array alike.
+
+    >>> satisfies(1.0, lambda y: (y == -1.0) | (y == 1.0)), satisfies(0.0, isfinite)
+    (True, True)
+    >>> import numpy as np
+    >>> isfinite(np.array([0.5, np.nan, np.inf]))
+    array([ True, False, False])
+    """
+    return bool(ok(value))
+
+
+def isfinite(x: Any) -> Any:
+    """Neither NaN nor infinite, for `satisfies`: on a float, or elementwise on an array."""
+    return (x > -math.inf) & (x < math.inf)
 
 
 def count(value: Any, name: str, minimum: int = 1) -> int:

@@ -24,8 +24,11 @@ otherwise.  So the trace watches: while ``loss_fn`` runs, every Value's ``.data`
 stand-in number that notes how it is used outside the op table.  A comparison becomes a
 *guard* on its outcome, any other use (arithmetic, ``float()``, printing) a guard on the exact
 number; every call checks its guards on the replayed numbers (a few array comparisons), and
-when one fails the step traces again at the new numbers.  See `compile` for exactly what is
-guaranteed.
+when one fails the step traces again at the new numbers.  A check that only decides whether
+to raise (`microgrant.checks.satisfies`: a loss refusing a label 0 for hinge) is no decision
+about the graph: the trace keeps the check itself, and every call applies it to all of its
+numbers at once, running eagerly (which raises the error) when one fails.  See `compile` for
+exactly what is guaranteed.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import engine, ops
+from . import checks, engine, ops
 from .checks import shown
 from .engine import Value, topological_order
 from .ops import OPS
@@ -60,6 +63,7 @@ TOLERANCE = 1e-12
 _ENGINE = vars(engine)
 _OPS = vars(ops)
 _INIT = Value.__init__.__code__
+_SATISFIES = checks.satisfies.__code__
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _CORE = {os.path.join(_HERE, name) for name in ("engine.py", "ops.py", "compile.py")}
 _COMPARISONS = {"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"}
@@ -129,6 +133,7 @@ class _Trace:
         self.pending: list[Value] = []          # inputs an op read to compute its result
         self.outcomes: dict = {}                # (node, name, other) -> outcome
         self.exact: dict = {}                   # node -> where its number was first used
+        self.checked: dict = {}                 # ok -> {node: None}: checks.satisfies(node, ok)
         self.reasons: list[str] = []
 
     def taint(self, v: Value) -> None:
@@ -156,6 +161,16 @@ class _Trace:
         if in_ops and frame is not None and frame.f_globals is _ENGINE:
             self.pending.append(t.node)
             return
+        # A number read to decide whether to raise (checks.satisfies, as the losses check
+        # their targets) does not shape the graph: each call applies the same check instead.
+        check = frame
+        for _ in range(3):
+            if check is None:
+                break
+            if check.f_code is _SATISFIES and check.f_locals.get("value") is t:
+                self.checked.setdefault(check.f_locals["ok"], {})[t.node] = None
+                return
+            check = check.f_back
         if (name == "__float__" and frame is not None and frame.f_globals is _ENGINE
                 and t.node in self.pending):
             # An op whose result is one of its inputs' numbers as it is (relu of a positive
@@ -254,6 +269,8 @@ class Tape:
         exact_guards: numbers every call checks are unchanged.
         guard_reasons: where the trace saw ``loss_fn`` decide from a number.
         eager_reason: why every call runs eagerly instead (``""`` when it is compiled).
+        input_checks: numbers every call checks as ``loss_fn`` does (`checks.satisfies`),
+            such as a loss's targets; they decide nothing about the graph.
     """
 
     nodes: int
@@ -268,6 +285,7 @@ class Tape:
     exact_guards: int
     guard_reasons: tuple[str, ...]
     eager_reason: str = ""
+    input_checks: int = 0
 
 
 _SUM, _DOT, _TABLE, _GRID = 0, 1, 2, 3
@@ -350,7 +368,8 @@ class _Program:
         in_loss = set(order)
         # Values a guard watches are computed too, even where the loss does not use them.
         extra = list(dict.fromkeys([*trace.exact, *(
-            n for key in trace.outcomes for n in (key[0], key[2]) if isinstance(n, Value))]))
+            n for key in trace.outcomes for n in (key[0], key[2]) if isinstance(n, Value)),
+            *(n for nodes in trace.checked.values() for n in nodes)]))
         for root in extra:
             if root.op and root not in in_loss:
                 seen = set(order)
@@ -442,6 +461,8 @@ class _Program:
         self.reasons = tuple(trace.reasons)
         self.exact_slots = np.array([slot[v] for v in trace.exact], dtype=np.intp)
         self.exact_values = np.array([v.data for v in trace.exact], dtype=np.float64)
+        self.checks = [(ok, np.array([slot[v] for v in nodes], dtype=np.intp))
+                       for ok, nodes in trace.checked.items()]
 
         self.V = np.zeros(len(slot))
         for v in constants:
@@ -494,7 +515,8 @@ class _Program:
         self.levels = max((g.level for g, _ in groups), default=0)
         self.nodes = len(order)
         self.leaf_count = len(leaves)
-        calls = 4 + 3 * len(self.outcome_guards) + (2 if len(self.exact_slots) else 0)
+        calls = (4 + 3 * len(self.outcome_guards) + (2 if len(self.exact_slots) else 0)
+                 + 3 * len(self.checks))
         for g, _ in groups:
             calls += {_GRID: 6, _DOT: 5, _SUM: 3}.get(g.kind, 2 + g.k)
             if g.in_loss:
@@ -558,6 +580,9 @@ class _Program:
                 g.xs, g.out = xs, out
         if not np.isfinite(V[self.op_start:self.op_stop]).all():
             return "eager"  # a domain error or overflow: the eager engine raises it
+        for ok, idx in self.checks:
+            if not np.all(ok(V[idx])):
+                return "eager"  # numbers loss_fn refuses (a label 0 for hinge): eager says so
         for compare, a, b, outcome in self.outcome_guards:
             if not np.array_equal(compare(V[a], V[b]), outcome):
                 return "retrace"
@@ -858,7 +883,8 @@ class CompiledStep:
                     len(program.input_slots), program.edge_count, program.levels,
                     program.groups, program.numpy_calls, sum(len(g[1]) for g in
                                                               program.outcome_guards),
-                    len(program.exact_slots), program.reasons)
+                    len(program.exact_slots), program.reasons,
+                    input_checks=sum(len(idx) for _, idx in program.checks))
 
     def describe(self) -> str:
         """The tape as text: its levels and groups, and how many scalar nodes each replaces.
@@ -903,6 +929,9 @@ class CompiledStep:
                 lines.append(f"  - ... ({tape.outcome_guards + tape.exact_guards - 5} more)")
         else:
             lines.append(summary + "no guards: the graph does not depend on the data.")
+        if tape.input_checks:
+            lines.append(f"Each call checks {tape.input_checks:,} numbers as loss_fn does "
+                         f"(a loss's targets), all at once.")
         return "\n".join(lines)
 
     def check(self, *args) -> CheckReport:
@@ -990,8 +1019,11 @@ def compile(fn: Callable) -> CompiledStep:  # noqa: A001  (the public name, as i
     becomes a guard on its outcome; any other use (arithmetic on ``.data``, ``float()``,
     ``Value(x.data)``, printing) a guard on the exact number.  Every call checks its guards
     on the replayed numbers before backward and, if one fails, traces again at the current
-    numbers.  Domain errors are never hidden: a non-finite result in forward or backward
-    runs that call eagerly, which raises the eager engine's error (or gives its answer).
+    numbers.  A check made through `microgrant.checks.satisfies` (the losses' checks of their
+    targets) is kept as it is and applied to every call's numbers; when it fails, the call
+    runs eagerly and raises the loss's own error.  Domain errors are never hidden: a
+    non-finite result in forward or backward runs that call eagerly, which raises the eager
+    engine's error (or gives its answer).
 
     Not seen: numbers read from a Value that ``fn`` does not reach through the graph's
     leaves (a Value used only as ``lr.data``, never in an op), and reads that bypass Python

@@ -88,7 +88,8 @@ def _target(t, what: str) -> Any:
     number: targets get no gradient, as in PyTorch's binary cross-entropy.
     """
     if isinstance(t, Value):
-        checks.finite(t.data, what)
+        if not checks.satisfies(t.data, checks.isfinite):
+            raise ValueError(f"{what} must be a finite number; got {t.data!r}")
         return t if t.grad is None else t.data
     return checks.finite(t, what)
 
@@ -165,7 +166,11 @@ def _reduce(short: str, terms: list, reduction: str, single: bool):
 
 @dataclass(frozen=True)
 class _Rule:
-    """Which numbers a loss accepts, and how its message says so (``hint`` follows it)."""
+    """Which numbers a loss accepts, and how its message says so (``hint`` follows it).
+
+    ``ok`` joins comparisons with ``&`` and ``|``, so it also works on arrays (see
+    `checks.satisfies`): a compiled step checks each call's targets with it at once.
+    """
 
     ok: Callable[[float], bool]
     expected: str
@@ -194,7 +199,7 @@ def _elementwise(name: str, short: str, term: Callable, input, target, reduction
         x = _as_value(x, f"{name}'s input{at}")
         t = _target(t, f"{name}'s target{at}")
         for rule, number in ((inputs_rule, x.data), (targets_rule, _data(t))):
-            if rule is not None and not rule.ok(number):  # NaN fails every rule
+            if rule is not None and not checks.satisfies(number, rule.ok):  # NaN fails all
                 raise ValueError(f"{name} needs {rule.expected}; got {number!r}{at}"
                                  f"{rule.hint}")
         terms.append(term(x, t))
@@ -235,8 +240,8 @@ def _clamped_log1p(u: Value) -> Value:
     return floor.log() + (u - (w - 1.0)) / floor
 
 
-def _unit(x: float) -> bool:
-    return 0.0 <= x <= 1.0
+def _unit(x):
+    return (x >= 0.0) & (x <= 1.0)
 
 
 _UNIT_TARGETS = _Rule(_unit, "targets in [0, 1]")
@@ -422,7 +427,7 @@ def hinge_loss(input, target, reduction: str = "mean"):
     """
     return _elementwise("hinge_loss", "hinge", lambda s, y: (1.0 - y * s).relu(), input,
                         target, reduction, classes=(-1.0, 1.0),
-                        targets_rule=_Rule(lambda y: y in (-1.0, 1.0), "labels -1 or +1",
+                        targets_rule=_Rule(lambda y: (y == -1.0) | (y == 1.0), "labels -1 or +1",
                                            " (for 0/1 labels use 2 * y - 1, or the "
                                            "datasets' labels='pm1')"))
 

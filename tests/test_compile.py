@@ -245,17 +245,42 @@ def test_constants_computed_from_inputs_alone_are_guarded():
     assert step.traces == 2
 
 
-def test_hinge_loss_labels_are_guarded_when_they_change():
+def test_new_labels_replay_without_tracing_again():
+    # hinge_loss checks every label (-1 or +1) through checks.satisfies: a check, not a
+    # decision about the graph, so other labels replay the same trace, and stay exact.
     model, loss_fn = moons_model()
     X, y = moons(10, seed=0, labels="pm1")
     step = compile(loss_fn)
-    for labels in (y, -y, y):
+    shuffled = y[np.random.default_rng(0).permutation(len(y))]
+    for labels in (y, -y, shuffled, y):
         model.zero_grad()
         loss = step(X, labels)
         mine = grads(model.parameters())
         model.zero_grad()
         assert close(loss, eager(loss_fn, X, labels))
         assert all(close(a, b) for a, b in zip(mine, grads(model.parameters())))
+    assert step.traces == 1
+    assert step.tape.input_checks == 2 * len(y)  # each label: finite, and -1 or +1
+    assert step.tape.outcome_guards == step.tape.exact_guards == 0
+    assert "checks 20 numbers as loss_fn does" in step.describe()
+
+
+@pytest.mark.parametrize("bad, message", [
+    (0.0, r"hinge_loss needs labels -1 or \+1; got 0.0 at index 3"),
+    (math.nan, "hinge_loss's target at index 3 must be a finite number; got nan"),
+])
+def test_a_label_the_loss_refuses_raises_its_error_after_the_trace(bad, message):
+    model, loss_fn = moons_model()
+    X, y = moons(10, seed=0, labels="pm1")
+    step = compile(loss_fn)
+    step(X, y)
+    model.zero_grad()
+    wrong = y.astype(float)
+    wrong[3] = bad
+    with pytest.raises(ValueError, match=message):
+        step(X, wrong)
+    assert all(g == 0.0 for g in grads(model.parameters()))
+    assert step.traces == 1
 
 
 def test_a_frozen_parameter_gets_no_gradient():

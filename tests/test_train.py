@@ -1,6 +1,7 @@
 """The training loop: the documents' classic problems, progress output, stopping, errors."""
 
 import io
+import warnings
 
 import numpy as np
 import pytest
@@ -382,6 +383,22 @@ def test_fit_compiled_trains_to_the_same_weights_as_eager():
     assert h2.loss == pytest.approx(h1.loss, rel=1e-10)
     # accuracy is measured only at the last epoch when nothing asks for it sooner
     assert h2.accuracy[:-1] == [None] * 14 and h2.accuracy[-1] == h1.accuracy[-1]
+
+
+def test_fit_compiled_in_minibatches_traces_once_per_batch_size_and_matches_eager():
+    # Each batch brings other labels; the loss only checks them, so the compiled step keeps
+    # its trace (one more for the last, smaller batch) and gives eager's weights.
+    X, y = moons(50, noise=0.1, seed=0, labels="pm1")
+    eager, compiled = MLP(2, [8, 1], seed=3), MLP(2, [8, 1], seed=3)
+    h1 = fit(eager, X, y, loss="hinge", epochs=6, batch_size=16, lr=0.3, seed=5,
+             verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "traced again on most calls" would fail here
+        h2 = fit(compiled, X, y, loss="hinge", epochs=6, batch_size=16, lr=0.3, seed=5,
+                 verbose=False, compile=True)
+    for a, b in zip(eager.parameters(), compiled.parameters()):
+        assert b.data == pytest.approx(a.data, rel=1e-10, abs=1e-12)
+    assert h2.loss == pytest.approx(h1.loss, rel=1e-10)
 
 
 def test_fit_compiled_stops_at_the_target_accuracy_as_eager_does():
