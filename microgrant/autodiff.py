@@ -114,8 +114,12 @@ def backward_pass(root: Value, create_graph: bool = False, seed: Any = None) -> 
             contributions.append(c)
             if g is not None:
                 previous = grads.get(x)
-                # `+`, accumulated: a value used twice (x * x) gets both contributions.
-                grads[x] = c if previous is None else previous + c
+                # `+`, accumulated: a value used twice (x * x) gets both contributions.  The
+                # first starts from 0.0, as a grad does in backward: -0.0 becomes 0.0 there.
+                if previous is not None:
+                    grads[x] = previous + c
+                else:
+                    grads[x] = 0.0 + c if type(c) is float else c
         steps.append(ChainStep(len(steps), node, 0.0 if g is None else g, local,
                                tuple(contributions)))
     return BackwardPass(root, order, steps, grads)

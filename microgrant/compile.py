@@ -65,6 +65,7 @@ _OPS = vars(ops)
 _INIT = Value.__init__.__code__
 _SATISFIES = checks.satisfies.__code__
 _HERE = os.path.dirname(os.path.abspath(__file__))
+# The files of the engine's own frames (the generated functions are "<microgrant. ...>").
 _CORE = {os.path.join(_HERE, name) for name in ("engine.py", "ops.py", "compile.py")}
 _COMPARISONS = {"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"}
 _COMPARE = {"__eq__": np.equal, "__ne__": np.not_equal, "__lt__": np.less,
@@ -116,7 +117,8 @@ numbers.Real.register(_Traced)
 def _outside() -> str:
     """Where user code is: the innermost frame outside microgrant's core modules."""
     frame: Any = sys._getframe(3)
-    while frame is not None and frame.f_code.co_filename in _CORE:
+    while frame is not None and (frame.f_code.co_filename in _CORE
+                                 or frame.f_code.co_filename.startswith("<microgrant.")):
         frame = frame.f_back
     if frame is None:
         return "?"

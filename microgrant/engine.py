@@ -422,8 +422,11 @@ class Value:
         ``zero_grad`` (or set ``grad = 0.0``) between training steps.  Gradients of interior
         nodes are recomputed from scratch on every call, so calling ``backward`` twice adds
         each leaf's gradient exactly twice.  A backward that fails on an undefined derivative
-        changes no gradient; one interrupted midway (Ctrl-C) leaves the leaves' gradients
-        partly added, so zero them before the next step.
+        changes no leaf's gradient (interior ones are left at 0); one interrupted midway
+        (Ctrl-C) leaves the leaves' gradients partly added, so zero them before the next step.
+        Threads may run backward at once on graphs that share only leaves (a model's
+        parameters, each thread with its own batch); two backwards through the same interior
+        nodes at once would mix their gradients, as they would with any two writers.
 
         Args:
             gradient: d(final)/d(self), the seed; 1.0 by default.  Pass it when this Value
@@ -638,7 +641,7 @@ _EMIT = object()
 
 
 def _walk_for_backward(root: Value) -> tuple[list[Value], list[Value]]:
-    """`topological_order(root)`, found faster, with every node's grad set to 0 on the way.
+    """`topological_order(root)` of an op node, found faster, with every grad set to 0 on the way.
 
     Also returns the nodes among them whose op's derivatives do not exist everywhere
     (``_FRAGILE``), for backward to check before it changes anything.
@@ -661,6 +664,9 @@ def _walk_for_backward(root: Value) -> tuple[list[Value], list[Value]]:
     node: Any
     a: Any
     try:
+        # Not the loop first: CPython 3.11 and 3.12 can let an exception raised at the back
+        # edge of a `while` that opens a `try` skip its `except`.
+        node = root
         while stack:
             node = pop()
             mark = node.grad
@@ -697,14 +703,15 @@ def _walk_for_backward(root: Value) -> tuple[list[Value], list[Value]]:
                         node = a
                     else:
                         break
+        if not _FLOATS_ARE_DISTINCT:
+            for node in order:
+                node.grad = 0.0
     except BaseException:  # interrupted (Ctrl-C): no mark may stay in a grad
-        for node in stack:
-            if node.grad is opened:
+        # Anywhere: the node in hand may be on no list, so look at the whole graph again.
+        for node in topological_order(root):
+            if node.grad is opened or node.grad is zero:
                 node.grad = 0.0
         raise
-    if not _FLOATS_ARE_DISTINCT:
-        for node in order:
-            node.grad = 0.0
     return order, fragile
 
 
@@ -716,11 +723,12 @@ _FLOATS_ARE_DISTINCT = float("0") is not float("0")
 
 # ---- the backward loop, written from the op table ---------------------------------------------
 # `Value.backward` spends its time here: once per node of every training step.  A call to the
-# op's local_grads per node would cost as much as everything else together, so the loop is
-# generated once, at import, with the partials of every op that writes them as one expression
-# (`Op.local_grads_source`: most of them) pasted into a branch of its own.  The other ops (sum,
-# dot, pow, ...) are called through the table.  `print(BACKWARD_LOOP)` shows the result; its
-# arithmetic is `microgrant.autodiff`'s, in the same order, so the two agree to the last bit.
+# op's local_grads per node would make it about a third slower (on a chain of products), so
+# the loop is generated once, at import, with the partials of every op that writes them as
+# one expression (`Op.local_grads_source`: most of them) pasted into a branch of its own.  The
+# other ops (sum, dot, pow, ...) are called through the table.  `print(BACKWARD_LOOP)` shows
+# the result; its arithmetic is `microgrant.autodiff`'s, in the same order, so the two agree to
+# the last bit.
 
 _LOOP = """\
 def _propagate(order, fragile):
@@ -738,6 +746,11 @@ def _propagate(order, fragile):
                 for x, d in zip(node.inputs, fragile[node]):
                     if x.grad is not None:
                         x.grad += d * g
+            elif A.__class__ is tuple:  # sum, dot: any number of inputs
+                local = OPS[op].local_grads([x.data for x in A], node.data, B)
+                for x, d in zip(A, local):
+                    if x.grad is not None:
+                        x.grad += d * g
 {branches}
             elif B.__class__ is Value:
                 da, db = OPS[op].local_grads((A.data, B.data), node.data, None)
@@ -746,17 +759,13 @@ def _propagate(order, fragile):
                     A.grad += da * g
                 if B.grad is not None:
                     B.grad += db * g
-            elif A.__class__ is tuple:
-                local = OPS[op].local_grads([x.data for x in A], node.data, B)
-                for x, d in zip(A, local):
-                    if x.grad is not None:
-                        x.grad += d * g
             elif A.grad is not None:
                 A.grad += OPS[op].local_grads((A.data,), node.data, B)[0] * g
     except (ArithmeticError, ValueError) as error:
-        # Undefined derivatives were caught before the loop: only an overflow, or a number
-        # changed since the forward pass (a divisor set to 0), gets here.  The leaves' grads
-        # are then partly added: as after an interrupted backward, zero them.
+        # Undefined derivatives were caught before the loop, and float arithmetic overflows
+        # to inf rather than raising: only a number changed since the forward pass (a divisor
+        # set to 0) gets here.  The leaves' grads are then partly added: as after an
+        # interrupted backward, zero them.
         raise undefined_grad_error(node, 0, error) from None
 """
 
@@ -765,6 +774,9 @@ def _branch(op: Op) -> str:
     """The loop's branch for one op: its partials, as the table writes them, inlined."""
     tree = ast.parse(op.local_grads_source, mode="eval").body
     partials = tree.elts if isinstance(tree, ast.Tuple) else [tree]
+    if len(partials) != op.arity:
+        raise ValueError(f"op {op.name!r} has {op.arity} input(s) but its local_grads "
+                         f"{op.local_grads_source!r} give {len(partials)} partial(s)")
     lines = [f'            elif op == "{op.name}":']
     for i, partial in enumerate(partials):
         node, grad = ("A", "ga") if i == 0 else ("B", "gb")

@@ -174,12 +174,18 @@ def _grads(source: str) -> Callable:
     """
     body = ast.parse(source, mode="eval").body
     names = "a, b" if isinstance(body, ast.Tuple) else "x,"
+    # Only numbers, so that Value.backward can paste the text into its loop as it is: a
+    # partial that needs a function (log, abs) is written as a function of its own.
+    unknown = {n.id for n in ast.walk(body) if isinstance(n, ast.Name)} - {
+        "out", "arg", *names.replace(",", " ").split()}
+    if unknown:
+        raise ValueError(f"the partials {source!r} may use only {names.rstrip(',')}, out and "
+                         f"arg; they also use {', '.join(sorted(unknown))}")
     text = f"def local_grads(xs, out, arg):\n    {names} = xs\n    return ({source},)\n"
     filename = f"<microgrant.ops: local_grads {source}>"
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     scope: dict[str, Any] = {}
-    # This module's globals, so the function is one of the op table's own (log resolves, and
-    # compile's tracer knows a frame of it for the table's).
+    # This module's globals: compile's tracer knows the op table's frames by them.
     exec(compile(text, filename, "exec"), globals(), scope)
     function = scope["local_grads"]
     function.source = source

@@ -27,6 +27,7 @@ import pytest
 
 from microgrant import Value, gradcheck
 from microgrant.engine import BACKWARD_LOOP, OPS, local_grads
+from microgrant.ops import _grads
 
 
 def _away(rng: random.Random, low: float, high: float) -> float:
@@ -186,7 +187,17 @@ def test_backward_multiplies_the_tables_partials_by_the_gradient_exactly(name):
         seed = 0.7310585786300049
         node.backward(seed)
         expected = _table_local_grads(op, xs, node.data, arg)
-        assert [leaf.grad for leaf in leaves] == [d * seed for d in expected], (name, xs, arg)
+        # A leaf's grad starts at 0.0, so it ends at 0.0 + d * seed (-0.0 becomes 0.0).
+        assert [float.hex(leaf.grad) for leaf in leaves] == [
+            float.hex(0.0 + d * seed) for d in expected], (name, xs, arg)
+
+
+@pytest.mark.parametrize("source, refused", [("log(x)", "log"), ("abs(x)", "abs"),
+                                              ("a, b, c", "c")])
+def test_partials_written_as_text_use_only_the_numbers(source, refused):
+    # The text is pasted into backward's loop, where only the numbers have names.
+    with pytest.raises(ValueError, match=f"may use only .*; they also use {refused}$"):
+        _grads(source)
 
 
 def test_the_backward_loop_inlines_every_op_written_as_one_expression():
