@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from microgrant import Value, topological_order
+from microgrant import Value, grad, topological_order
 from microgrant.compile import TOLERANCE, CompiledStep, compile
 from microgrant.data import moons
 from microgrant.nn import MLP, hinge_loss, mse_loss
@@ -281,6 +281,23 @@ def test_a_label_the_loss_refuses_raises_its_error_after_the_trace(bad, message)
         step(X, wrong)
     assert all(g == 0.0 for g in grads(model.parameters()))
     assert step.traces == 1
+
+
+def test_a_guard_names_microgrants_own_caller_not_a_generated_function():
+    # A gradient penalty differentiates inside the loss: relu's partial (generated from the
+    # op table's text) compares its input.  The guard's reason names a real file and line.
+    w = Value(0.3, label="w")
+
+    def loss_fn(X):
+        y = (w * X[0]).relu() * w
+        (g,) = grad(y, w, create_graph=True)
+        return g * g + y
+
+    step = compile(loss_fn)
+    step(np.array([2.0]))
+    reasons = step.tape.guard_reasons
+    assert reasons and all("<microgrant." not in r for r in reasons)
+    assert any("autodiff.py:" in r for r in reasons)
 
 
 def test_a_frozen_parameter_gets_no_gradient():
