@@ -27,7 +27,8 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-__all__ = ["shown", "real", "finite", "positive", "nonnegative", "count", "one_of", "rng"]
+__all__ = ["shown", "real", "finite", "positive", "nonnegative", "fraction", "count", "one_of",
+           "rng", "satisfies", "isfinite"]
 
 _SHORT = reprlib.Repr()
 _SHORT.maxstring = 60
