@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 __all__ = ["shown", "real", "finite", "positive", "nonnegative", "fraction", "count", "one_of",
-           "rng", "satisfies", "isfinite"]
+           "rng", "satisfies", "isfinite", "stabilizer"]
 
 _SHORT = reprlib.Repr()
 _SHORT.maxstring = 60
@@ -165,6 +165,21 @@ def satisfies(value: Any, ok: Callable[[Any], Any]) -> bool:
     array([ True, False, False])
     """
     return bool(ok(value))
+
+
+def stabilizer(fn: Callable[..., Any], *args: Any) -> float:
+    """``float(fn(*args))``: a number a formula subtracts only to keep ``exp`` in range.
+
+    softmax(z) = softmax(z - c) for every c; softmax takes c = max(z) so that no exponent is
+    positive.  Any c near max(z) would do as well, so `microgrant.compile` lets a replay keep
+    the number it traced instead of deciding anew from each call's numbers: it only checks
+    that the Value the number came from stays within 50 of it, and traces again when it
+    does not.
+
+    >>> stabilizer(max, [1.0, 3.0, 2.0])
+    3.0
+    """
+    return float(fn(*args))
 
 
 def isfinite(x: Any) -> Any:

@@ -64,6 +64,11 @@ _ENGINE = vars(engine)
 _OPS = vars(ops)
 _INIT = Value.__init__.__code__
 _SATISFIES = checks.satisfies.__code__
+_STABILIZER = checks.stabilizer.__code__
+SHIFT_BAND = 50.0
+"""How far a Value may move from a shift traced from it (`checks.stabilizer`) before the
+step traces again.  Within it, exp of a shifted score never overflows or loses precision,
+and log-sum-exp loses at most 50 units of 2^-52 to the shift: well inside `TOLERANCE`."""
 _HERE = os.path.dirname(os.path.abspath(__file__))
 # The files of the engine's own frames (the generated functions are "<microgrant. ...>").
 _CORE = {os.path.join(_HERE, name) for name in ("engine.py", "ops.py", "compile.py")}
@@ -136,6 +141,7 @@ class _Trace:
         self.outcomes: dict = {}                # (node, name, other) -> outcome
         self.exact: dict = {}                   # node -> where its number was first used
         self.checked: dict = {}                 # ok -> {node: None}: checks.satisfies(node, ok)
+        self.shifts: dict = {}                  # node -> its number, kept by checks.stabilizer
         self.reasons: list[str] = []
 
     def taint(self, v: Value) -> None:
@@ -165,6 +171,8 @@ class _Trace:
             return
         # A number read to decide whether to raise (checks.satisfies, as the losses check
         # their targets) does not shape the graph: each call applies the same check instead.
+        # A number taken only to keep exp in range (checks.stabilizer: softmax's max) may
+        # stay as it was traced while the Value it came from stays near it.
         check = frame
         for _ in range(3):
             if check is None:
@@ -172,6 +180,10 @@ class _Trace:
             if check.f_code is _SATISFIES and check.f_locals.get("value") is t:
                 self.checked.setdefault(check.f_locals["ok"], {})[t.node] = None
                 return
+            if check.f_code is _STABILIZER:
+                if name == "__float__":
+                    self.shifts[t.node] = t.value
+                return  # the comparisons that found it decide nothing
             check = check.f_back
         if (name == "__float__" and frame is not None and frame.f_globals is _ENGINE
                 and t.node in self.pending):
@@ -273,6 +285,8 @@ class Tape:
         eager_reason: why every call runs eagerly instead (``""`` when it is compiled).
         input_checks: numbers every call checks as ``loss_fn`` does (`checks.satisfies`),
             such as a loss's targets; they decide nothing about the graph.
+        shift_guards: shifts kept from the trace (`checks.stabilizer`: softmax's max), each
+            checked to stay within `SHIFT_BAND` of the Value it came from.
     """
 
     nodes: int
@@ -288,6 +302,7 @@ class Tape:
     guard_reasons: tuple[str, ...]
     eager_reason: str = ""
     input_checks: int = 0
+    shift_guards: int = 0
 
 
 _SUM, _DOT, _TABLE, _GRID = 0, 1, 2, 3
@@ -371,7 +386,7 @@ class _Program:
         # Values a guard watches are computed too, even where the loss does not use them.
         extra = list(dict.fromkeys([*trace.exact, *(
             n for key in trace.outcomes for n in (key[0], key[2]) if isinstance(n, Value)),
-            *(n for nodes in trace.checked.values() for n in nodes)]))
+            *(n for nodes in trace.checked.values() for n in nodes), *trace.shifts]))
         for root in extra:
             if root.op and root not in in_loss:
                 seen = set(order)
@@ -465,6 +480,8 @@ class _Program:
         self.exact_values = np.array([v.data for v in trace.exact], dtype=np.float64)
         self.checks = [(ok, np.array([slot[v] for v in nodes], dtype=np.intp))
                        for ok, nodes in trace.checked.items()]
+        self.shift_slots = np.array([slot[v] for v in trace.shifts], dtype=np.intp)
+        self.shift_values = np.array(list(trace.shifts.values()), dtype=np.float64)
 
         self.V = np.zeros(len(slot))
         for v in constants:
@@ -518,7 +535,7 @@ class _Program:
         self.nodes = len(order)
         self.leaf_count = len(leaves)
         calls = (4 + 3 * len(self.outcome_guards) + (2 if len(self.exact_slots) else 0)
-                 + 3 * len(self.checks))
+                 + 3 * len(self.checks) + (4 if len(self.shift_slots) else 0))
         for g, _ in groups:
             calls += {_GRID: 6, _DOT: 5, _SUM: 3}.get(g.kind, 2 + g.k)
             if g.in_loss:
@@ -591,6 +608,9 @@ class _Program:
         if len(self.exact_slots) and not np.array_equal(
                 V[self.exact_slots].view(np.int64), self.exact_values.view(np.int64)):
             return "retrace"
+        if len(self.shift_slots) and not (
+                np.abs(V[self.shift_slots] - self.shift_values) <= SHIFT_BAND).all():
+            return "retrace"  # the scores moved far from the traced shift: take a new one
         return ""
 
     def backward(self) -> np.ndarray | None:
@@ -886,7 +906,8 @@ class CompiledStep:
                     program.groups, program.numpy_calls, sum(len(g[1]) for g in
                                                               program.outcome_guards),
                     len(program.exact_slots), program.reasons,
-                    input_checks=sum(len(idx) for _, idx in program.checks))
+                    input_checks=sum(len(idx) for _, idx in program.checks),
+                    shift_guards=len(program.shift_slots))
 
     def describe(self) -> str:
         """The tape as text: its levels and groups, and how many scalar nodes each replaces.
@@ -934,6 +955,9 @@ class CompiledStep:
         if tape.input_checks:
             lines.append(f"Each call checks {tape.input_checks:,} numbers as loss_fn does "
                          f"(a loss's targets), all at once.")
+        if tape.shift_guards:
+            lines.append(f"{tape.shift_guards:,} softmax shifts are kept from the trace; each "
+                         f"call checks the scores stay within {SHIFT_BAND:g} of them.")
         return "\n".join(lines)
 
     def check(self, *args) -> CheckReport:

@@ -248,7 +248,8 @@ _UNIT_TARGETS = _Rule(_unit, "targets in [0, 1]")
 
 
 def _max_data(zs: list[Value]) -> float:
-    return max(z.data for z in zs)
+    # A stabilizer, not a decision: a compiled replay may keep the traced max (see checks).
+    return checks.stabilizer(max, [z.data for z in zs])
 
 
 # ---- softmax --------------------------------------------------------------------------------
@@ -266,9 +267,9 @@ def softmax(values: Sequence) -> list[Value]:
     Stable for any finite scores: every score is first shifted by the largest one, which makes
     every exponent <= 0, so nothing overflows.  softmax(z) = softmax(z - c) for every constant
     c, so the shift changes neither the result nor its gradient, and it is a plain number, not
-    a Value.  It is the one number read from the data: a graph traced once and replayed on
-    other scores (`microgrant.compile`) still computes softmax exactly, with the traced shift;
-    only scores more than about 700 above it could overflow, which the replay reports.
+    a Value.  It is the one number read from the data (`checks.stabilizer`): a graph traced
+    once and replayed on other scores (`microgrant.compile`) still computes softmax exactly
+    with the traced shift, and traces again only once the scores move 50 away from it.
 
     Args:
         values: a non-empty list of Values (or numbers, treated as constants).

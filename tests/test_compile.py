@@ -14,8 +14,8 @@ import pytest
 
 from microgrant import Value, grad, topological_order
 from microgrant.compile import TOLERANCE, CompiledStep, compile
-from microgrant.data import moons
-from microgrant.nn import MLP, hinge_loss, mse_loss
+from microgrant.data import blobs, moons
+from microgrant.nn import MLP, cross_entropy, hinge_loss, log_softmax, mse_loss
 from microgrant.ops import OPS
 from microgrant.optim import SGD
 
@@ -281,6 +281,49 @@ def test_a_label_the_loss_refuses_raises_its_error_after_the_trace(bad, message)
         step(X, wrong)
     assert all(g == 0.0 for g in grads(model.parameters()))
     assert step.traces == 1
+
+
+def test_softmax_keeps_its_traced_shift_while_training_moves_the_scores():
+    # softmax subtracts max(z) only to keep exp in range: the replay keeps the traced max
+    # (no guard on which score is largest, or on its exact number) and stays exact.
+    X, y = blobs(n=12, centers=3, seed=0)
+    X = X / 10.0  # scores of a few units, moving by less than SHIFT_BAND in a step
+    model = MLP(2, [8, 3], seed=1)
+
+    def loss_fn(X, y):
+        return cross_entropy([model(x) for x in X], y)
+
+    step = compile(loss_fn)
+    optimizer = SGD(model.parameters(), lr=0.5)
+    for _ in range(20):
+        optimizer.zero_grad()
+        loss = step(X, y)
+        mine = grads(model.parameters())
+        optimizer.zero_grad()
+        assert close(loss, eager(loss_fn, X, y))
+        assert all(close(a, b) for a, b in zip(mine, grads(model.parameters())))
+        optimizer.step()
+    assert step.traces == 1
+    assert step.tape.shift_guards == len(y) and step.tape.outcome_guards == 0
+    assert "12 softmax shifts are kept from the trace" in step.describe()
+
+
+def test_scores_far_from_the_traced_shift_trace_again_and_stay_exact():
+    w = Value(1.0, label="w")
+
+    def loss_fn(x):
+        return log_softmax([w * x[0], w * x[1]])[0]
+
+    step = compile(loss_fn)
+    for scale in (1.0, 2.0, 400.0, 401.0):  # the max moves by 1, then by 398 (past 50)
+        w.data = scale
+        w.grad = 0.0
+        loss = step(np.array([1.0, 0.5]))
+        mine = w.grad
+        w.grad = 0.0
+        assert close(loss, eager(loss_fn, np.array([1.0, 0.5])))
+        assert close(mine, w.grad)
+    assert step.traces == 2
 
 
 def test_a_guard_names_microgrants_own_caller_not_a_generated_function():

@@ -401,6 +401,22 @@ def test_fit_compiled_in_minibatches_traces_once_per_batch_size_and_matches_eage
     assert h2.loss == pytest.approx(h1.loss, rel=1e-10)
 
 
+def test_fit_compiled_with_softmax_cross_entropy_keeps_one_trace_and_matches_eager():
+    # softmax's shift (the max score) is read from the data; a replay keeps the traced one
+    # instead of tracing again whenever training changes which score is largest.
+    X, y = blobs(n=30, centers=3, seed=0)
+    X = X / 10.0
+    eager, compiled = MLP(2, [8, 3], seed=1), MLP(2, [8, 3], seed=1)
+    h1 = fit(eager, X, y, epochs=15, lr=0.5, verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        h2 = fit(compiled, X, y, epochs=15, lr=0.5, verbose=False, compile=True)
+    assert h1.loss_name == h2.loss_name == "cross_entropy"
+    for a, b in zip(eager.parameters(), compiled.parameters()):
+        assert b.data == pytest.approx(a.data, rel=1e-10, abs=1e-12)
+    assert h2.loss == pytest.approx(h1.loss, rel=1e-10)
+
+
 def test_fit_compiled_stops_at_the_target_accuracy_as_eager_does():
     X, y = logic_gate("xor")
     runs = []
