@@ -167,19 +167,19 @@ def satisfies(value: Any, ok: Callable[[Any], Any]) -> bool:
     return bool(ok(value))
 
 
-def stabilizer(fn: Callable[..., Any], *args: Any) -> float:
-    """``float(fn(*args))``: a number a formula subtracts only to keep ``exp`` in range.
+def stabilizer(numbers: Iterable) -> float:
+    """``max(numbers)`` as a float: a number a formula subtracts only to keep ``exp`` in range.
 
     softmax(z) = softmax(z - c) for every c; softmax takes c = max(z) so that no exponent is
     positive.  Any c near max(z) would do as well, so `microgrant.compile` lets a replay keep
-    the number it traced instead of deciding anew from each call's numbers: it only checks
-    that the Value the number came from stays within 50 of it, and traces again when it
-    does not.
+    the number it traced instead of deciding anew from each call's numbers which is largest:
+    it only checks that the largest stays within 50 of it, and traces again when it does not.
 
-    >>> stabilizer(max, [1.0, 3.0, 2.0])
+    >>> stabilizer([1.0, 3.0, 2.0])
     3.0
     """
-    return float(fn(*args))
+    numbers = list(numbers)
+    return float(max(numbers))
 
 
 def isfinite(x: Any) -> Any:

@@ -66,9 +66,10 @@ _INIT = Value.__init__.__code__
 _SATISFIES = checks.satisfies.__code__
 _STABILIZER = checks.stabilizer.__code__
 SHIFT_BAND = 50.0
-"""How far a Value may move from a shift traced from it (`checks.stabilizer`) before the
-step traces again.  Within it, exp of a shifted score never overflows or loses precision,
-and log-sum-exp loses at most 50 units of 2^-52 to the shift: well inside `TOLERANCE`."""
+"""How far the largest of some numbers may move from the shift traced as their max
+(`checks.stabilizer`) before the step traces again.  Within it, exp of a shifted score
+never overflows or loses precision, and log-sum-exp loses at most about 50 units of 2^-52
+to the shift: well inside `TOLERANCE`."""
 _HERE = os.path.dirname(os.path.abspath(__file__))
 # The files of the engine's own frames (the generated functions are "<microgrant. ...>").
 _CORE = {os.path.join(_HERE, name) for name in ("engine.py", "ops.py", "compile.py")}
@@ -141,7 +142,7 @@ class _Trace:
         self.outcomes: dict = {}                # (node, name, other) -> outcome
         self.exact: dict = {}                   # node -> where its number was first used
         self.checked: dict = {}                 # ok -> {node: None}: checks.satisfies(node, ok)
-        self.shifts: dict = {}                  # node -> its number, kept by checks.stabilizer
+        self.shifts: list = []                  # (the nodes, their max): checks.stabilizer
         self.reasons: list[str] = []
 
     def taint(self, v: Value) -> None:
@@ -181,8 +182,10 @@ class _Trace:
                 self.checked.setdefault(check.f_locals["ok"], {})[t.node] = None
                 return
             if check.f_code is _STABILIZER:
-                if name == "__float__":
-                    self.shifts[t.node] = t.value
+                if name == "__float__":  # the max, taken: keep it, and what it was taken of
+                    taken = check.f_locals["numbers"]
+                    self.shifts.append(([u.node for u in taken if type(u) is _Traced],
+                                        t.value))
                 return  # the comparisons that found it decide nothing
             check = check.f_back
         if (name == "__float__" and frame is not None and frame.f_globals is _ENGINE
@@ -286,7 +289,7 @@ class Tape:
         input_checks: numbers every call checks as ``loss_fn`` does (`checks.satisfies`),
             such as a loss's targets; they decide nothing about the graph.
         shift_guards: shifts kept from the trace (`checks.stabilizer`: softmax's max), each
-            checked to stay within `SHIFT_BAND` of the Value it came from.
+            checked to stay within `SHIFT_BAND` of the max of the numbers it was taken of.
     """
 
     nodes: int
@@ -386,7 +389,8 @@ class _Program:
         # Values a guard watches are computed too, even where the loss does not use them.
         extra = list(dict.fromkeys([*trace.exact, *(
             n for key in trace.outcomes for n in (key[0], key[2]) if isinstance(n, Value)),
-            *(n for nodes in trace.checked.values() for n in nodes), *trace.shifts]))
+            *(n for nodes in trace.checked.values() for n in nodes),
+            *(n for nodes, _ in trace.shifts for n in nodes)]))
         for root in extra:
             if root.op and root not in in_loss:
                 seen = set(order)
@@ -480,8 +484,12 @@ class _Program:
         self.exact_values = np.array([v.data for v in trace.exact], dtype=np.float64)
         self.checks = [(ok, np.array([slot[v] for v in nodes], dtype=np.intp))
                        for ok, nodes in trace.checked.items()]
-        self.shift_slots = np.array([slot[v] for v in trace.shifts], dtype=np.intp)
-        self.shift_values = np.array(list(trace.shifts.values()), dtype=np.float64)
+        # One row per shift, the slots of the numbers it is the max of (a short row repeats
+        # its first: the max is the same).
+        width = max((len(nodes) for nodes, _ in trace.shifts), default=1)
+        self.shift_slots = np.array([[slot[v] for v in nodes] + [slot[nodes[0]]] * (
+            width - len(nodes)) for nodes, _ in trace.shifts], dtype=np.intp).reshape(-1, width)
+        self.shift_values = np.array([c for _, c in trace.shifts], dtype=np.float64)
 
         self.V = np.zeros(len(slot))
         for v in constants:
@@ -597,6 +605,10 @@ class _Program:
                     out = g.op.array_forward(tuple(xs), g.arg)
                 V[g.start:g.stop] = out
                 g.xs, g.out = xs, out
+        # First: a stale shift can itself overflow exp, which a new trace would not.
+        if len(self.shift_slots) and not (np.abs(
+                V[self.shift_slots].max(axis=1) - self.shift_values) <= SHIFT_BAND).all():
+            return "retrace"  # the scores moved far from the traced shift: take a new one
         if not np.isfinite(V[self.op_start:self.op_stop]).all():
             return "eager"  # a domain error or overflow: the eager engine raises it
         for ok, idx in self.checks:
@@ -608,9 +620,6 @@ class _Program:
         if len(self.exact_slots) and not np.array_equal(
                 V[self.exact_slots].view(np.int64), self.exact_values.view(np.int64)):
             return "retrace"
-        if len(self.shift_slots) and not (
-                np.abs(V[self.shift_slots] - self.shift_values) <= SHIFT_BAND).all():
-            return "retrace"  # the scores moved far from the traced shift: take a new one
         return ""
 
     def backward(self) -> np.ndarray | None:

@@ -326,6 +326,28 @@ def test_scores_far_from_the_traced_shift_trace_again_and_stay_exact():
     assert step.traces == 2
 
 
+@pytest.mark.parametrize("rise", [100.0, 1000.0])
+def test_a_score_that_was_not_the_largest_rising_far_traces_again(rise):
+    # The band is on the largest score, whichever it is now: another score passing the
+    # traced max by 100 (or by 1000, where exp(z - shift) would overflow) takes a new shift.
+    w, v = Value(1.0, label="w"), Value(0.0, label="v")
+
+    def loss_fn(x):
+        return log_softmax([w * x[0], v + x[1]])[0]
+
+    step = compile(loss_fn)
+    x = np.array([2.0, 1.0])
+    step(x)
+    v.data = rise
+    w.grad = v.grad = 0.0
+    loss = step(x)
+    mine = (w.grad, v.grad)
+    w.grad = v.grad = 0.0
+    assert close(loss, eager(loss_fn, x))
+    assert all(close(a, b) for a, b in zip(mine, (w.grad, v.grad)))
+    assert step.traces == 2 and step.eager_calls == 0
+
+
 def test_a_guard_names_microgrants_own_caller_not_a_generated_function():
     # A gradient penalty differentiates inside the loss: relu's partial (generated from the
     # op table's text) compares its input.  The guard's reason names a real file and line.
