@@ -896,8 +896,8 @@ class CompiledStep:
             warnings.warn(f"compiled {getattr(self.fn, '__name__', 'loss_fn')} traced again on "
                           f"{self.traces} of {self.calls} calls, because the numbers it decides "
                           f"from keep changing ({reasons}): it is slower than the eager engine "
-                          f"this way. Write those decisions with Value ops (relu, abs, step) "
-                          f"instead", RuntimeWarning, stacklevel=3)
+                          f"this way. Where those decisions are your code's, write them with "
+                          f"Value ops (relu, abs, step) instead", RuntimeWarning, stacklevel=3)
 
     # ---- looking at it ------------------------------------------------------------------------
 

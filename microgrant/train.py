@@ -373,7 +373,10 @@ def fit(model, X, y, loss=None, optimizer=None, epochs: int = 100,
             traced once and replayed, the same numbers as eager training, many times
             faster.  Accuracy then takes an eager forward pass (no graph), so it is measured
             only where it is needed: every epoch with ``target_accuracy``, else at the last
-            epoch (``History.accuracy`` holds ``None`` for the others).
+            epoch (``History.accuracy`` holds ``None`` for the others).  One trace serves
+            every batch of the same size, whatever its labels, except with
+            ``cross_entropy``: its class index picks the score the loss takes, so batches
+            with other labels are traced again (full batches keep one trace).
 
     Returns:
         A `History` with each epoch's loss, accuracy and learning rate.
