@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 __all__ = ["shown", "real", "finite", "positive", "nonnegative", "fraction", "count", "one_of",
-           "rng", "satisfies", "isfinite", "stabilizer"]
+           "rng", "satisfies", "isfinite"]
 
 _SHORT = reprlib.Repr()
 _SHORT.maxstring = 60
@@ -152,11 +152,13 @@ def fraction(value: Any, name: str, zero: bool = True, one: bool = True) -> floa
 def satisfies(value: Any, ok: Callable[[Any], Any]) -> bool:
     """Whether ``ok(value)`` holds: a check of a number that only decides whether to raise.
 
-    A loss checks its targets this way (``ok`` tells a valid label).  Such a check does not
-    shape the graph, so `microgrant.compile` does not tie a trace to the numbers it read:
-    it records ``ok`` and applies it to each later call's numbers at once, as an array.
-    ``ok`` is therefore written with comparisons joined by ``&`` and ``|``, which work on a
-    float and, elementwise, on a numpy array alike.
+    A loss checks its targets this way (``ok`` tells a valid label).  Used so, the check
+    does not shape the graph, and `microgrant.compile` does not tie a trace to the numbers
+    it read: it records ``ok`` and applies it to each later call's numbers at once, as an
+    array.  ``ok`` is therefore written with comparisons against plain numbers, joined by
+    ``&`` and ``|``, which work on a float and, elementwise, on a numpy array alike.  (A
+    check that comes out False, or that does not work on an array, is traced as any other
+    decision.)
 
     >>> satisfies(1.0, lambda y: (y == -1.0) | (y == 1.0)), satisfies(0.0, isfinite)
     (True, True)
@@ -168,12 +170,13 @@ def satisfies(value: Any, ok: Callable[[Any], Any]) -> bool:
 
 
 def stabilizer(numbers: Iterable) -> float:
-    """``max(numbers)`` as a float: a number a formula subtracts only to keep ``exp`` in range.
+    """``max(numbers)`` as a float: softmax's shift, which it subtracts to keep exp in range.
 
     softmax(z) = softmax(z - c) for every c; softmax takes c = max(z) so that no exponent is
     positive.  Any c near max(z) would do as well, so `microgrant.compile` lets a replay keep
     the number it traced instead of deciding anew from each call's numbers which is largest:
     it only checks that the largest stays within 50 of it, and traces again when it does not.
+    Use the result for nothing else: a compiled replay would keep it as it was traced.
 
     >>> stabilizer([1.0, 3.0, 2.0])
     3.0

@@ -170,24 +170,27 @@ class _Trace:
         if in_ops and frame is not None and frame.f_globals is _ENGINE:
             self.pending.append(t.node)
             return
-        # A number read to decide whether to raise (checks.satisfies, as the losses check
-        # their targets) does not shape the graph: each call applies the same check instead.
-        # A number taken only to keep exp in range (checks.stabilizer: softmax's max) may
-        # stay as it was traced while the Value it came from stays near it.
-        check = frame
-        for _ in range(3):
-            if check is None:
-                break
-            if check.f_code is _SATISFIES and check.f_locals.get("value") is t:
-                self.checked.setdefault(check.f_locals["ok"], {})[t.node] = None
-                return
-            if check.f_code is _STABILIZER:
-                if name == "__float__":  # the max, taken: keep it, and what it was taken of
-                    taken = check.f_locals["numbers"]
-                    self.shifts.append(([u.node for u in taken if type(u) is _Traced],
-                                        t.value))
-                return  # the comparisons that found it decide nothing
-            check = check.f_back
+        # softmax's shift (checks.stabilizer): the comparisons that find the max decide
+        # nothing, and the max itself is kept while the largest of those numbers stays near.
+        if frame is not None and frame.f_code is _STABILIZER:
+            if name == "__float__":
+                taken = frame.f_locals["numbers"]
+                self.shifts.append(([u.node for u in taken if type(u) is _Traced], t.value))
+                self._reason(f"softmax's shift, the max of {len(taken)} scores, is kept while "
+                             f"the largest stays within {SHIFT_BAND:g} of it")
+            return
+        # A number checked only to decide whether to raise (checks.satisfies: the losses'
+        # checks of their targets), against plain numbers: each call applies the same check
+        # to its own numbers.  (One that came out False was a decision: see _Program.)
+        if not any(type(a) is _Traced for a in args):
+            check = frame
+            for _ in range(3):
+                if check is None:
+                    break
+                if check.f_code is _SATISFIES and check.f_locals.get("value") is t:
+                    self.checked.setdefault(check.f_locals["ok"], {})[t.node] = None
+                    return
+                check = check.f_back
         if (name == "__float__" and frame is not None and frame.f_globals is _ENGINE
                 and t.node in self.pending):
             # An op whose result is one of its inputs' numbers as it is (relu of a positive
@@ -384,6 +387,16 @@ class _Program:
 
     def __init__(self, loss: Value, placeholders: list[Value], preexisting: set,
                  trace: _Trace):
+        # A kept check must have held for every number it saw (one that came out False let
+        # loss_fn decide something: a skipped row, say), and must work on an array as it did
+        # on each float, since every call applies it to one.  Else its numbers are guarded.
+        for ok, nodes in list(trace.checked.items()):
+            if nodes and not _works_on_arrays(ok, [v.data for v in nodes]):
+                del trace.checked[ok]
+                for v in nodes:
+                    trace.exact.setdefault(v, True)
+                trace._reason(f"a check of {_named(next(iter(nodes)))} failed at the trace "
+                              "or does not work on an array: its numbers are guarded")
         order = topological_order(loss)
         in_loss = set(order)
         # Values a guard watches are computed too, even where the loss does not use them.
@@ -606,14 +619,17 @@ class _Program:
                 V[g.start:g.stop] = out
                 g.xs, g.out = xs, out
         # First: a stale shift can itself overflow exp, which a new trace would not.
-        if len(self.shift_slots) and not (np.abs(
-                V[self.shift_slots].max(axis=1) - self.shift_values) <= SHIFT_BAND).all():
-            return "retrace"  # the scores moved far from the traced shift: take a new one
+        if len(self.shift_slots):
+            with np.errstate(all="ignore"):  # a NaN score fails the test, quietly
+                near = np.abs(V[self.shift_slots].max(axis=1) - self.shift_values) <= SHIFT_BAND
+            if not near.all():
+                return "retrace"  # the scores moved far from the traced shift: take a new one
         if not np.isfinite(V[self.op_start:self.op_stop]).all():
             return "eager"  # a domain error or overflow: the eager engine raises it
-        for ok, idx in self.checks:
-            if not np.all(ok(V[idx])):
-                return "eager"  # numbers loss_fn refuses (a label 0 for hinge): eager says so
+        with np.errstate(all="ignore"):
+            for ok, idx in self.checks:
+                if not np.all(ok(V[idx])):
+                    return "eager"  # numbers loss_fn refuses (a label 0 for hinge): eager says so
         for compare, a, b, outcome in self.outcome_guards:
             if not np.array_equal(compare(V[a], V[b]), outcome):
                 return "retrace"
@@ -662,6 +678,16 @@ class _Program:
             if not np.isfinite(C).all():
                 return None  # an undefined derivative (or 0 * inf): eager decides
             return self.gradient(self.pplan)
+
+
+def _works_on_arrays(ok: Callable, numbers: list[float]) -> bool:
+    """Whether ``ok`` on an array of ``numbers`` gives True for each, as it did one by one."""
+    try:
+        with np.errstate(all="ignore"):
+            result = np.asarray(ok(np.array(numbers, dtype=np.float64)))
+    except Exception:  # noqa: BLE001  (any failure means: not an array check)
+        return False
+    return result.shape == (len(numbers),) and result.dtype == bool and bool(result.all())
 
 
 def _slot(slot: dict, key) -> int:
@@ -951,22 +977,22 @@ class CompiledStep:
         plural = "" if tape.parameters == 1 else "s"
         summary = (f"{tape.parameters:,} parameter{plural}, {tape.inputs:,} inputs, "
                    f"{constants:,} constants; ")
-        if tape.outcome_guards or tape.exact_guards:
-            summary += (f"{tape.outcome_guards} comparison guards and {tape.exact_guards} "
-                        f"exact-number guards, checked every call (a failing one traces "
-                        f"again):")
+        guards = tape.outcome_guards + tape.exact_guards + tape.shift_guards
+        if guards:
+            kinds = [f"{n:,} {what}" for n, what in (
+                (tape.outcome_guards, "comparison"), (tape.exact_guards, "exact-number"),
+                (tape.shift_guards, "softmax-shift")) if n]
+            summary += (f"{' and '.join(kinds)} guard{'' if guards == 1 else 's'}, checked "
+                        f"every call (a failing one traces again):")
             lines.append(summary)
             lines.extend(f"  - {reason}" for reason in tape.guard_reasons[:5])
             if len(tape.guard_reasons) > 5:
-                lines.append(f"  - ... ({tape.outcome_guards + tape.exact_guards - 5} more)")
+                lines.append(f"  - ... ({max(guards, len(tape.guard_reasons)) - 5} more)")
         else:
             lines.append(summary + "no guards: the graph does not depend on the data.")
         if tape.input_checks:
-            lines.append(f"Each call checks {tape.input_checks:,} numbers as loss_fn does "
-                         f"(a loss's targets), all at once.")
-        if tape.shift_guards:
-            lines.append(f"{tape.shift_guards:,} softmax shifts are kept from the trace; each "
-                         f"call checks the scores stay within {SHIFT_BAND:g} of them.")
+            lines.append(f"Each call also checks {tape.input_checks:,} numbers as loss_fn "
+                         f"does (a loss's targets), all at once.")
         return "\n".join(lines)
 
     def check(self, *args) -> CheckReport:
@@ -1054,11 +1080,20 @@ def compile(fn: Callable) -> CompiledStep:  # noqa: A001  (the public name, as i
     becomes a guard on its outcome; any other use (arithmetic on ``.data``, ``float()``,
     ``Value(x.data)``, printing) a guard on the exact number.  Every call checks its guards
     on the replayed numbers before backward and, if one fails, traces again at the current
-    numbers.  A check made through `microgrant.checks.satisfies` (the losses' checks of their
-    targets) is kept as it is and applied to every call's numbers; when it fails, the call
-    runs eagerly and raises the loss's own error.  Domain errors are never hidden: a
-    non-finite result in forward or backward runs that call eagerly, which raises the eager
-    engine's error (or gives its answer).
+    numbers.  Two reads are kept as what they are, for microgrant's own losses:
+
+    * a check through `microgrant.checks.satisfies` of a number against plain numbers (a
+      loss's check of its targets) that passed is applied to every call's numbers at once;
+      when it fails, the call runs eagerly (which raises the loss's error).  A check that
+      failed at the trace, or that does not work on an array, is guarded like any decision;
+    * softmax's shift (`microgrant.checks.stabilizer`, the max of its scores) is kept from
+      the trace while the largest of those scores stays within `SHIFT_BAND` of it.  softmax
+      does not depend on the shift, but its rounding does: where a loss cancels large terms
+      (an expectation of huge payoffs), compiled and eager can then differ by more than
+      `TOLERANCE` relative to the result, though not relative to the terms.
+
+    Domain errors are never hidden: a non-finite result in forward or backward runs that
+    call eagerly, which raises the eager engine's error (or gives its answer).
 
     Not seen: numbers read from a Value that ``fn`` does not reach through the graph's
     leaves (a Value used only as ``lr.data``, never in an op), and reads that bypass Python

@@ -268,8 +268,9 @@ def softmax(values: Sequence) -> list[Value]:
     every exponent <= 0, so nothing overflows.  softmax(z) = softmax(z - c) for every constant
     c, so the shift changes neither the result nor its gradient, and it is a plain number, not
     a Value.  It is the one number read from the data (`checks.stabilizer`): a graph traced
-    once and replayed on other scores (`microgrant.compile`) still computes softmax exactly
-    with the traced shift, and traces again only once the scores move 50 away from it.
+    once and replayed on other scores (`microgrant.compile`) computes softmax with the traced
+    shift (the same softmax, rounded a little differently), and traces again once the
+    largest score moves 50 away from it.
 
     Args:
         values: a non-empty list of Values (or numbers, treated as constants).

@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from microgrant import Value, grad, topological_order
+from microgrant import Value, checks, grad, topological_order
 from microgrant.compile import TOLERANCE, CompiledStep, compile
 from microgrant.data import blobs, moons
 from microgrant.nn import MLP, cross_entropy, hinge_loss, log_softmax, mse_loss
@@ -305,7 +305,7 @@ def test_softmax_keeps_its_traced_shift_while_training_moves_the_scores():
         optimizer.step()
     assert step.traces == 1
     assert step.tape.shift_guards == len(y) and step.tape.outcome_guards == 0
-    assert "12 softmax shifts are kept from the trace" in step.describe()
+    assert "12 softmax-shift guards, checked every call" in step.describe()
 
 
 def test_scores_far_from_the_traced_shift_trace_again_and_stay_exact():
@@ -324,6 +324,66 @@ def test_scores_far_from_the_traced_shift_trace_again_and_stay_exact():
         assert close(loss, eager(loss_fn, np.array([1.0, 0.5])))
         assert close(mine, w.grad)
     assert step.traces == 2
+
+
+def _agrees_after_new_numbers(loss_fn, first, second):
+    """Compiled on ``first`` args, then called on ``second``: eager's loss and gradient."""
+    w = loss_fn.w
+    step = compile(loss_fn)
+    step(*first)
+    w.grad = 0.0
+    loss = step(*second)
+    mine = w.grad
+    w.grad = 0.0
+    assert close(loss, eager(loss_fn, *second))
+    assert close(mine, w.grad)
+    return step
+
+
+def test_a_check_that_failed_at_the_trace_is_a_decision_and_guarded():
+    # Rows skipped where satisfies() said no: later numbers that pass must not replay the
+    # graph without them.
+    w = Value(0.5, label="w")
+
+    def loss_fn(X, y):
+        return Value.sum([(w * x[0] - t) ** 2 for x, t in zip(X, y)
+                          if checks.satisfies(t.data, checks.isfinite)])
+    loss_fn.w = w
+    X = np.array([[1.0], [2.0], [3.0]])
+    step = _agrees_after_new_numbers(loss_fn, (X, np.array([1.0, np.nan, 2.0])),
+                                     (X, np.array([1.0, 5.0, 2.0])))
+    assert step.traces == 2
+
+
+def test_a_check_against_another_traced_number_guards_that_number():
+    # The cap is an input too: a check comparing two traced numbers is a decision on both.
+    w = Value(1.0, label="w")
+
+    def loss_fn(y):
+        cap = y[1]
+        if not checks.satisfies(y[0].data, lambda t: t <= cap.data):
+            raise ValueError(f"target {y[0].data} exceeds its cap {cap.data}")
+        return (w - y[0]) ** 2
+    step = compile(loss_fn)
+    step(np.array([0.5, 10.0]))
+    with pytest.raises(ValueError, match="target 0.5 exceeds its cap 0.25"):
+        step(np.array([0.5, 0.25]))
+
+
+@pytest.mark.parametrize("ok", [lambda t: 0.0 <= t <= 1.0, math.isfinite,
+                                lambda t: float(t).is_integer()])
+def test_a_check_that_works_on_floats_only_is_guarded_instead(ok):
+    # Each call applies a kept check to an array; one that cannot be is an ordinary guard.
+    w = Value(0.5, label="w")
+
+    def loss_fn(y):
+        for t in y:
+            if not checks.satisfies(t.data, ok):
+                raise ValueError("bad target")
+        return Value.sum([(w - t) ** 2 for t in y])
+    loss_fn.w = w
+    step = _agrees_after_new_numbers(loss_fn, (np.array([1.0, 0.0]),), (np.array([0.0, 1.0]),))
+    assert step.tape.input_checks == 0 and step.tape.exact_guards == 2
 
 
 @pytest.mark.parametrize("rise", [100.0, 1000.0])
