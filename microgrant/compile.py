@@ -27,8 +27,9 @@ number; every call checks its guards on the replayed numbers (a few array compar
 when one fails the step traces again at the new numbers.  A check that only decides whether
 to raise (`microgrant.checks.satisfies`: a loss refusing a label 0 for hinge) is no decision
 about the graph: the trace keeps the check itself, and every call applies it to all of its
-numbers at once, running eagerly (which raises the error) when one fails.  See `compile` for
-exactly what is guaranteed.
+numbers at once, running eagerly (which raises the error) when one fails.  softmax's shift
+(the max it subtracts to keep exp in range, `microgrant.checks.stabilizer`) is kept from the
+trace while the largest score stays near it.  See `compile` for exactly what is guaranteed.
 """
 
 from __future__ import annotations
@@ -68,8 +69,8 @@ _STABILIZER = checks.stabilizer.__code__
 SHIFT_BAND = 50.0
 """How far the largest of some numbers may move from the shift traced as their max
 (`checks.stabilizer`) before the step traces again.  Within it, exp of a shifted score
-never overflows or loses precision, and log-sum-exp loses at most about 50 units of 2^-52
-to the shift: well inside `TOLERANCE`."""
+never overflows or loses precision, and log-sum-exp loses at most about 50 units of 2^-52,
+relative to its terms, to the shift (see `compile` for when that matters)."""
 _HERE = os.path.dirname(os.path.abspath(__file__))
 # The files of the engine's own frames (the generated functions are "<microgrant. ...>").
 _CORE = {os.path.join(_HERE, name) for name in ("engine.py", "ops.py", "compile.py")}
@@ -175,9 +176,11 @@ class _Trace:
         if frame is not None and frame.f_code is _STABILIZER:
             if name == "__float__":
                 taken = frame.f_locals["numbers"]
-                self.shifts.append(([u.node for u in taken if type(u) is _Traced], t.value))
-                self._reason(f"softmax's shift, the max of {len(taken)} scores, is kept while "
-                             f"the largest stays within {SHIFT_BAND:g} of it")
+                nodes = [u.node for u in taken if type(u) is _Traced]
+                if nodes:
+                    self.shifts.append((nodes, t.value))
+                    self._reason(f"softmax's shift, the max of {len(taken)} scores, is kept "
+                                 f"while the largest stays within {SHIFT_BAND:g} of it")
             return
         # A number checked only to decide whether to raise (checks.satisfies: the losses'
         # checks of their targets), against plain numbers: each call applies the same check
