@@ -158,7 +158,7 @@ def satisfies(value: Any, ok: Callable[[Any], Any]) -> bool:
     array.  ``ok`` is therefore written with comparisons against plain numbers, joined by
     ``&`` and ``|``, which work on a float and, elementwise, on a numpy array alike.  (A
     check that comes out False, or that does not work on an array, is traced as any other
-    decision.)
+    decision.  The tracer finds ``value`` and ``ok`` in this call's frame, by those names.)
 
     >>> satisfies(1.0, lambda y: (y == -1.0) | (y == 1.0)), satisfies(0.0, isfinite)
     (True, True)
@@ -175,13 +175,14 @@ def stabilizer(numbers: Iterable) -> float:
     softmax(z) = softmax(z - c) for every c; softmax takes c = max(z) so that no exponent is
     positive.  Any c near max(z) would do as well, so `microgrant.compile` lets a replay keep
     the number it traced instead of deciding anew from each call's numbers which is largest:
-    it only checks that the largest stays within 50 of it, and traces again when it does not.
-    Use the result for nothing else: a compiled replay would keep it as it was traced.
+    it only checks that the largest stays within `microgrant.compile.SHIFT_BAND` of it, and
+    traces again when it does not.  Use the result for nothing else: a compiled replay would
+    keep it as it was traced.
 
     >>> stabilizer([1.0, 3.0, 2.0])
     3.0
     """
-    numbers = list(numbers)
+    numbers = list(numbers)  # held here by name: compile's tracer reads it from this frame
     return float(max(numbers))
 
 

@@ -22,14 +22,13 @@ proves the two agree to the last bit.
 from __future__ import annotations
 
 import ast
-import linecache
 import numbers
 import threading
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator
 
 from .checks import real, shown
-from .ops import OPS, UNDEFINED, Op
+from .ops import OPS, UNDEFINED, Op, function_from_source
 
 __all__ = ["Value", "Op", "OPS", "BACKWARD_LOOP", "local_grads", "no_grad", "is_grad_enabled",
            "topological_order", "undefined_grad_error"]
@@ -773,31 +772,29 @@ def _propagate(order, fragile):
 def _branch(op: Op) -> str:
     """The loop's branch for one op: its partials, as the table writes them, inlined."""
     tree = ast.parse(op.local_grads_source, mode="eval").body
-    partials = tree.elts if isinstance(tree, ast.Tuple) else [tree]
-    if len(partials) != op.arity:
-        raise ValueError(f"op {op.name!r} has {op.arity} input(s) but its local_grads "
-                         f"{op.local_grads_source!r} give {len(partials)} partial(s)")
+    partials = tree.elts if isinstance(tree, ast.Tuple) else [tree]  # one per input (Op checks)
+    # The names the table's formulas use, as the loop reaches their numbers.
+    where = dict(zip(op.input_names(op.arity), ("A.data", "B.data")), out="node.data", arg="B")
     lines = [f'            elif op == "{op.name}":']
     for i, partial in enumerate(partials):
         node, grad = ("A", "ga") if i == 0 else ("B", "gb")
         # B.grad is read after A's is written: x * x passes both contributions to x.
         lines += [f"                {grad} = {node}.grad",
                   f"                if {grad} is not None:",
-                  f"                    {node}.grad = {grad} + {_times_g(partial)}"]
+                  f"                    {node}.grad = {grad} + {_times_g(partial, where)}"]
     return "\n".join(lines)
 
 
-class _Numbers(ast.NodeTransformer):
-    """The names of a partial (x; a, b; out; arg) as the loop reaches their numbers."""
-
-    WHERE = {"x": "A.data", "a": "A.data", "b": "B.data", "out": "node.data", "arg": "B"}
+class _Rename(ast.NodeTransformer):
+    def __init__(self, where: dict[str, str]):
+        self.where = where
 
     def visit_Name(self, name: ast.Name) -> ast.AST:
-        return ast.parse(self.WHERE[name.id], mode="eval").body
+        return ast.parse(self.where[name.id], mode="eval").body
 
 
-def _times_g(partial: ast.expr) -> str:
-    text = ast.unparse(_Numbers().visit(partial))
+def _times_g(partial: ast.expr, where: dict[str, str]) -> str:
+    text = ast.unparse(_Rename(where).visit(partial))
     # d * g, with the same rounding as the table's partial times g: 1.0 * g is g exactly.
     return "g" if text == "1.0" else f"({text}) * g"
 
@@ -812,19 +809,12 @@ def _write_loop() -> str:
     return _LOOP.format(branches="\n".join(_branch(op) for op in inline))
 
 
-def _compile_loop(source: str):
-    filename = "<microgrant.engine: BACKWARD_LOOP>"
-    # Registered as a file, so a traceback through the loop shows its lines.
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    scope: dict[str, Any] = {}
-    exec(compile(source, filename, "exec"), globals(), scope)  # this module's names resolve
-    return scope["_propagate"]
-
-
 BACKWARD_LOOP = _write_loop()
 """The source of `Value.backward`'s loop, as generated from the op table at import."""
 
-_propagate = _compile_loop(BACKWARD_LOOP)
+# With this module's globals, so Value, OPS and undefined_grad_error resolve.
+_propagate = function_from_source(BACKWARD_LOOP, "_propagate",
+                                  "<microgrant.engine: BACKWARD_LOOP>", globals())
 
 
 def local_grads(node: Value, as_values: bool = False) -> tuple:

@@ -88,8 +88,8 @@ def _target(t, what: str) -> Any:
     number: targets get no gradient, as in PyTorch's binary cross-entropy.
     """
     if isinstance(t, Value):
-        if not checks.satisfies(t.data, checks.isfinite):
-            raise ValueError(f"{what} must be a finite number; got {t.data!r}")
+        if not checks.satisfies(t.data, checks.isfinite):  # a check a compiled step repeats
+            checks.finite(t.data, what)  # raises, with the message every check gives
         return t if t.grad is None else t.data
     return checks.finite(t, what)
 
@@ -270,7 +270,7 @@ def softmax(values: Sequence) -> list[Value]:
     a Value.  It is the one number read from the data (`checks.stabilizer`): a graph traced
     once and replayed on other scores (`microgrant.compile`) computes softmax with the traced
     shift (the same softmax, rounded a little differently), and traces again once the
-    largest score moves 50 away from it.
+    largest score moves `microgrant.compile.SHIFT_BAND` away from it.
 
     Args:
         values: a non-empty list of Values (or numbers, treated as constants).

@@ -42,7 +42,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["Op", "OPS", "UNDEFINED", "log", "sigmoid"]
+__all__ = ["Op", "OPS", "UNDEFINED", "log", "sigmoid", "function_from_source"]
 
 
 class _Undefined:
@@ -108,6 +108,19 @@ class Op:
     arg_name: str = ""
     formula_index: Callable[[int, int], int] | None = None
 
+    def __post_init__(self) -> None:
+        source = self.local_grads_source
+        if source:  # partials pasted into Value.backward's loop must fit the op and the loop
+            partials = ast.parse(source, mode="eval").body
+            count = len(partials.elts) if isinstance(partials, ast.Tuple) else 1
+            names = {n.id for n in ast.walk(partials) if isinstance(n, ast.Name)}
+            allowed = {*self.input_names(self.arity), "out", "arg"}
+            if count != self.arity or not names <= allowed:
+                raise ValueError(
+                    f"op {self.name!r}: its partials {source!r} must be {self.arity} "
+                    f"expression(s) of {', '.join(sorted(allowed))} only (a partial that "
+                    "needs a function, such as log or abs, is written as a function)")
+
     @property
     def local_grads_source(self) -> str:
         """``local_grads`` as one Python expression, or ``""`` when it is a function of its own.
@@ -165,30 +178,33 @@ class Op:
 
 # ---- the formulas' helpers (they work on floats and on Values) ------------------------------
 
+def function_from_source(text: str, name: str, filename: str, namespace: dict) -> Callable:
+    """The function ``name`` that Python ``text`` defines, with ``namespace`` as its globals.
+
+    The op table writes the local_grads of most ops as text (`_grads`), and `Value.backward`
+    writes its loop from them.  ``text`` is registered as the file ``filename``, so a
+    traceback through the function shows its lines.
+    """
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    scope: dict[str, Any] = {}
+    exec(compile(text, filename, "exec"), namespace, scope)
+    return scope[name]
+
+
 def _grads(source: str) -> Callable:
     """The ``local_grads`` function of an op whose partials are one expression, one per input.
 
     ``source`` names a single input ``x`` and two inputs ``a`` and ``b``, as the formulas do;
-    ``out`` is the output's number and ``arg`` the op's constant argument.  The text is kept on
-    the function (`Op.local_grads_source`) for `Value.backward`, which inlines it.
+    ``out`` is the output's number and ``arg`` the op's constant argument (`Op` checks that
+    it uses nothing else).  The text is kept on the function (`Op.local_grads_source`) for
+    `Value.backward`, which pastes it into its loop.
     """
-    body = ast.parse(source, mode="eval").body
-    names = "a, b" if isinstance(body, ast.Tuple) else "x,"
-    # Only numbers, so that Value.backward can paste the text into its loop as it is: a
-    # partial that needs a function (log, abs) is written as a function of its own.
-    unknown = {n.id for n in ast.walk(body) if isinstance(n, ast.Name)} - {
-        "out", "arg", *names.replace(",", " ").split()}
-    if unknown:
-        raise ValueError(f"the partials {source!r} may use only {names.rstrip(',')}, out and "
-                         f"arg; they also use {', '.join(sorted(unknown))}")
+    names = "a, b" if isinstance(ast.parse(source, mode="eval").body, ast.Tuple) else "x,"
     text = f"def local_grads(xs, out, arg):\n    {names} = xs\n    return ({source},)\n"
-    filename = f"<microgrant.ops: local_grads {source}>"
-    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-    scope: dict[str, Any] = {}
     # This module's globals: compile's tracer knows the op table's frames by them.
-    exec(compile(text, filename, "exec"), globals(), scope)
-    function = scope["local_grads"]
-    function.source = source
+    function = function_from_source(text, "local_grads",
+                                    f"<microgrant.ops: local_grads {source}>", globals())
+    function.source = source  # type: ignore[attr-defined]
     return function
 
 

@@ -53,14 +53,20 @@ def _random_graph(rng: random.Random, size: int):
     return out, leaves
 
 
+def _graph(seed: int, sizes: tuple[int, int]):
+    """The random graph of ``seed``, of a size in ``sizes``; skipped when it is a constant."""
+    rng = random.Random(seed)
+    out, leaves = _random_graph(rng, rng.randint(*sizes))
+    if out.grad is None:
+        pytest.skip("the random graph came out constant")
+    return out, leaves
+
+
 @pytest.mark.parametrize("seed", range(40))
 def test_backwards_walk_finds_topological_order_and_leaves_no_mark(seed):
     # backward walks the graph with marks in .grad instead of a set: the same order, and every
     # mark gone (interior grads are numbers again) when it is done.
-    rng = random.Random(seed)
-    out, _ = _random_graph(rng, rng.randint(1, 60))
-    if out.grad is None:
-        pytest.skip("the random graph came out constant")
+    out, _ = _graph(seed, (1, 60))
     expected = topological_order(out)
     assert _walk_for_backward(out)[0] == expected
     out.backward()
@@ -72,10 +78,7 @@ def test_the_walk_without_distinct_float_objects_gives_the_same_gradients(seed, 
     # Where `is` compares floats by value (PyPy), the walk marks with an object and zeroes
     # the grads afterwards; the gradients must not change.
     monkeypatch.setattr(engine, "_FLOATS_ARE_DISTINCT", False)
-    rng = random.Random(seed)
-    out, leaves = _random_graph(rng, rng.randint(5, 40))
-    if out.grad is None:
-        pytest.skip("the random graph came out constant")
+    out, leaves = _graph(seed, (5, 40))
     replayed = backward_pass(out)
     out.backward()
     for leaf in leaves:
@@ -86,10 +89,7 @@ def test_the_walk_without_distinct_float_objects_gives_the_same_gradients(seed, 
 
 @pytest.mark.parametrize("seed", range(60))
 def test_backward_pass_and_backward_agree_exactly_on_random_graphs(seed):
-    rng = random.Random(seed)
-    out, leaves = _random_graph(rng, rng.randint(1, 40))
-    if out.grad is None:
-        pytest.skip("the random graph came out constant")
+    out, leaves = _graph(seed, (1, 40))
     replayed = backward_pass(out)
     out.backward()
     for leaf in leaves:

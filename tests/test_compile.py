@@ -37,6 +37,23 @@ def grads(params):
     return [p.grad for p in params]
 
 
+def matches_eager(step, loss_fn, params, *arrays) -> float:
+    """One compiled call against the eager engine on the same numbers; returns its loss.
+
+    ``params`` start from zero grads for both; they are left holding eager's gradients.
+    """
+    for p in params:
+        p.grad = 0.0
+    loss = step(*arrays)
+    mine = grads(params)
+    for p in params:
+        p.grad = 0.0
+    expected = eager(loss_fn, *arrays)
+    assert close(loss, expected), (loss, expected)
+    assert all(close(a, b) for a, b in zip(mine, grads(params))), (mine, grads(params))
+    return loss
+
+
 def moons_model(seed=1337):
     model = MLP(2, [16, 16, 1], seed=seed)
 
@@ -106,15 +123,7 @@ def test_every_op_matches_eager(name):
     w, loss_fn = _op_loss(name)
     step = compile(loss_fn)
     for x in (np.array([-1.0, 0.5, 1.0]), np.array([0.25, -0.75, 1.5])):
-        for p in w:
-            p.grad = 0.0
-        loss = step(x)
-        mine = grads(w)
-        for p in w:
-            p.grad = 0.0
-        expected = eager(loss_fn, x)
-        assert close(loss, expected)
-        assert all(close(a, b) for a, b in zip(mine, grads(w))), (mine, grads(w))
+        matches_eager(step, loss_fn, w, x)
     stand_ins = [Value(v, requires_grad=False) for v in x]
     assert step.tape.nodes == len(topological_order(loss_fn(stand_ins)))
 
@@ -180,12 +189,7 @@ def test_new_shapes_trace_again():
     step = compile(loss_fn)
     for n in (10, 12, 10):
         X, y = moons(n, seed=n, labels="pm1")
-        model.zero_grad()
-        loss = step(X, y)
-        mine = grads(model.parameters())
-        model.zero_grad()
-        assert close(loss, eager(loss_fn, X, y))
-        assert all(close(a, b) for a, b in zip(mine, grads(model.parameters())))
+        matches_eager(step, loss_fn, model.parameters(), X, y)
     assert step.traces == 2
 
 
@@ -194,14 +198,7 @@ def test_new_shapes_trace_again():
 def _agrees_every_call(loss_fn, params, inputs):
     step = compile(loss_fn)
     for x in inputs:
-        for p in params:
-            p.grad = 0.0
-        loss = step(np.asarray(x, dtype=float))
-        mine = grads(params)
-        for p in params:
-            p.grad = 0.0
-        assert close(loss, eager(loss_fn, x)), (x, loss)
-        assert all(close(a, b) for a, b in zip(mine, grads(params)))
+        matches_eager(step, loss_fn, params, np.asarray(x, dtype=float))
     return step
 
 
@@ -253,12 +250,7 @@ def test_new_labels_replay_without_tracing_again():
     step = compile(loss_fn)
     shuffled = y[np.random.default_rng(0).permutation(len(y))]
     for labels in (y, -y, shuffled, y):
-        model.zero_grad()
-        loss = step(X, labels)
-        mine = grads(model.parameters())
-        model.zero_grad()
-        assert close(loss, eager(loss_fn, X, labels))
-        assert all(close(a, b) for a, b in zip(mine, grads(model.parameters())))
+        matches_eager(step, loss_fn, model.parameters(), X, labels)
     assert step.traces == 1
     assert step.tape.input_checks == 2 * len(y)  # each label: finite, and -1 or +1
     assert step.tape.outcome_guards == step.tape.exact_guards == 0
@@ -296,13 +288,8 @@ def test_softmax_keeps_its_traced_shift_while_training_moves_the_scores():
     step = compile(loss_fn)
     optimizer = SGD(model.parameters(), lr=0.5)
     for _ in range(20):
-        optimizer.zero_grad()
-        loss = step(X, y)
-        mine = grads(model.parameters())
-        optimizer.zero_grad()
-        assert close(loss, eager(loss_fn, X, y))
-        assert all(close(a, b) for a, b in zip(mine, grads(model.parameters())))
-        optimizer.step()
+        matches_eager(step, loss_fn, model.parameters(), X, y)
+        optimizer.step()  # with eager's gradients, which the compiled ones match
     assert step.traces == 1
     assert step.tape.shift_guards == len(y) and step.tape.outcome_guards == 0
     assert "12 softmax-shift guards, checked every call" in step.describe()
@@ -317,27 +304,8 @@ def test_scores_far_from_the_traced_shift_trace_again_and_stay_exact():
     step = compile(loss_fn)
     for scale in (1.0, 2.0, 400.0, 401.0):  # the max moves by 1, then by 398 (past 50)
         w.data = scale
-        w.grad = 0.0
-        loss = step(np.array([1.0, 0.5]))
-        mine = w.grad
-        w.grad = 0.0
-        assert close(loss, eager(loss_fn, np.array([1.0, 0.5])))
-        assert close(mine, w.grad)
+        matches_eager(step, loss_fn, [w], np.array([1.0, 0.5]))
     assert step.traces == 2
-
-
-def _agrees_after_new_numbers(loss_fn, first, second):
-    """Compiled on ``first`` args, then called on ``second``: eager's loss and gradient."""
-    w = loss_fn.w
-    step = compile(loss_fn)
-    step(*first)
-    w.grad = 0.0
-    loss = step(*second)
-    mine = w.grad
-    w.grad = 0.0
-    assert close(loss, eager(loss_fn, *second))
-    assert close(mine, w.grad)
-    return step
 
 
 def test_a_check_that_failed_at_the_trace_is_a_decision_and_guarded():
@@ -348,10 +316,10 @@ def test_a_check_that_failed_at_the_trace_is_a_decision_and_guarded():
     def loss_fn(X, y):
         return Value.sum([(w * x[0] - t) ** 2 for x, t in zip(X, y)
                           if checks.satisfies(t.data, checks.isfinite)])
-    loss_fn.w = w
     X = np.array([[1.0], [2.0], [3.0]])
-    step = _agrees_after_new_numbers(loss_fn, (X, np.array([1.0, np.nan, 2.0])),
-                                     (X, np.array([1.0, 5.0, 2.0])))
+    step = compile(loss_fn)
+    step(X, np.array([1.0, np.nan, 2.0]))
+    matches_eager(step, loss_fn, [w], X, np.array([1.0, 5.0, 2.0]))
     assert step.traces == 2
 
 
@@ -381,8 +349,9 @@ def test_a_check_that_works_on_floats_only_is_guarded_instead(ok):
             if not checks.satisfies(t.data, ok):
                 raise ValueError("bad target")
         return Value.sum([(w - t) ** 2 for t in y])
-    loss_fn.w = w
-    step = _agrees_after_new_numbers(loss_fn, (np.array([1.0, 0.0]),), (np.array([0.0, 1.0]),))
+    step = compile(loss_fn)
+    step(np.array([1.0, 0.0]))
+    matches_eager(step, loss_fn, [w], np.array([0.0, 1.0]))
     assert step.tape.input_checks == 0 and step.tape.exact_guards == 2
 
 
@@ -399,12 +368,7 @@ def test_a_score_that_was_not_the_largest_rising_far_traces_again(rise):
     x = np.array([2.0, 1.0])
     step(x)
     v.data = rise
-    w.grad = v.grad = 0.0
-    loss = step(x)
-    mine = (w.grad, v.grad)
-    w.grad = v.grad = 0.0
-    assert close(loss, eager(loss_fn, x))
-    assert all(close(a, b) for a, b in zip(mine, (w.grad, v.grad)))
+    matches_eager(step, loss_fn, [w, v], x)
     assert step.traces == 2 and step.eager_calls == 0
 
 
