@@ -21,9 +21,10 @@ is not.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -118,7 +119,8 @@ def save(state: Any, path, model: str = "") -> Path:
         ``path`` as a `pathlib.Path`.
 
     Raises:
-        ValueError: a weight is NaN or infinite (JSON has no such numbers).
+        ValueError: a weight is NaN or infinite (JSON has no such numbers), or the model has
+            no parameters yet (a Dense layer not called): its file would hold nothing.
         TypeError: a weight is not a number.
         OSError: the file cannot be written; the message names the path.
 
@@ -131,6 +133,10 @@ def save(state: Any, path, model: str = "") -> Path:
     if hasattr(state, "state_dict") and not isinstance(state, dict):
         model = model or repr(state)
         state = state.state_dict()
+        if not state:
+            raise ValueError(f"cannot save {model} to {str(path)!r}: it has no parameters "
+                             "yet, so the file would hold no weights. Build it first (call "
+                             "it on one sample, or build(n_inputs) for a Dense layer)")
     try:
         weights = check_state(state)
     except (TypeError, ValueError) as error:
@@ -234,14 +240,18 @@ def write_atomically(path, data: bytes | str, what: str = "write") -> Path:
         data = data.encode("utf-8")
     temporary = None
     try:
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, temporary = _create_beside(path)
         with os.fdopen(fd, "wb") as file:
+            # Created with mode 0o666, so the process umask applies exactly as for open();
+            # a file being replaced keeps its own mode.  The umask itself is never changed:
+            # setting it, even for a moment, is process-wide, and files other threads create
+            # meanwhile would get the wrong mode.
+            mode = _existing_mode(path)
+            if mode is not None:
+                os.chmod(temporary, mode)
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
-        # mkstemp makes the file private (0600): keep the mode of the file being replaced,
-        # or give a new file the mode open() would.
-        os.chmod(temporary, _mode_for(path))
         os.replace(temporary, path)
     except OSError as error:
         _remove(temporary)
@@ -254,13 +264,24 @@ def write_atomically(path, data: bytes | str, what: str = "write") -> Path:
     return path
 
 
-def _mode_for(path: Path) -> int:
+def _create_beside(path: Path) -> tuple[int, str]:
+    """A new temporary file in ``path``'s directory, opened for writing: (fd, its path)."""
+    flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+             | getattr(os, "O_CLOEXEC", 0))
+    for _ in range(100):
+        name = os.path.join(path.parent, f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(name, flags, 0o666), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary file name")
+
+
+def _existing_mode(path: Path) -> int | None:
     try:
         return path.stat().st_mode & 0o777
     except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        return None
 
 
 def _remove(temporary) -> None:

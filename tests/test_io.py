@@ -188,3 +188,29 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypat
         io.write_atomically(path, "new", what="save it to")
     assert path.read_text() == "old"
     assert [f.name for f in tmp_path.iterdir()] == ["f.txt"]
+
+
+def test_saving_never_changes_the_process_umask(tmp_path, monkeypatch):
+    """The umask is process-wide: setting it, even for a moment, gives files other threads
+    create meanwhile the wrong mode.  A new file gets the mode open() would give it."""
+    umask = os.umask(0o027)
+    os.umask(0o027)
+    try:
+        expected = 0o666 & ~0o027
+        with open(tmp_path / "by_open.txt", "w"):
+            pass
+        assert stat.S_IMODE((tmp_path / "by_open.txt").stat().st_mode) == expected
+
+        def never(mask):
+            raise AssertionError("os.umask was called while saving")
+
+        monkeypatch.setattr(os, "umask", never)
+        io.save({"w": 0.5}, tmp_path / "w.json")
+        io.write_atomically(tmp_path / "page.html", "<p>hi</p>")
+        for name in ("w.json", "page.html"):
+            assert stat.S_IMODE((tmp_path / name).stat().st_mode) == expected
+        assert sorted(f.name for f in tmp_path.iterdir()) == ["by_open.txt", "page.html",
+                                                              "w.json"]
+    finally:
+        monkeypatch.undo()
+        os.umask(umask)
