@@ -520,8 +520,9 @@ def _table() -> tuple[Op, ...]:
            ("d step(x)/dx = 0",), "step({0})",
            lambda xs, _: np.where(xs[0] >= 0.0, 1.0, np.where(xs[0] < 0.0, 0.0, xs[0])),
            lambda xs, out, _: (np.zeros_like(out),),
-           # heaviside has no backward in PyTorch; a comparison does, with gradient 0.
-           lambda t, xs, _: t.where(t.isnan(xs[0]), xs[0], (xs[0] >= 0).to(xs[0].dtype)),
+           # heaviside has no backward in PyTorch; a comparison does, with gradient 0.  NaN
+           # passes through as x * 0, which is NaN with gradient 0, as the table's.
+           lambda t, xs, _: t.where(t.isnan(xs[0]), xs[0] * 0.0, (xs[0] >= 0).to(xs[0].dtype)),
            method="step", activation=True),
     )
     return ops

@@ -42,8 +42,22 @@ def _torch() -> Any:
 
 # ---- to_torch ------------------------------------------------------------------------------
 
+def _refuse_own_forward(model) -> None:
+    """A subclass's own ``forward`` (or ``__call__``) is code a torch.nn.Sequential cannot
+    carry: converting only its layers would compute something else, without a word."""
+    cls: Any = type(model)
+    base: Any = next((c for c in cls.__mro__ if c.__module__ == nn.__name__), None)
+    if base is not None and base is not cls and (cls.forward is not base.forward
+                                                  or cls.__call__ is not base.__call__):
+        raise TypeError(f"to_torch cannot carry {cls.__name__}'s own forward(): it converts "
+                        f"{base.__name__}'s layers into a torch.nn.Sequential, which would "
+                        "compute something else. Convert the layers (to_torch of its parts) "
+                        "and write the same forward in a torch.nn.Module")
+
+
 def _parts(model) -> list[tuple]:
     """The model as a flat list of ("linear", rows, biases) and ("act", name, slope)."""
+    _refuse_own_forward(model)
     if isinstance(model, nn.Sequential):
         return [part for m in model for part in _parts(m)]
     if isinstance(model, nn.MLP):
@@ -81,7 +95,9 @@ def to_torch(model) -> Any:
 
     Raises:
         ImportError: PyTorch is not installed.
-        TypeError: the model (or an activation given as a function) has no torch counterpart.
+        TypeError: the model (or an activation given as a function) has no torch counterpart,
+            or does more than its layers: a subclass's own ``forward``, parameters of its
+            own, a function of yours named like a built-in activation.
 
     >>> torch = __import__("pytest").importorskip("torch")
     >>> model = nn.MLP(2, [3, 1], seed=0)
@@ -91,8 +107,16 @@ def to_torch(model) -> Any:
     True
     """
     torch = _torch()
+    parts = _parts(model)
+    carried = sum(len(p[1]) * len(p[1][0]) + len(p[2] or ()) for p in parts
+                  if p[0] == "linear")
+    if hasattr(model, "parameters") and carried != len(model.parameters()):
+        raise TypeError(f"to_torch can carry {carried} of {model!r}'s "
+                        f"{len(model.parameters())} parameters (its layers' weights and "
+                        "biases); the others, kept by the model itself, have no place in a "
+                        "torch.nn.Sequential")
     layers = []
-    for part in _parts(model):
+    for part in parts:
         if part[0] == "linear":
             _, rows, biases = part
             linear = torch.nn.Linear(len(rows[0]), len(rows), bias=biases is not None,
@@ -139,6 +163,8 @@ def from_torch(module) -> nn.Sequential:
 
     Supported: ``Linear``, ``ReLU``, ``Tanh``, ``Sigmoid``, ``LeakyReLU``, ``Softmax`` over the
     last dimension, ``Identity``, and nested ``Sequential``; a single ``Linear`` works too.
+    What would change the numbers without a trace is refused: forward hooks (and backward
+    hooks, which change gradients) and a subclass's own ``forward``.
 
     Raises:
         ImportError: PyTorch is not installed.
@@ -154,11 +180,39 @@ def from_torch(module) -> nn.Sequential:
     )
     """
     torch = _torch()
+    state = torch.nn.modules.module
+    hooks = [kind for kind in ("_global_forward_hooks", "_global_forward_pre_hooks",
+                               "_global_backward_hooks", "_global_backward_pre_hooks")
+             if getattr(state, kind, None)]
+    if hooks:
+        raise TypeError(f"from_torch cannot carry PyTorch's global module hooks "
+                        f"({', '.join(hooks)}): they change what every module computes")
     return nn.Sequential([m for m in _from_torch(torch, module) if m is not None])
+
+
+def _refuse_what_torch_adds(torch, module) -> None:
+    """Hooks and a subclass's own forward change what a torch module computes, beyond its
+    layers: microgrant would build something else, so they are refused."""
+    tnn = torch.nn
+    hooks = [kind for kind in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks",
+                               "_backward_pre_hooks") if getattr(module, kind, None)]
+    if hooks:
+        raise TypeError(f"from_torch cannot carry the hooks on {module!r} ({', '.join(hooks)}"
+                        "): they change what it computes. Remove them (handle.remove()) "
+                        "before converting")
+    cls: Any = type(module)
+    base: Any = next((c for c in cls.__mro__ if c.__module__.startswith("torch.nn.")),
+                     tnn.Module)
+    if base is not cls and base is not tnn.Module and (cls.forward is not base.forward or
+                            cls.__call__ is not base.__call__):
+        raise TypeError(f"from_torch cannot carry {cls.__name__}'s own forward(): it would "
+                        f"convert the {base.__name__} it is built on and compute something "
+                        "else. Convert a plain torch.nn.Sequential of its layers")
 
 
 def _from_torch(torch, module) -> list:
     tnn = torch.nn
+    _refuse_what_torch_adds(torch, module)
     if isinstance(module, tnn.Sequential):
         return [m for child in module for m in _from_torch(torch, child)]
     if isinstance(module, tnn.Linear):

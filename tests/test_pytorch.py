@@ -127,6 +127,81 @@ def test_what_has_no_torch_counterpart_is_refused_clearly():
         pt.to_torch(Custom())
 
 
+def relu(v):
+    """A function of the user's that is not the built-in relu."""
+    return v.tanh()
+
+
+def test_to_torch_refuses_what_it_would_drop():
+    class Doubled(MLP):
+        def forward(self, x):
+            return 2 * super().forward(x)
+
+    class Scaled(MLP):
+        def __init__(self):
+            super().__init__(2, [3, 1], seed=0)
+            self.scale = Value(3.0)
+
+    with pytest.raises(TypeError, match=r"cannot carry Doubled's own forward\(\)"):
+        pt.to_torch(Doubled(2, [3, 1], seed=0))
+    with pytest.raises(TypeError, match=r"Doubled's own forward"):
+        pt.to_torch(Sequential(Linear(2, 2, seed=0), Doubled(2, [1], seed=0)))
+    with pytest.raises(TypeError, match="can carry 13 of .* 14 parameters"):
+        pt.to_torch(Scaled())
+    mine = Neuron(2, activation=relu, seed=0)
+    assert mine.activation.endswith(".relu") and mine.activation != "relu"
+    with pytest.raises(TypeError, match="knows activations by name.*relu"):
+        pt.to_torch(mine)
+    builtin = Neuron(2, activation=Value.relu, seed=0)  # the built-in itself goes across
+    assert builtin.activation == "relu" and pt.to_torch(builtin) is not None
+
+
+def test_from_torch_refuses_hooks_and_a_forward_of_its_own():
+    def hook(module, inputs, output):
+        return output * 2
+
+    net = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU())
+    handle = net[0].register_forward_hook(hook)
+    with pytest.raises(TypeError, match="cannot carry the hooks on Linear.*_forward_hooks"):
+        pt.from_torch(net)
+    handle.remove()
+    handle = net.register_forward_pre_hook(lambda module, inputs: inputs)
+    with pytest.raises(TypeError, match="_forward_pre_hooks.*handle.remove"):
+        pt.from_torch(net)
+    handle.remove()
+    handle = net[0].register_full_backward_hook(lambda m, gi, go: gi)
+    with pytest.raises(TypeError, match="_backward_hooks"):
+        pt.from_torch(net)
+    handle.remove()
+    handle = torch.nn.modules.module.register_module_forward_hook(hook)
+    try:
+        with pytest.raises(TypeError, match="global module hooks"):
+            pt.from_torch(net)
+    finally:
+        handle.remove()
+    assert len(pt.from_torch(net)) == 2  # without hooks it goes across
+
+    class Residual(torch.nn.Sequential):
+        def forward(self, x):
+            return x + super().forward(x)
+
+    class Halved(torch.nn.Linear):
+        def forward(self, x):
+            return super().forward(x) / 2
+
+    with pytest.raises(TypeError, match=r"cannot carry Residual's own forward\(\)"):
+        pt.from_torch(Residual(torch.nn.Linear(2, 2)))
+    with pytest.raises(TypeError, match=r"cannot carry Halved's own forward\(\)"):
+        pt.from_torch(torch.nn.Sequential(Halved(2, 2)))
+
+
+def test_check_of_step_at_nan_agrees():
+    x, w = Value(float("nan"), label="x"), Value(2.0, label="w")
+    assert pt.check(x.step())
+    result = pt.check(x.step() * w)
+    assert result and [r.ours for r in result.rows if r.name == "x"] == [0.0]
+
+
 def test_from_torch_brings_a_sequential_back_with_the_same_numbers():
     torch.manual_seed(0)
     net = torch.nn.Sequential(
