@@ -38,16 +38,8 @@ from . import checks
 # model and its data can never disagree on them.
 from .data import LABELS
 
-__all__ = [
-    "McCullochPitts",
-    "Perceptron",
-    "Adaline",
-    "ThresholdNetwork",
-    "perceptron_trick",
-    "heaviside",
-    "xor_network",
-    "LABELS",
-]
+__all__ = ["McCullochPitts", "Perceptron", "Adaline", "ThresholdNetwork", "perceptron_trick",
+           "heaviside", "xor_network", "LABELS"]
 
 
 def heaviside(z: float) -> int:
@@ -62,7 +54,6 @@ def heaviside(z: float) -> int:
 
 
 # --------------------------------------------------------------------------- input helpers
-
 
 def _as_vector(x, n: int | None = None, name: str = "x") -> list[float]:
     """One sample as a list of floats, checking its length against ``n``."""
@@ -115,7 +106,6 @@ def _rows_and_targets(X, y, n_inputs: int, allowed: tuple[int, int], labels: str
 
 
 # --------------------------------------------------------------------------- McCulloch-Pitts
-
 
 class McCullochPitts:
     """A McCulloch-Pitts neuron: fixed weights, fires when the weighted sum reaches a threshold.
@@ -254,7 +244,6 @@ def xor_network() -> ThresholdNetwork:
 
 
 # --------------------------------------------------------------------------- perceptron
-
 
 def perceptron_trick(
     weights: Sequence[float], bias: float, point: Sequence[float], label: int, lr: float = 0.1
@@ -463,7 +452,6 @@ class Perceptron(_LinearUnit):
 
 
 # --------------------------------------------------------------------------- Adaline
-
 
 class Adaline(_LinearUnit):
     """Adaline, trained by the delta rule (Widrow-Hoff, least mean squares; note 004).

@@ -1,7 +1,7 @@
 """Small seeded datasets: the points the course notes draw before (and while) they train.
 
 Every model in microgrant is first tried on a toy problem you can plot on paper: the logic
-gates (AND, OR, NAND are linearly separable, XOR is not, which is the notes' whole argument for
+gates (NOT, AND, OR, NAND are linearly separable, XOR is not, which is the notes' whole argument for
 hidden layers), the university admissions example of note 003 (test score and grades), and the
 classic non-linear sets used to show what an MLP trained by backprop can do (moons, circles,
 blobs).
@@ -30,7 +30,8 @@ import numpy as np
 
 from . import checks
 
-__all__ = ["LABELS", "GATES", "logic_gate", "moons", "circles", "blobs", "admissions", "split"]
+__all__ = ["LABELS", "GATES", "ONE_INPUT_GATES", "logic_gate", "moons", "circles", "blobs",
+           "admissions", "split"]
 
 #: The label conventions every generator accepts, and what they mean.
 LABELS = {"01": (0, 1), "pm1": (-1, 1)}
@@ -41,6 +42,11 @@ GATES = {
     "or": (0, 1, 1, 1),
     "nand": (1, 1, 1, 0),
     "xor": (0, 1, 1, 0),
+}
+
+#: Gates of one input, as note 003 builds them from a perceptron: rows (0,), (1,).
+ONE_INPUT_GATES = {
+    "not": (1, 0),
 }
 
 
@@ -69,15 +75,15 @@ def _shuffled(rng: np.random.Generator, X: np.ndarray, y01: np.ndarray):
 
 
 def logic_gate(name: str, *, labels: str = "01") -> tuple[np.ndarray, np.ndarray]:
-    """The truth table of a two-input logic gate, as 4 samples.
+    """The truth table of a logic gate: 4 samples of two inputs, or NOT's 2 of one.
 
     Args:
-        name: ``"and"``, ``"or"``, ``"nand"`` or ``"xor"`` (any case).
+        name: ``"and"``, ``"or"``, ``"nand"``, ``"xor"`` or ``"not"`` (any case).
         labels: ``"01"`` for outputs 0/1, ``"pm1"`` for -1/+1. The inputs stay 0/1 either way.
 
     Returns:
-        ``(X, y)``: ``X`` is float64 ``(4, 2)`` with rows (0,0), (0,1), (1,0), (1,1); ``y`` is the
-        gate's output for each row.
+        ``(X, y)``: ``X`` is float64 ``(4, 2)`` with rows (0,0), (0,1), (1,0), (1,1), or
+        ``(2, 1)`` with rows (0,), (1,) for ``"not"``; ``y`` is the gate's output for each row.
 
     Raises:
         ValueError: for an unknown gate name (the message lists the valid ones) or labels.
@@ -87,13 +93,20 @@ def logic_gate(name: str, *, labels: str = "01") -> tuple[np.ndarray, np.ndarray
     ([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0, 1, 1, 0])
     >>> logic_gate("and", labels="pm1")[1].tolist()
     [-1, -1, -1, 1]
+    >>> X, y = logic_gate("not")
+    >>> X.tolist(), y.tolist()
+    ([[0.0], [1.0]], [1, 0])
     """
-    if not isinstance(name, str) or name.lower() not in GATES:
-        valid = ", ".join(repr(g) for g in GATES)
+    key = name.lower() if isinstance(name, str) else None
+    if key not in GATES and key not in ONE_INPUT_GATES:
+        valid = ", ".join(repr(g) for g in (*GATES, *ONE_INPUT_GATES))
         raise ValueError(f"unknown logic gate {name!r}; valid gates are {valid}")
     _classes(labels)
+    if key in ONE_INPUT_GATES:
+        X = np.array([[0], [1]], dtype=np.float64)
+        return X, _relabel(np.array(ONE_INPUT_GATES[key]), labels)
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
-    return X, _relabel(np.array(GATES[name.lower()]), labels)
+    return X, _relabel(np.array(GATES[key]), labels)
 
 
 def _two_classes(rng, negative: np.ndarray, positive: np.ndarray, noise: float, labels: str):

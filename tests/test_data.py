@@ -50,6 +50,17 @@ def test_logic_gate_pm1_labels(name):
     assert set(X.ravel().tolist()) == {0.0, 1.0}  # inputs stay 0/1 under pm1
 
 
+@pytest.mark.parametrize("labels, expected", [("01", [1, 0]), ("pm1", [1, -1])])
+def test_the_not_gate_of_note_003_has_one_input(labels, expected):
+    X, y = logic_gate("NOT", labels=labels)
+    assert X.shape == (2, 1) and X.dtype == np.float64 and X.tolist() == [[0.0], [1.0]]
+    assert y.tolist() == expected
+    # A perceptron with weight -1 and bias 0.5 is NOT, as the note builds it.
+    assert [int(-1.0 * x + 0.5 >= 0) for (x,) in X.tolist()] == logic_gate("not")[1].tolist()
+    with pytest.raises(ValueError, match="'not'"):
+        logic_gate("nor")
+
+
 def test_logic_gate_is_case_insensitive():
     assert logic_gate("XOR")[1].tolist() == logic_gate("xor")[1].tolist()
 
