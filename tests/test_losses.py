@@ -16,6 +16,8 @@ from microgrant.losses import (
     mse_loss,
     softmax,
 )
+from microgrant.nn import MLP
+from microgrant.train import fit
 
 LOGITS = [-1000.0, -40.0, -3.5, -1e-3, 0.0, 1e-8, 0.7, 2.0, 40.0, 1000.0]
 PROBS = [1e-10, 1e-4, 0.3, 0.5, 0.9, 1.0 - 1e-9]
@@ -211,6 +213,26 @@ def test_cross_entropy_rejects_bad_targets():
         cross_entropy(Value(1.0), 0)
     with pytest.raises(ValueError, match="batch of 2 samples.*list of 2 class indices"):
         cross_entropy([values([1.0, 2.0])] * 2, 0)
+
+
+def test_cross_entropy_refuses_probabilities_that_softmax_already_made():
+    """Note 003 computes softmax first; cross_entropy would apply it again (0.802, not 0.417)."""
+    z = values([2.0, 1.0, 0.1])
+    assert round(cross_entropy(z, 0).data, 3) == 0.417
+    with pytest.raises(ValueError, match=r"already the output of a softmax.*Pass the scores "
+                                         r"before softmax: cross_entropy\(z, target\)"):
+        cross_entropy(softmax(z), 0)
+    with pytest.raises(ValueError, match=r"input at index 1 is already the output of a softmax"):
+        cross_entropy([z, softmax(z)], [0, 0])
+    model = MLP(2, [3, 3], output="softmax", seed=0)
+    with pytest.raises(ValueError, match="output='linear'"):
+        cross_entropy(model([1.0, 2.0]), 1)
+    with pytest.raises(ValueError, match="already the output of a softmax"):
+        fit(model, [[1.0, 2.0], [0.0, 1.0]], [0, 2], epochs=1, verbose=False)
+    # Probabilities from anything but softmax are scores like any other numbers.
+    p = softmax(z)
+    assert cross_entropy([p[0] * 1.0, p[1], p[2]], 0).data > 0.0
+    assert round(-p[0].log().data, 3) == 0.417  # the loss from probabilities, as the message says
 
 
 def test_cross_entropy_says_a_one_hot_target_is_the_target_at_fault():

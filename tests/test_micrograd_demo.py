@@ -13,17 +13,12 @@ import numpy as np
 
 # The demo's imports, changed: micrograd.engine.Value, micrograd.nn's classes, the trace_graph
 # notebook's draw_dot and scikit-learn's make_moons become microgrant's.
+import pytest
+
 from microgrant import Value
 from microgrant.data import moons
-from microgrant.nn import MLP as _MLP
-from microgrant.nn import Layer, Neuron
+from microgrant.nn import MLP, Layer, Neuron
 from microgrant.viz import draw_dot
-
-
-def MLP(nin, nouts):
-    # The demo seeds Python's global generator, which microgrant never reads (seeds are
-    # passed), so its seed goes where microgrant takes it: the run is the same every time.
-    return _MLP(nin, nouts, seed=1337)
 
 
 def make_moons(n_samples, noise):
@@ -132,3 +127,56 @@ def test_draw_dot_of_a_neuron_as_in_the_trace_graph_notebook():
     assert dot.source.startswith("digraph")
     assert dot.source.count("->") >= 6  # two products, their sum with the bias, the relu
     assert "image/svg+xml" in dot._repr_mimebundle_()
+
+
+# ---- the demo's own numbers: random.seed(1337) gives micrograd's weights ---------------------
+
+def demo_losses(value_class, mlp_class, steps: int = 8) -> tuple[list[float], list[float]]:
+    """The demo's full-batch loop with the given engine: each step's loss, and the weights."""
+    X, y = make_moons(n_samples=30, noise=0.1)
+    y = y * 2 - 1
+    random.seed(1337)
+    model = mlp_class(2, [16, 16, 1])
+    losses = []
+    for k in range(steps):
+        inputs = [list(map(value_class, xrow)) for xrow in X.tolist()]
+        scores = list(map(model, inputs))
+        data_loss = sum((1 + -yi * si).relu() for yi, si in zip(y.tolist(), scores)) * \
+            (1.0 / len(scores))
+        total_loss = data_loss + 1e-4 * sum(p * p for p in model.parameters())
+        model.zero_grad()
+        total_loss.backward()
+        for p in model.parameters():
+            p.data -= (1.0 - 0.9 * k / 100) * p.grad
+        losses.append(total_loss.data)
+    return losses, [p.data for p in model.parameters()]
+
+
+def test_random_seed_gives_micrograds_own_weights_and_numbers():
+    micrograd_engine = pytest.importorskip("micrograd.engine")
+    micrograd_nn = pytest.importorskip("micrograd.nn")
+    random.seed(1337)
+    theirs_start = [p.data for p in micrograd_nn.MLP(2, [16, 16, 1]).parameters()]
+    random.seed(1337)
+    assert [p.data for p in MLP(2, [16, 16, 1]).parameters()] == theirs_start
+    ours, our_weights = demo_losses(Value, MLP)
+    theirs, their_weights = demo_losses(micrograd_engine.Value, micrograd_nn.MLP)
+    assert ours[0] == theirs[0]  # the same weights, the same first loss
+    assert np.allclose(ours, theirs, rtol=1e-12, atol=0)
+    assert np.allclose(our_weights, their_weights, rtol=1e-12, atol=1e-15)
+
+
+def test_random_seed_gives_micrograds_draws_without_micrograd():
+    """micrograd's Neuron draws random.uniform(-1, 1) per weight, then a bias of 0, neuron by
+    neuron and layer by layer; the same draws, made here with `random` itself."""
+    random.seed(1337)
+    model = MLP(2, [16, 16, 1])
+    random.seed(1337)
+    expected = []
+    for nin, nout in [(2, 16), (16, 16), (16, 1)]:
+        for _ in range(nout):
+            expected += [random.uniform(-1, 1) for _ in range(nin)] + [0.0]
+    assert [p.data for p in model.parameters()] == expected
+    random.seed(1337)
+    assert MLP(2, [16, 16, 1]).state_dict() == model.state_dict()
+

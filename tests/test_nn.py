@@ -9,7 +9,7 @@ import random
 import numpy as np
 import pytest
 
-from microgrant import Value, nn
+from microgrant import Value, io, nn, no_grad
 from microgrant.losses import binary_cross_entropy, mse_loss, softmax
 from microgrant.nn import (
     MLP,
@@ -182,7 +182,7 @@ def test_bad_sizes_are_rejected():
 @pytest.mark.parametrize("make", [lambda seed: MLP(2, [8, 1], seed=seed),
                                   lambda seed: Linear(3, 4, seed=seed),
                                   lambda seed: Sequential(Dense(3, seed=seed))])
-def test_seeding_is_repeatable_and_never_touches_global_random(make):
+def test_a_seed_is_repeatable_and_never_touches_global_random(make):
     random.seed(123)
     np.random.seed(123)
     state, np_state = random.getstate(), np.random.get_state()[1].copy()
@@ -194,10 +194,40 @@ def test_seeding_is_repeatable_and_never_touches_global_random(make):
         return model.state_dict()
 
     a, b, c = weights(42), weights(42), weights(43)
-    unseeded = [weights(None) for _ in range(2)]  # fresh randomness, not the global state
     assert random.getstate() == state
     assert (np.random.get_state()[1] == np_state).all()
-    assert a == b and a != c and unseeded[0] != unseeded[1]
+    assert a == b and a != c
+
+
+@pytest.mark.parametrize("make", [lambda: MLP(2, [8, 1]), lambda: Linear(3, 4),
+                                  lambda: Sequential(Dense(3))])
+def test_without_a_seed_the_weights_follow_python_random_as_micrograd_does(make):
+    def weights():
+        model = make()
+        if isinstance(model, Sequential):
+            model([1.0, 2.0])
+        return model.state_dict()
+
+    random.seed(1337)
+    first = weights()
+    again = weights()  # the global state moved on: other weights
+    random.seed(1337)
+    assert weights() == first != again
+    np_state = np.random.get_state()[1].copy()
+    weights()
+    assert (np.random.get_state()[1] == np_state).all()  # numpy's global state is untouched
+
+
+def test_unseeded_weights_are_micrograds_draws_in_micrograds_order():
+    """micrograd: each neuron draws random.uniform(-1, 1) per weight, then a bias of 0."""
+    random.seed(1337)
+    model = MLP(2, [3, 1])
+    random.seed(1337)
+    expected = []
+    for nin, nout in [(2, 3), (3, 1)]:
+        for _ in range(nout):
+            expected += [random.uniform(-1, 1) for _ in range(nin)] + [0.0]
+    assert [p.data for p in model.parameters()] == expected
 
 
 def test_a_numpy_generator_can_be_shared():
@@ -235,11 +265,24 @@ def test_initialisations_draw_within_their_bounds(init, bound):
     assert all(n.b.data == 0.0 for n in layer.neurons)
 
 
+@pytest.mark.parametrize("name", ["normal", "random_normal"])
+def test_normal_init_is_keras_random_normal(name):
+    """Note 002 builds its Dense layer with initializer='random_normal': N(0, 0.05)."""
+    layer = Layer(50, 40, init=name, seed=0)
+    weights = np.array([w.data for n in layer.neurons for w in n.w])
+    assert abs(weights.mean()) < 0.005 and 0.047 < weights.std() < 0.053
+    assert len(set(weights.tolist())) == weights.size  # drawn, not a constant
+    random.seed(3)
+    unseeded = [w.data for w in Neuron(4, init=name).w]
+    random.seed(3)
+    assert unseeded == [random.gauss(0.0, 0.05) for _ in range(4)]
+
+
 def test_custom_and_unknown_init():
     n = Neuron(3, init=lambda rng, fan_in, fan_out: 0.5, seed=0)
     assert [w.data for w in n.w] == [0.5, 0.5, 0.5]
-    with pytest.raises(ValueError, match="unknown init 'normal'.*'xavier'.*'he'"):
-        Neuron(3, init="normal")
+    with pytest.raises(ValueError, match="unknown init 'gaussian'.*'xavier'.*'he'"):
+        Neuron(3, init="gaussian")
     with pytest.raises(TypeError, match="a drawn weight must be a real number.*str"):
         Neuron(3, init=lambda rng, fan_in, fan_out: "0.5")
 
@@ -738,3 +781,72 @@ def test_drawing_a_sequential_is_drawing_the_same_mlp():
                            for j in range(layer.out_features)
                            for p in (*layer.weight[j], layer.bias[j])])
     assert viz.draw_network(torch_style).source == viz.draw_network(relu_mlp).source
+
+
+def test_drawing_says_no_bias_and_refuses_what_a_network_picture_cannot_show():
+    from microgrant import viz
+    source = viz.draw_network(Sequential(Linear(2, 2, seed=0), Tanh(),
+                                         Linear(2, 1, bias=False, seed=1))).source
+    assert source.count("no bias") == 1 and source.count("b 0") == 2
+    assert "hidden layer 1: 2 tanh" in source
+    with pytest.raises(ValueError, match="no weights until its first call"):
+        viz.draw_network(Sequential(Dense(3)))
+    with pytest.raises(TypeError, match="module 1 \\(Sequential\\) does not fit"):
+        viz.draw_network(Sequential(Linear(2, 2, seed=0), Sequential(Linear(2, 1, seed=0))))
+    with pytest.raises(TypeError, match="module 0 \\(ReLU\\) does not fit"):
+        viz.draw_network(Sequential(ReLU(), Linear(2, 1, seed=0)))
+
+
+# ---- parameters that stop being parameters -------------------------------------------------
+
+def test_an_in_place_op_on_a_weight_is_refused_with_the_data_form():
+    """PyTorch refuses an in-place change of a leaf that takes a gradient; so does this."""
+    n = Neuron(2, activation="linear", seed=0)
+    before = n.state_dict()
+    with pytest.raises(TypeError, match=r"w\[0\] \+ 0\.1\) would make it an interior node.*"
+                                        r"w\[0\]\.data \+= 0\.1"):
+        n.w[0] += 0.1
+    with pytest.raises(TypeError, match=r"Neuron\.b is a parameter.*b\.data -= 0\.5"):
+        n.b -= 0.5
+    with pytest.raises(TypeError, match=r"w\[1\]\.data \*= 2"):
+        n.w[1] *= 2
+    with pytest.raises(TypeError, match=r"result of an op \(mul\).*w\[1\]\.data = "):
+        n.w[1] = n.w[0] * n.w[1]
+    with no_grad():
+        with pytest.raises(TypeError, match=r"constant Value.*b\.data = 0\.1"):
+            n.b += 0.1
+    lin = Linear(2, 2, seed=0)
+    with pytest.raises(TypeError, match=r"weight\[0\]\[1\]\.data \+= 1"):
+        lin.weight[0][1] += 1
+    assert n.state_dict() == before and all(p.op == "" for p in n.parameters())
+    n.w[0].data += 0.1  # what the message says works, and the weight is still trained
+    n([1.0, 1.0]).backward()
+    assert n.w[0].data == before["w.0"] + 0.1 and n.w[0].grad != 0.0
+
+
+def test_values_in_a_dict_are_not_parameters_and_the_walk_says_so():
+    class Heads(Module):
+        def __init__(self):
+            self.shared = Value(1.0)
+            self.heads = {"cat": Value(2.0), "dog": Neuron(1, seed=0)}
+
+    model = Heads()
+    with pytest.warns(UserWarning, match="heads is a dict holding Values or Modules; "
+                                         "parameters\\(\\) does not look inside dicts"):
+        assert model.parameters() == [model.shared]
+    assert "dict" in Module.__doc__  # and the documentation says so
+
+
+@pytest.mark.parametrize("make", [lambda: Dense(3), lambda: Sequential(Dense(3), ReLU())])
+def test_saving_a_model_with_no_weights_yet_is_refused(tmp_path, make):
+    model = make()
+    path = tmp_path / "w.json"
+    with pytest.raises(ValueError, match="has no parameters yet.*Build it first"):
+        model.save(path)
+    with pytest.raises(ValueError, match="has no parameters yet"):
+        io.save(model, path)
+    assert not path.exists() and list(tmp_path.iterdir()) == []
+    model([1.0, 2.0])
+    model.save(path)  # built: saved and loaded as any other
+    assert path.exists()
+

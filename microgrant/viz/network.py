@@ -7,23 +7,26 @@ neuron lists its weights, one row per incoming edge, and each edge ends at its w
 written on the edges, a dozen numbers where many edges cross overlap past reading.  (A
 network too big to list its weights is drawn with circles, the numbers shown on hover.)  This
 is that picture, in the colours of the computation graphs, written as DOT by `microgrant.viz.dot`'s
-helpers and laid out by `microgrant.viz.render`.  Any object shaped like a `microgrant.nn`
-model will do: a neuron has weights ``w`` and a bias ``b`` (Values), a layer ``neurons``, an
-MLP ``layers``.
+helpers and laid out by `microgrant.viz.render`.  This module reads the models itself:
+`microgrant.nn`'s Neuron, Layer, MLP, Linear, Dense and Sequential (each Linear or Dense with
+the activation module after it), and any object shaped like micrograd's (a neuron has weights
+``w`` and a bias ``b``, a layer ``neurons``, an MLP ``layers``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ..checks import count
 from ..engine import Value
+from ..nn import Activation, Linear, Sequential
 from .dot import MUTED, OP_FILL, STYLE, Html, attributes, html
 from .render import Drawing
 from .text import check_digits, format_number
 from .trace import DEFAULT_MAX_NODES
 
-__all__ = ["draw_network", "LABELLED_EDGES", "LISTED_WEIGHTS"]
+__all__ = ["draw_network", "network_layers", "LABELLED_EDGES", "LISTED_WEIGHTS"]
 
 LABELLED_EDGES = 400
 """Above this many weights a network picture leaves the numbers off its edges (hover shows
@@ -72,8 +75,69 @@ def _in_order(ids: list[str], indent: str) -> list[str]:
     return [f'{indent}{{ rank="same"; {" -> ".join(ids)} [style="invis"]; }}']
 
 
-def _model_layers(model: Any) -> list[tuple[list, str]]:
-    """(neurons, layer activation) for each layer of a Neuron, a Layer or an MLP."""
+@dataclass(frozen=True)
+class _Unit:
+    """One output of a Linear or Dense layer read as a neuron: its weights, bias, activation.
+
+    A layer without bias gets a constant 0 bias, drawn as ``b 0``.
+    """
+
+    w: list
+    b: Value
+    activation: str
+
+
+def _no_bias(neuron: Any) -> bool:
+    """A Linear layer made with ``bias=False``: its constant 0 is no parameter."""
+    return isinstance(neuron, _Unit) and not neuron.b.requires_grad
+
+
+def _linear_units(layer: Linear, activation: str) -> list[_Unit]:
+    if layer.weight is None:
+        raise ValueError(f"draw_network cannot draw {layer!r} yet: it has no weights until its "
+                         "first call (or build(n_inputs))")
+    biases = layer.bias or [Value(0.0, requires_grad=False) for _ in layer.weight]
+    return [_Unit(list(row), b, activation) for row, b in zip(layer.weight, biases)]
+
+
+def _sequential_layers(model: Sequential) -> list[tuple[list, str]]:
+    """Each Linear or Dense (or Layer) of ``model``, with the activation module after it."""
+    layers: list[tuple[list, str]] = []
+    for k, m in enumerate(model):
+        if isinstance(m, Activation) and layers and layers[-1][1] == "linear":
+            units = [_Unit(list(u.w), u.b, m.activation) for u in layers[-1][0]]
+            layers[-1] = (units, m.activation)
+        elif isinstance(m, Linear):
+            layers.append((_linear_units(m, m.activation), m.activation))
+        elif _is_layer(m):
+            layers.append((list(m.neurons), _activation_name(m)))
+        else:
+            raise TypeError(f"draw_network draws a Sequential of Linear or Dense layers, each "
+                            f"followed by at most one activation module; module {k} "
+                            f"({type(m).__name__}) does not fit that picture")
+    if not layers:
+        raise TypeError("draw_network needs at least one layer with weights; this Sequential "
+                        "has none")
+    return layers
+
+
+def network_layers(model: Any) -> list[tuple[list, str]]:
+    """The model read as the notes draw it: (neurons, the layer's activation) per layer.
+
+    Each neuron has ``w`` (its weights, Values) and ``b`` (its bias: a Value, a constant 0
+    for a layer without bias).  Reads `microgrant.nn`'s Neuron, Layer, MLP, Linear, Dense
+    and Sequential (each Linear or Dense with the activation module after it) and anything
+    shaped like micrograd's models.
+
+    >>> from microgrant.nn import Linear, ReLU, Sequential
+    >>> [(len(neurons), act) for neurons, act in
+    ...  network_layers(Sequential(Linear(2, 3, seed=0), ReLU(), Linear(3, 1, seed=0)))]
+    [(3, 'relu'), (1, 'linear')]
+    """
+    if isinstance(model, Sequential):
+        return _sequential_layers(model)
+    if isinstance(model, Linear):
+        return [(_linear_units(model, model.activation), model.activation)]
     if _is_neuron(model):
         return [([model], _activation_name(model))]
     if _is_layer(model):
@@ -81,14 +145,51 @@ def _model_layers(model: Any) -> list[tuple[list, str]]:
     layers = getattr(model, "layers", None)
     if isinstance(layers, (list, tuple)) and layers and all(_is_layer(x) for x in layers):
         return [(list(x.neurons), _activation_name(x)) for x in layers]
-    raise TypeError(f"draw_network needs a Neuron, a Layer or an MLP (an object with weights "
-                    f"`w` and bias `b`, with `neurons`, or with `layers`); got "
-                    f"{type(model).__name__}")
+    raise TypeError(f"draw_network needs a Neuron, a Layer or an MLP, a Linear or Dense layer, or "
+                    f"a Sequential of them (or an object with weights `w` and bias `b`, with "
+                    f"`neurons`, or with `layers`); got {type(model).__name__}")
+
+
+class _Numbers:
+    """How the picture writes a weight or bias: its number and, when shown, its grad."""
+
+    def __init__(self, digits: int, grads: bool):
+        self.digits, self.grads = digits, grads
+
+    def cell(self, v: Value, what: str) -> str:
+        text = f"{html(what)} {format_number(v.data, self.digits)}"
+        if self.grads and v.grad is not None:
+            text += (f'<br/><font color="{MUTED}">grad {html(what)} '
+                     f"{format_number(v.grad, self.digits)}</font>")
+        return text
+
+    def tip(self, v: Value, what: str) -> str:
+        text = f"{what} = {format_number(v.data, self.digits)}"
+        if self.grads and v.grad is not None:
+            text += f"; its grad (d loss / d {what}) = {format_number(v.grad, self.digits)}"
+        return text
+
+
+def _sizes(layers: list[tuple[list, str]], max_nodes: int | None) -> list[int]:
+    """Inputs, then neurons per layer, checked: each neuron has one weight per value in."""
+    if max_nodes is not None:
+        count(max_nodes, "max_nodes")
+    sizes = [len(layers[0][0][0].w)] + [len(neurons) for neurons, _ in layers]
+    if max_nodes is not None and sum(sizes) > max_nodes:
+        raise ValueError(f"this network has {sum(sizes)} inputs and neurons, more than "
+                         f"max_nodes={max_nodes}; Graphviz would take very long. Pass "
+                         f"max_nodes=None (or a bigger number) to draw it anyway")
+    for k, (neurons, _) in enumerate(layers):
+        for neuron in neurons:
+            if len(neuron.w) != sizes[k]:
+                raise ValueError(f"layer {k + 1} has a neuron with {len(neuron.w)} weights, "
+                                 f"but {sizes[k]} values feed it")
+    return sizes
 
 
 def draw_network(model: Any, digits: int = 3, grads: bool | None = None,
                  max_nodes: int | None = DEFAULT_MAX_NODES) -> Drawing:
-    """A Neuron, Layer or MLP drawn as the notes draw perceptrons.
+    """A network drawn as the notes draw perceptrons.
 
     Inputs on the left, then each layer's neurons top to bottom in order, each named as
     `microgrant.nn` names its parameters (``L2.n1``) and listing its activation, its weights
@@ -96,8 +197,9 @@ def draw_network(model: Any, digits: int = 3, grads: bool | None = None,
     added when there are any (after ``backward``), each marked ``grad``.
 
     Args:
-        model: a `microgrant.nn` Neuron, Layer or MLP (or anything shaped like one: a neuron
-            has weights ``w`` and bias ``b``, a layer ``neurons``, an MLP ``layers``).
+        model: a `microgrant.nn` Neuron, Layer, MLP, Linear, Dense (after its first call) or
+            Sequential of those and activation modules (or anything shaped like micrograd's:
+            a neuron has weights ``w`` and bias ``b``, a layer ``neurons``, an MLP ``layers``).
         digits: significant digits for weights, biases and gradients.
         grads: show gradients: True, False, or None to show them when any is non-zero.
         max_nodes: the most inputs plus neurons to draw; a bigger network raises a ValueError
@@ -111,39 +213,41 @@ def draw_network(model: Any, digits: int = 3, grads: bool | None = None,
       x1 -> l1n1:w1:w [id="x1_l1n1", tooltip="x1 to neuron: w1 = 0.274"];
     ...
     """
-    layers = _model_layers(model)
+    layers = network_layers(model)
     check_digits(digits)
-    if max_nodes is not None:
-        count(max_nodes, "max_nodes")
-    sizes = [len(layers[0][0][0].w)] + [len(neurons) for neurons, _ in layers]
-    if max_nodes is not None and sum(sizes) > max_nodes:
-        raise ValueError(f"this network has {sum(sizes)} inputs and neurons, more than "
-                         f"max_nodes={max_nodes}; Graphviz would take very long. Pass "
-                         f"max_nodes=None (or a bigger number) to draw it anyway")
-    for k, (neurons, _) in enumerate(layers):
-        for neuron in neurons:
-            if len(neuron.w) != sizes[k]:
-                raise ValueError(f"layer {k + 1} has a neuron with {len(neuron.w)} weights, "
-                                 f"but {sizes[k]} values feed it")
+    sizes = _sizes(layers, max_nodes)
     params = [p for neurons, _ in layers for n in neurons for p in (*n.w, n.b)]
-    if grads is None:
-        grads = any(p.grad for p in params)
+    numbers = _Numbers(digits, any(p.grad for p in params) if grads is None else grads)
     weights = sum(sizes[k] * sizes[k + 1] for k in range(len(sizes) - 1))
     labelled = weights <= LABELLED_EDGES and max(sizes[:-1]) <= LISTED_WEIGHTS
+    lines = _input_lines(sizes[0])
+    previous = [f"x{i + 1}" for i in range(sizes[0])]
+    tails = list(previous)  # where an edge out of each value of the previous layer starts
+    shown = list(previous)  # and what a tooltip calls it
+    for k, (neurons, layer_act) in enumerate(layers):
+        current, names = _layer_lines(lines, k, neurons, layer_act, len(layers), numbers,
+                                      labelled)
+        for j, neuron in enumerate(neurons):
+            for i, (source, tail, w) in enumerate(zip(previous, tails, neuron.w)):
+                pairs = [("id", f"{source}_{current[j]}"),
+                         ("tooltip", f"{shown[i]} to {names[j]}: {numbers.tip(w, f'w{i + 1}')}")]
+                head = f"{current[j]}:w{i + 1}:w" if labelled else current[j]
+                lines.append(f"  {tail} -> {head} [{attributes(pairs)}];")
+        previous, shown = current, names
+        tails = [f"{c}:out:e" if labelled else c for c in current]
+    _output_lines(lines, previous, tails)
+    if not labelled:
+        note = Html(f"{weights:,} weights: hover an edge for its weight (numbers for more "
+                    f"than {LABELLED_EDGES} weights, or more than {LISTED_WEIGHTS} per neuron, "
+                    "would be unreadable)")
+        lines.append("  note [" + attributes([("id", "note"), ("shape", "note"),
+                                              ("fontsize", "10"), ("label", note)]) + "];")
+    lines.append("}")
+    return Drawing("\n".join(lines) + "\n")
 
-    def number(v: Value, what: str) -> str:
-        text = f"{html(what)} {format_number(v.data, digits)}"
-        if grads and v.grad is not None:
-            text += (f'<br/><font color="{MUTED}">grad {html(what)} '
-                     f"{format_number(v.grad, digits)}</font>")
-        return text
 
-    def tip(v: Value, what: str) -> str:
-        text = f"{what} = {format_number(v.data, digits)}"
-        if grads and v.grad is not None:
-            text += f"; its grad (d loss / d {what}) = {format_number(v.grad, digits)}"
-        return text
-
+def _input_lines(n_inputs: int) -> list[str]:
+    """The graph's settings and the inputs, ``x1`` to ``xn``, in their own box."""
     lines = ["digraph network {",
              "  graph [" + attributes([("rankdir", "LR"), ("fontname", "Helvetica"),
                                        ("ranksep", "1.2"), ("nodesep", "0.3"),
@@ -152,61 +256,60 @@ def draw_network(model: Any, digits: int = 3, grads: bool | None = None,
              '  edge [fontname="Helvetica", fontsize="9", arrowsize="0.6"];',
              "  subgraph cluster_inputs {",
              '    label="inputs"; color="#bbbbbb"; fontsize="10";']
-    previous = [f"x{i + 1}" for i in range(sizes[0])]
-    for name in previous:
+    names = [f"x{i + 1}" for i in range(n_inputs)]
+    for name in names:
         lines.append(f"    {name} [" + attributes([
             ("id", name), ("shape", "circle"), ("style", "filled"),
             ("fillcolor", STYLE["leaf"][0]), ("label", Html(name))]) + "];")
-    lines += _in_order(previous, "    ")
+    lines += _in_order(names, "    ")
     lines.append("  }")
-    tails = list(previous)  # where an edge out of each value of the previous layer starts
-    shown = list(previous)  # and what a tooltip calls it
-    for k, (neurons, layer_act) in enumerate(layers):
-        last = k == len(layers) - 1
-        title = "output layer" if last else f"hidden layer {k + 1}"
-        lines += [f"  subgraph cluster_layer{k + 1} {{",
-                  f"    label=<{title}: {len(neurons)} {html(layer_act)}>; color=\"#bbbbbb\"; "
-                  f'fontsize="10";']
-        current, names = [], []
-        for j, neuron in enumerate(neurons):
-            nid = f"l{k + 1}n{j + 1}"
-            act = html((layer_act if layer_act == "softmax" else _activation_name(neuron))
-                       or "linear")
-            name = _neuron_name(neuron, k, j, len(layers) == 1 and len(neurons) == 1)
-            where = f"layer {k + 1}, neuron {j + 1}"
-            if labelled:
-                # The weights listed in the neuron, each on the row its edge comes in at:
-                # dozens of numbers on crossing edges can never all be read, a list can.
-                rows = [f'<tr><td port="out" bgcolor="{OP_FILL}"><b>{html(name)}</b> '
-                        f"{act}(Σ w·x + b)</td></tr>"]
-                for i, w in enumerate(neuron.w):
-                    rows.append(f'<tr><td port="w{i + 1}" align="left" balign="left">'
-                                f"{number(w, f'w{i + 1}')}</td></tr>")
-                rows.append(f'<tr><td align="left" balign="left">{number(neuron.b, "b")}'
-                            "</td></tr>")
-                label = Html('<table border="0" cellborder="1" cellspacing="0" '
-                             f'cellpadding="3" bgcolor="#ffffff">{"".join(rows)}</table>')
-                pairs = [("id", nid), ("shape", "plain"),
-                         ("tooltip", f"{where} ({name}): {tip(neuron.b, 'b')}"),
-                         ("label", label)]
-            else:
-                label = Html(f"Σ + {number(neuron.b, 'b')}<br/><b>{act}</b>")
-                pairs = [("id", nid), ("shape", "circle"), ("style", "filled"),
-                         ("fillcolor", OP_FILL),
-                         ("tooltip", f"{where}: {tip(neuron.b, 'b')}"), ("label", label)]
-            lines.append(f"    {nid} [{attributes(pairs)}];")
-            current.append(nid)
-            names.append(name)
-        lines += _in_order(current, "    ")
-        lines.append("  }")
-        for j, neuron in enumerate(neurons):
-            for i, (source, tail, w) in enumerate(zip(previous, tails, neuron.w)):
-                pairs = [("id", f"{source}_{current[j]}"),
-                         ("tooltip", f"{shown[i]} to {names[j]}: {tip(w, f'w{i + 1}')}")]
-                head = f"{current[j]}:w{i + 1}:w" if labelled else current[j]
-                lines.append(f"  {tail} -> {head} [{attributes(pairs)}];")
-        previous, shown = current, names
-        tails = [f"{c}:out:e" if labelled else c for c in current]
+    return lines
+
+
+def _layer_lines(lines: list[str], k: int, neurons: list, layer_act: str, n_layers: int,
+                 numbers: _Numbers, labelled: bool) -> tuple[list[str], list[str]]:
+    """Adds layer ``k``'s box of neurons to ``lines``; returns their node ids and names."""
+    title = "output layer" if k == n_layers - 1 else f"hidden layer {k + 1}"
+    lines += [f"  subgraph cluster_layer{k + 1} {{",
+              f"    label=<{title}: {len(neurons)} {html(layer_act)}>; color=\"#bbbbbb\"; "
+              f'fontsize="10";']
+    current, names = [], []
+    for j, neuron in enumerate(neurons):
+        nid = f"l{k + 1}n{j + 1}"
+        act = html((layer_act if layer_act == "softmax" else _activation_name(neuron))
+                   or "linear")
+        name = _neuron_name(neuron, k, j, n_layers == 1 and len(neurons) == 1)
+        where = f"layer {k + 1}, neuron {j + 1}"
+        if labelled:
+            # The weights listed in the neuron, each on the row its edge comes in at:
+            # dozens of numbers on crossing edges can never all be read, a list can.
+            rows = [f'<tr><td port="out" bgcolor="{OP_FILL}"><b>{html(name)}</b> '
+                    f"{act}(Σ w·x + b)</td></tr>"]
+            for i, w in enumerate(neuron.w):
+                rows.append(f'<tr><td port="w{i + 1}" align="left" balign="left">'
+                            f"{numbers.cell(w, f'w{i + 1}')}</td></tr>")
+            bias = "no bias" if _no_bias(neuron) else numbers.cell(neuron.b, "b")
+            rows.append(f'<tr><td align="left" balign="left">{bias}</td></tr>')
+            label = Html('<table border="0" cellborder="1" cellspacing="0" '
+                         f'cellpadding="3" bgcolor="#ffffff">{"".join(rows)}</table>')
+            pairs = [("id", nid), ("shape", "plain"),
+                     ("tooltip", f"{where} ({name}): {numbers.tip(neuron.b, 'b')}"),
+                     ("label", label)]
+        else:
+            label = Html(f"Σ + {numbers.cell(neuron.b, 'b')}<br/><b>{act}</b>")
+            pairs = [("id", nid), ("shape", "circle"), ("style", "filled"),
+                     ("fillcolor", OP_FILL),
+                     ("tooltip", f"{where}: {numbers.tip(neuron.b, 'b')}"), ("label", label)]
+        lines.append(f"    {nid} [{attributes(pairs)}];")
+        current.append(nid)
+        names.append(name)
+    lines += _in_order(current, "    ")
+    lines.append("  }")
+    return current, names
+
+
+def _output_lines(lines: list[str], previous: list[str], tails: list[str]) -> None:
+    """Adds an arrow from each output neuron to its ``ŷ``."""
     for j, (source, tail) in enumerate(zip(previous, tails)):
         out = "ŷ" if len(previous) == 1 else f"ŷ{j + 1}"
         # No margin: the arrow ends at the ŷ, not at an invisible box around it.
@@ -214,7 +317,3 @@ def draw_network(model: Any, digits: int = 3, grads: bool | None = None,
                      f'margin="0.02", label=<{out}>];')
         lines.append(f'  {tail} -> y{j + 1} [id="{source}_y{j + 1}"];')
     lines += _in_order([f"y{j + 1}" for j in range(len(previous))], "  ")
-    if not labelled:
-        lines.append("  " + f"note [{attributes([('id', 'note'), ('shape', 'note'), ('fontsize', '10'), ('label', Html(f'{weights:,} weights: hover an edge for its weight (numbers for more than {LABELLED_EDGES} weights, or more than {LISTED_WEIGHTS} per neuron, would be unreadable)'))])}];")  # noqa: E501
-    lines.append("}")
-    return Drawing("\n".join(lines) + "\n")
