@@ -6,13 +6,47 @@ loss, calls ``loss.backward()`` to put d(loss)/d(weight) on every weight, and le
 optimiser move the weights.  `fit` does that for a number of epochs and keeps a `History` of
 the loss and accuracy; `predict` and `accuracy` run the model without recording a graph.
 
+How `fit` decides, in detail:
+
+* **The loss.**  Without ``loss=``, the labels choose: -1/+1 labels train with ``"hinge"``;
+  0/1 labels with ``"bce_logits"`` (the output is read as a logit), or ``"bce"`` when the
+  model ends in a sigmoid; a model with several outputs with ``"cross_entropy"``; other
+  targets with ``"mse"``.  ``History.loss_name`` says which it was.
+* **Accuracy, one rule.**  One output is split into two classes at its loss's threshold
+  (`LOSSES`): 0 for scores and logits, 0.5 for probabilities, midway between the labels for
+  ``"mse"``.  `accuracy` follows the same rule (without ``loss=``, the loss `fit` would
+  choose), so the two agree on the same model.  ``History.accuracy`` is measured on each
+  epoch's own forward passes, before that epoch's updates.
+* **The learning rate** is checked as the optimisers check theirs (a finite number >= 0); a
+  schedule is called for every epoch before training starts, so a bad rate changes no weight.
+* **Divergence.**  When the loss or a parameter stops being finite (usually too large a
+  learning rate), training stops with a warning and ``History.stop_reason``, and the
+  parameters are put back as they were before the step that broke them.
+* **Compiled steps** (``compile=True``) trace the batch's graph once and replay it as array
+  code: the same numbers as eager training, many times faster.  Accuracy then takes an eager
+  forward pass (no graph), so it is measured only where needed: every epoch with
+  ``target_accuracy``, else at the last epoch (``None`` for the others).  One trace serves
+  every batch of the same size, except with ``cross_entropy``, whose class index picks a node:
+  batches with other labels are traced again (full batches keep one trace).
+* **Early stopping.**  ``target_accuracy``: in full-batch training the step after the
+  measurement that reached it is skipped, so the model returned is the one that reached it.
+  ``patience``: stop after that many epochs without the loss falling by more than
+  ``min_delta``.
+* **Recording.**  ``record=k`` keeps a `Snapshot` before training (epoch 0), after every k-th
+  epoch and after the last one: the weights after that epoch's updates, with the loss and
+  accuracy of exactly those weights (one forward pass over the data, without a graph, each).
+  ``live`` gets ``update(history)`` after each snapshot and ``finish(history)`` at the end;
+  ``live=True`` is `microgrant.viz.explore`'s live view.  Neither changes a weight.
+
     >>> from microgrant.nn import MLP
     >>> from microgrant.data import logic_gate
     >>> X, y = logic_gate("xor", labels="pm1")
     >>> model = MLP(2, [8, 1], seed=1)
-    >>> history = fit(model, X, y, lr=0.1, epochs=200, verbose=False)
+    >>> history = fit(model, X, y, lr=0.1, epochs=200, record=50, verbose=False)
     >>> history.loss_name, accuracy(model, X, y)         # -1/+1 labels: the hinge loss
     ('hinge', 1.0)
+    >>> [s.epoch for s in history.snapshots], history.snapshots[-1].accuracy
+    ([0, 50, 100, 150, 200], 1.0)
 """
 
 from __future__ import annotations
@@ -21,14 +55,15 @@ import math
 import numbers
 import sys
 import warnings
-from dataclasses import dataclass, field
-from typing import Callable
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from . import checks
 from .compile import compile as compile_step
 from .engine import Value, no_grad
+from .history import History, Progress, Snapshot
 from .losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -37,8 +72,9 @@ from .losses import (
     mse_loss,
 )
 from .optim import SGD
+from .viz.explore import live_view
 
-__all__ = ["fit", "predict", "accuracy", "History", "LOSSES"]
+__all__ = ["fit", "predict", "accuracy", "History", "Snapshot", "LOSSES"]
 
 #: Loss names `fit` knows, with the loss function and the output value that separates the
 #: two classes (scores and logits split at 0, probabilities at 0.5; None: from the labels).
@@ -49,45 +85,6 @@ LOSSES: dict[str, tuple[Callable, float | None]] = {
     "mse": (mse_loss, None),
     "cross_entropy": (cross_entropy, None),
 }
-
-
-@dataclass
-class History:
-    """What happened during `fit`, one entry per epoch.
-
-    Attributes:
-        loss: the mean training loss of each epoch (including the ``l2`` penalty).
-        accuracy: the fraction of training samples classified correctly in each epoch, as
-            measured on that epoch's forward passes (``None`` when the targets are not class
-            labels).
-        lr: the learning rate used in each epoch.
-        stop_reason: why training stopped before ``epochs`` ran out, or ``None``.
-        diverged: whether it stopped because the loss or a parameter stopped being finite
-            (the parameters are then those from before the step that broke them).
-        loss_name: the name of the loss `fit` trained with (see `LOSSES`), the one it chose
-            when none was given; ``None`` for a loss function of your own.  Pass it to
-            `accuracy` as ``loss=`` to score the model as `fit` did.
-
-    >>> h = History(loss=[0.9, 0.4], accuracy=[0.5, 1.0], lr=[0.1, 0.1])
-    >>> h.epochs, h.loss[-1]
-    (2, 0.4)
-    """
-
-    loss: list[float] = field(default_factory=list)
-    accuracy: list[float | None] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-    stop_reason: str | None = None
-    loss_name: str | None = None
-    diverged: bool = False
-
-    @property
-    def epochs(self) -> int:
-        """How many epochs ran: one loss is recorded per epoch.
-
-        >>> History(loss=[0.9, 0.4, 0.2]).epochs, History().epochs
-        (3, 0)
-        """
-        return len(self.loss)
 
 
 # ---- data -----------------------------------------------------------------------------------
@@ -195,15 +192,14 @@ def predict(model, X) -> np.ndarray:
 def accuracy(model, X, y, threshold: float | None = None, *, loss=None) -> float:
     """The fraction of samples the model classifies correctly.
 
-    For one output, the output at or above a threshold means the positive class.  Pass the
-    ``loss`` the model was trained with, and the threshold is the one `fit` scores with
-    (`LOSSES`): 0 for ``"hinge"`` and ``"bce_logits"`` (scores and logits), 0.5 for
-    ``"bce"`` (probabilities).  Without it the threshold is midway between the labels: 0 for
-    -1/+1, 0.5 for 0/1, which agrees with every loss but ``"bce_logits"``: a model that
-    outputs logits with 0/1 labels needs ``loss="bce_logits"`` (or ``threshold=0``); after
-    `fit` chose the loss itself, pass ``loss=history.loss_name``.  For
-    several outputs the predicted class is the index of the largest, compared with integer
-    class labels.
+    For one output, the output at or above a threshold means the positive class.  The
+    threshold follows one rule, the one `fit` scores with: the loss's (`LOSSES`), 0 for
+    ``"hinge"`` and ``"bce_logits"`` (scores and logits), 0.5 for ``"bce"`` (probabilities),
+    midway between the labels for ``"mse"``.  Without ``loss`` it is the loss `fit` would
+    choose for these labels and this model: -1/+1 labels are scores split at 0; 0/1 labels
+    are probabilities split at 0.5 when the model ends in a sigmoid, else logits split at 0.
+    For several outputs the predicted class is the index of the largest, compared with
+    integer class labels.
 
     Args:
         model: a `microgrant.nn.Module` (or any callable taking one sample).
@@ -217,14 +213,17 @@ def accuracy(model, X, y, threshold: float | None = None, *, loss=None) -> float
     >>> n.w[0].data = 1.0
     >>> accuracy(n, [[2.0], [-1.0], [3.0]], [1, -1, -1])
     0.6666666666666666
-    >>> X, y = [[0.3], [-0.2]], [1, 0]           # outputs 0.3 and -0.2, read as logits
-    >>> accuracy(n, X, y), accuracy(n, X, y, loss="bce_logits")
-    (0.5, 1.0)
+    >>> X, y = [[0.3], [-0.2]], [1, 0]    # a linear output with 0/1 labels: logits, split at 0
+    >>> accuracy(n, X, y), accuracy(n, X, y, loss="mse")
+    (1.0, 0.5)
     """
-    from_loss = None if loss is None else _loss_fn(loss)[1]
-    threshold = from_loss if threshold is None else checks.finite(threshold, "threshold")
     rows = _rows(X)
     targets = _targets(y, len(rows))
+    if threshold is not None:
+        threshold = checks.finite(threshold, "threshold")
+    else:
+        # Run with the graph recorded: the output's op says whether the model ends in a sigmoid.
+        threshold = _threshold(loss, targets, model(rows[0]))
     score = _scorer(targets, threshold)
     if score is None:
         raise ValueError("accuracy needs class labels (-1/+1, 0/1 or class indices); got "
@@ -263,6 +262,12 @@ def _default_loss(targets: list, output) -> str:
     return "mse"
 
 
+def _threshold(loss, targets: list, output) -> float | None:
+    """Where one output splits two classes: the loss's threshold, for the loss given or the
+    one `fit` would choose (None: midway between the labels)."""
+    return _loss_fn(_default_loss(targets, output) if loss is None else loss)[1]
+
+
 def _scheduled_lr(schedule: Callable[[int], float], epoch: int) -> float:
     """The learning rate a schedule gives for ``epoch``, checked as the optimisers check lr."""
     value = schedule(epoch)
@@ -281,109 +286,43 @@ def _non_finite(params: list[Value]) -> str | None:
     return None
 
 
-class _Progress:
-    """One progress line: rewritten in place on a terminal, printed now and then elsewhere."""
-
-    def __init__(self, stream, epochs: int, every: int | None):
-        self.stream = stream
-        self.epochs = epochs
-        try:
-            self.tty = bool(stream.isatty())
-        except (AttributeError, ValueError):  # no isatty, or a closed stream
-            self.tty = False
-        self.every = every if every is not None else (1 if self.tty else max(1, epochs // 10))
-        self.width = 0
-
-    def line(self, epoch: int, loss: float, acc: float | None, lr: float) -> str:
-        digits = len(str(self.epochs))
-        text = f"epoch {epoch + 1:>{digits}}/{self.epochs}  loss {loss:.6g}"
-        if acc is not None:
-            text += f"  accuracy {acc:.1%}"
-        return text + f"  lr {lr:.4g}"
-
-    def update(self, epoch: int, loss: float, acc: float | None, lr: float,
-               last: bool) -> None:
-        if not (last or epoch == 0 or (epoch + 1) % self.every == 0):
-            return
-        text = self.line(epoch, loss, acc, lr)
-        if self.tty:
-            # '\r' returns to the start of the line; spaces wipe a longer previous line.
-            self.stream.write("\r" + text + " " * max(0, self.width - len(text)))
-            self.width = len(text)
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
-
-    def close(self, message: str | None) -> None:
-        if self.tty and self.width:
-            self.stream.write("\n")
-        if message:
-            self.stream.write(message + "\n")
-        self.stream.flush()
-
-
-def fit(model, X, y, loss=None, optimizer=None, epochs: int = 100,
+def fit(model, X, y, loss=None, optimizer=None, epochs: int = 100, *,
         batch_size: int | None = None, lr: float | Callable[[int], float] | None = None,
-        l2: float = 0.0, seed=None, target_accuracy: float | None = None,
-        patience: int | None = None, min_delta: float = 0.0, verbose: bool = True,
-        stream=None, log_every: int | None = None, compile: bool = False) -> History:
+        l2: float = 0.0, seed=None, compile: bool = False,
+        target_accuracy: float | None = None, patience: int | None = None,
+        min_delta: float = 0.0, record: bool | int | None = None, live=None,
+        verbose: bool = True, stream=None, log_every: int | None = None) -> History:
     """Trains ``model`` on ``(X, y)`` by gradient descent and returns its `History`.
 
-    Each epoch shuffles the samples (when there is more than one batch), and for each batch
-    runs the forward pass, computes the loss (plus ``l2`` times the sum of squared
-    parameters), clears the gradients, runs ``backward`` and takes an optimiser step.
-
-    Without a ``loss`` the labels choose one: -1/+1 labels train with ``"hinge"``; 0/1
-    labels with ``"bce_logits"`` (the model's output is read as a logit), or ``"bce"`` when
-    the model ends in a sigmoid; a model with several outputs with ``"cross_entropy"``; any
-    other targets with ``"mse"``.  ``History.loss_name`` says which it was.
-
-    Training stops, with a warning and in ``History.stop_reason``, when the loss or a
-    parameter becomes NaN or infinite (diverged, usually from too large a learning rate):
-    the parameters are put back as they were before the step that broke them.
+    Each epoch runs forward, loss, backward and an optimiser step for each batch (the samples
+    shuffled when there is more than one).  What each choice does, in detail, is in this
+    module's documentation: the default loss, divergence, compiled steps, early stopping and
+    recording.
 
     Args:
-        model: a `microgrant.nn.Module`: callable on one sample, with ``parameters()``.
-        X: samples, a 2-D array or a list of rows, all finite numbers.
-        y: targets, one per sample (labels -1/+1 for ``"hinge"``, 0/1 for ``"bce"`` and
-            ``"bce_logits"``, class indices for ``"cross_entropy"``, numbers for ``"mse"``).
-        loss: ``"hinge"``, ``"bce"`` (the model outputs probabilities), ``"bce_logits"``,
-            ``"mse"``, ``"cross_entropy"``, a function ``(outputs, targets) -> Value``, or
-            ``None`` to follow the labels (above).
-        optimizer: an optimiser over ``model.parameters()``; default ``SGD`` with ``lr``.
+        model, X, y: a `microgrant.nn.Module`; samples (rows of finite numbers); targets.
+        loss: a name from `LOSSES`, a function ``(outputs, targets) -> Value``, or ``None``
+            to let the labels choose.
+        optimizer: default ``SGD(model.parameters(), lr)``.
         epochs: the most passes over the data.
-        batch_size: samples per step; ``None`` uses all of them (full-batch descent).
-        lr: the learning rate, or a function epoch -> learning rate (a schedule; epochs count
-            from 0).  ``None`` keeps the optimiser's, or 0.1 for the default SGD.  It is
-            checked as the optimisers check theirs (a finite number >= 0); a schedule is
-            called for every epoch before training starts, so a bad rate changes no weight.
-        l2: weight of the L2 penalty ``sum(p * p)`` added to the loss.
-        seed: seeds the shuffling (None, an int or a ``numpy.random.Generator``).
-        target_accuracy: stop once an epoch's accuracy reaches this.  In full-batch training
-            the step after that measurement is skipped, so the model returned is the one
-            that reached it.
-        patience: stop after this many epochs without the loss improving by ``min_delta``.
-        min_delta: the smallest decrease of the loss that counts as improving.
-        verbose: print progress (``False`` prints nothing).
-        stream: where progress goes (default ``sys.stdout``).  On a terminal one line is
-            updated in place; elsewhere a line is printed every ``log_every`` epochs
-            (default: about ten lines in all).
-        log_every: print every this many epochs.
-        compile: run each step as array code (`microgrant.compile`): the batch's graph is
-            traced once and replayed, the same numbers as eager training, many times
-            faster.  Accuracy then takes an eager forward pass (no graph), so it is measured
-            only where it is needed: every epoch with ``target_accuracy``, else at the last
-            epoch (``History.accuracy`` holds ``None`` for the others).  One trace serves
-            every batch of the same size, whatever its labels, except with
-            ``cross_entropy``: its class index picks the score the loss takes, so batches
-            with other labels are traced again (full batches keep one trace).
-
-    Returns:
-        A `History` with each epoch's loss, accuracy and learning rate.
+        batch_size: samples per step (``None``: all of them).
+        lr: a learning rate, or a function epoch -> rate (epochs from 0); ``None`` keeps the
+            optimiser's (0.1 for the default SGD).
+        l2: weight of the penalty ``sum(p * p)`` added to the loss.
+        seed: seeds the shuffling (None, an int or a numpy Generator).
+        compile: run each step as array code (`microgrant.compile`): the same numbers.
+        target_accuracy: stop once an epoch's accuracy reaches this.
+        patience, min_delta: stop after ``patience`` epochs without the loss falling by
+            more than ``min_delta``.
+        record: keep a `Snapshot` every ``record`` epochs (``True``: every epoch).
+        live: ``True`` (the explorer, in a notebook) or an object with ``update(history)``
+            and ``finish(history)``; it implies ``record=True``.
+        verbose, stream, log_every: print progress to ``stream`` (default stdout) every
+            ``log_every`` epochs (a terminal's line is rewritten in place).
 
     Raises:
-        ValueError: bad arguments, NaN or infinite numbers in ``X``, ``y`` or the model's
-            parameters (nothing is trained then).
+        ValueError: a bad argument, or NaN or infinite numbers in ``X``, ``y`` or the
+            parameters (nothing is trained then).  TypeError: an argument of the wrong type.
 
     >>> from microgrant.nn import MLP
     >>> from microgrant.data import logic_gate
@@ -393,143 +332,261 @@ def fit(model, X, y, loss=None, optimizer=None, epochs: int = 100,
     >>> h.loss_name, h.accuracy[-1], h.stop_reason is not None
     ('bce', 1.0, True)
     """
+    run = _prepare(model, X, y, loss, optimizer, epochs, batch_size, lr, l2, seed, compile)
+    stopping = _Stopping.checked(target_accuracy, patience, min_delta, run.score)
+    every, watcher = _recording(record, live, model, X, y, run.history)
+    progress = Progress(stream if stream is not None else sys.stdout, run.epochs,
+                         None if log_every is None else checks.count(log_every, "log_every")) \
+        if verbose else None
+    history = run.history
+    if every is not None:
+        _snapshot(run, model, 0)
+    for epoch in range(run.epochs):
+        outcome = _run_epoch(run, model, epoch, stopping.target_accuracy)
+        if outcome.diverged is not None:
+            _diverged(history, epoch, outcome.diverged)
+            break
+        history.loss.append(outcome.loss)
+        history.accuracy.append(outcome.accuracy)
+        history.lr.append(run.optimizer.lr)
+        stop = outcome.stop or stopping.after(outcome.loss, outcome.accuracy)
+        last = stop is not None or epoch == run.epochs - 1
+        if every is not None and (last or (epoch + 1) % every == 0):
+            _snapshot(run, model, epoch + 1)
+            if watcher is not None:
+                watcher.update(history)
+        if progress is not None:
+            progress.update(epoch, outcome.loss, outcome.accuracy, run.optimizer.lr, last)
+        if stop is not None:
+            history.stop_reason = f"stopped after epoch {epoch + 1}: {stop}"
+            break
+    if progress is not None:
+        progress.close(history.stop_reason)
+    if watcher is not None:
+        watcher.finish(history)
+    return history
+
+
+def _diverged(history: History, epoch: int, reason: str) -> None:
+    history.diverged = True
+    history.stop_reason = (f"stopped in epoch {epoch + 1}: training diverged, {reason}; the "
+                           "parameters are as they were before that step (try a smaller "
+                           "learning rate)")
+    warnings.warn(f"fit {history.stop_reason}", RuntimeWarning, stacklevel=3)
+
+
+@dataclass
+class _Run:
+    """What `fit` prepares once, before the first epoch: the data, the loss, the step."""
+
+    epochs: int
+    rows: list[list]
+    targets: list
+    inputs: list[list[Value]]  # each sample's inputs as constant Values, made once
+    params: list[Value]
+    loss_fn: Callable
+    score: Callable | None
+    l2: float
+    optimizer: Any
+    rates: list[float] | None  # a schedule's rate for every epoch, checked up front
+    size: int
+    rng: np.random.Generator
+    step: Any  # the compiled step, or None for eager training
+    history: History
+
+
+def _prepare(model, X, y, loss, optimizer, epochs, batch_size, lr, l2, seed,
+             compile: bool) -> _Run:
+    """Every argument checked and the data converted, before any weight changes."""
     epochs = checks.count(epochs, "epochs")
     rows = _rows(X)
-    n = len(rows)
-    targets = _targets(y, n)
+    targets = _targets(y, len(rows))
     if loss is not None:
         _loss_fn(loss)  # an unknown name is reported before the data is looked at
     _check_finite(rows, targets)
-    if batch_size is not None:
-        batch_size = checks.count(batch_size, "batch_size")
+    size = len(rows) if batch_size is None else \
+        min(checks.count(batch_size, "batch_size"), len(rows))
     l2 = checks.nonnegative(l2, "l2")
-    min_delta = checks.nonnegative(min_delta, "min_delta")
-    if target_accuracy is not None:
-        target_accuracy = checks.fraction(target_accuracy, "target_accuracy", zero=False)
-    if patience is not None:
-        patience = checks.count(patience, "patience")
-    if log_every is not None:
-        log_every = checks.count(log_every, "log_every")
-    schedule = lr if callable(lr) else None
-    rate = None  # a fixed learning rate given to fit
-    if schedule is not None:
-        # Every epoch's rate is checked before training starts, so a schedule that goes
-        # negative late in the run is caught before any weight has changed.
-        rates = [_scheduled_lr(schedule, epoch) for epoch in range(epochs)]
-    elif lr is not None:
-        rate = checks.nonnegative(lr, "lr")  # the check the optimisers apply to their own lr
+    # Every epoch's rate is checked before training starts, so a schedule that goes
+    # negative late in the run is caught before any weight has changed.
+    rates = [_scheduled_lr(lr, epoch) for epoch in range(epochs)] if callable(lr) else None
+    rate = None if lr is None or callable(lr) else checks.nonnegative(lr, "lr")
     params = model.parameters()
     broken = _non_finite(params)
     if broken is not None:
         raise ValueError(f"the model's parameter {broken} is not a finite number; training "
                          "would spread it to every weight (initialise or load the weights "
                          "again)")
-    # Each sample's inputs become constant Values once, here, instead of on every forward.
     inputs = [[Value(v, requires_grad=False) for v in row] for row in rows]
     if loss is None:
         loss = _default_loss(targets, model(inputs[0]))
     loss_fn, threshold = _loss_fn(loss)
-    score = _scorer(targets, threshold)
-    if target_accuracy is not None and score is None:
-        raise ValueError("target_accuracy needs class labels as targets, and these targets "
-                         "are not (-1/+1, 0/1 or class indices)")
     if optimizer is None:
         optimizer = SGD(params, lr=0.1 if rate is None else rate)
     elif rate is not None:
         optimizer.lr = rate
-    rng = checks.rng(seed)
-    size = n if batch_size is None else min(batch_size, n)
-    full_batch = size == n
-
     step = None
     if compile:
         def batch_loss(batch_rows, batch_targets):
             value = loss_fn([model(row) for row in batch_rows], batch_targets)
             return value + l2 * Value.sum([p * p for p in params]) if l2 else value
         step = compile_step(batch_loss)
+    return _Run(epochs, rows, targets, inputs, params, loss_fn, _scorer(targets, threshold),
+                l2, optimizer, rates, size, checks.rng(seed), step,
+                History(loss_name=loss if isinstance(loss, str) else None))
 
-    history = History(loss_name=loss if isinstance(loss, str) else None)
-    progress = _Progress(stream if stream is not None else sys.stdout, epochs, log_every) \
-        if verbose else None
-    best, waited = math.inf, 0
-    for epoch in range(epochs):
-        if schedule is not None:
-            optimizer.lr = rates[epoch]
-        order = range(n) if full_batch else rng.permutation(n).tolist()
-        total_loss, hits, stop, diverged = 0.0, 0, None, None
-        for start in range(0, n, size):
-            batch = order[start:start + size]
-            batch_targets = [targets[i] for i in batch]
-            before = [p.data for p in params]
-            try:
-                if step is not None:
-                    measure = score is not None and (target_accuracy is not None
-                                                     or epoch == epochs - 1)
-                    if measure:
-                        with no_grad():
-                            outputs = [model(inputs[i]) for i in batch]
-                    optimizer.zero_grad()
-                    number = step([rows[i] for i in batch], batch_targets)
-                else:
-                    measure = score is not None
-                    outputs = [model(inputs[i]) for i in batch]
-                    value = loss_fn(outputs, batch_targets)
-                    if l2:
-                        value = value + l2 * Value.sum([p * p for p in params])
-                    number = value.data
-                if not math.isfinite(number):
-                    diverged = f"the loss became {number!r}"
-                    break
+
+@dataclass
+class _Stopping:
+    """The early-stopping rules: a target accuracy, or patience with a stalled loss."""
+
+    target_accuracy: float | None
+    patience: int | None
+    min_delta: float
+    best: float = math.inf
+    waited: int = 0
+
+    @classmethod
+    def checked(cls, target_accuracy, patience, min_delta, score) -> _Stopping:
+        if target_accuracy is not None:
+            target_accuracy = checks.fraction(target_accuracy, "target_accuracy", zero=False)
+            if score is None:
+                raise ValueError("target_accuracy needs class labels as targets, and these "
+                                 "targets are not (-1/+1, 0/1 or class indices)")
+        if patience is not None:
+            patience = checks.count(patience, "patience")
+        return cls(target_accuracy, patience, checks.nonnegative(min_delta, "min_delta"))
+
+    def after(self, loss: float, acc: float | None) -> str | None:
+        """Why to stop after an epoch with this loss and accuracy, or None."""
+        if acc is not None and self.target_accuracy is not None and \
+                acc >= self.target_accuracy:
+            return f"accuracy {acc:.1%} reached the target {self.target_accuracy:.1%}"
+        if self.patience is not None:
+            if loss < self.best - self.min_delta:
+                self.best, self.waited = loss, 0
+            else:
+                self.waited += 1
+                if self.waited >= self.patience:
+                    return f"the loss did not improve for {self.patience} epochs"
+        return None
+
+
+def _recording(record, live, model, X, y, history: History) -> tuple[int | None, Any]:
+    """(snapshot every this many epochs or None, the live view or None)."""
+    if live is not None and live is not False:
+        if live is True:
+            live = live_view(model, X, y, history)
+        elif not (callable(getattr(live, "update", None))
+                  and callable(getattr(live, "finish", None))):
+            raise TypeError(f"live must be True or an object with update(history) and "
+                            f"finish(history) methods; got {checks.shown(live)}")
+        if record is None:
+            record = True
+    else:
+        live = None
+    if record is None or record is False:
+        return None, live
+    if record is True:
+        return 1, live
+    return checks.count(record, "record"), live
+
+
+@dataclass
+class _Epoch:
+    """What one epoch measured, and why training must stop (or None)."""
+
+    loss: float = math.nan
+    accuracy: float | None = None
+    stop: str | None = None
+    diverged: str | None = None
+
+
+def _run_epoch(run: _Run, model, epoch: int, target_accuracy: float | None) -> _Epoch:
+    """One pass over the data in batches: forward, loss, backward, step for each."""
+    n = len(run.rows)
+    if run.rates is not None:
+        run.optimizer.lr = run.rates[epoch]
+    order = range(n) if run.size == n else run.rng.permutation(n).tolist()
+    # Compiled steps take an eager forward pass for accuracy only where it is needed.
+    measure = run.score is not None and (run.step is None or target_accuracy is not None
+                                         or epoch == run.epochs - 1)
+    total_loss, hits, outcome = 0.0, 0, _Epoch()
+    for start in range(0, n, run.size):
+        batch = order[start:start + run.size]
+        batch_targets = [run.targets[i] for i in batch]
+        before = [p.data for p in run.params]
+        try:
+            number, outputs, value = _forward(run, model, batch, batch_targets, measure)
+            if not math.isfinite(number):
+                outcome.diverged = f"the loss became {number!r}"
+            else:
                 total_loss += number * len(batch)
                 if measure:
-                    hits += sum(score(_output_data(o), t)
+                    hits += sum(run.score(_output_data(o), t)  # type: ignore[misc]
                                 for o, t in zip(outputs, batch_targets))
-                if full_batch and target_accuracy is not None and hits / n >= target_accuracy:
-                    stop = f"accuracy {hits / n:.1%} reached the target {target_accuracy:.1%}"
+                if run.size == n and target_accuracy is not None and \
+                        hits / n >= target_accuracy:
+                    outcome.stop = (f"accuracy {hits / n:.1%} reached the target "
+                                    f"{target_accuracy:.1%}")
                     break  # no step: keep the model that was just measured
-                if step is None:
-                    optimizer.zero_grad()
+                if value is not None:
+                    run.optimizer.zero_grad()
                     value.backward()
-                optimizer.step()
-            except OverflowError as error:  # a number beyond the largest float
-                diverged = str(error)
-            broken = _non_finite(params)
-            if diverged is not None or broken is not None:
-                # A diverged step loses nothing: the weights go back to those before it.
-                for p, data in zip(params, before):
-                    p.data = data
-                diverged = diverged or f"a step made {broken}"
-                break
-        if diverged is not None:
-            history.diverged = True
-            history.stop_reason = (f"stopped in epoch {epoch + 1}: training diverged, "
-                                   f"{diverged}; the parameters are as they were before that "
-                                   "step (try a smaller learning rate)")
-            warnings.warn(f"fit {history.stop_reason}", RuntimeWarning, stacklevel=2)
-            break
-        epoch_loss = total_loss / n
-        measured = score is not None and (step is None or target_accuracy is not None
-                                          or epoch == epochs - 1)
-        epoch_acc = hits / n if measured else None
-        history.loss.append(epoch_loss)
-        history.accuracy.append(epoch_acc)
-        history.lr.append(optimizer.lr)
-        if stop is None and epoch_acc is not None and target_accuracy is not None \
-                and epoch_acc >= target_accuracy:
-            stop = f"accuracy {epoch_acc:.1%} reached the target {target_accuracy:.1%}"
-        if stop is None and patience is not None:
-            if epoch_loss < best - min_delta:
-                best, waited = epoch_loss, 0
-            else:
-                waited += 1
-                if waited >= patience:
-                    stop = f"the loss did not improve for {patience} epochs"
-        if progress is not None:
-            progress.update(epoch, epoch_loss, epoch_acc, optimizer.lr,
-                            last=stop is not None or epoch == epochs - 1)
-        if stop is not None:
-            history.stop_reason = f"stopped after epoch {epoch + 1}: {stop}"
-            break
-    if progress is not None:
-        progress.close(history.stop_reason)
-    return history
+                run.optimizer.step()
+        except OverflowError as error:  # a number beyond the largest float
+            outcome.diverged = str(error)
+        broken = _non_finite(run.params)
+        if outcome.diverged is not None or broken is not None:
+            # A diverged step loses nothing: the weights go back to those before it.
+            for p, data in zip(run.params, before):
+                p.data = data
+            outcome.diverged = outcome.diverged or f"a step made {broken}"
+            return outcome
+    outcome.loss = total_loss / n
+    outcome.accuracy = hits / n if measure else None
+    return outcome
+
+
+def _forward(run: _Run, model, batch: Sequence[int], batch_targets: list, measure: bool):
+    """(loss number, outputs, loss Value to backward or None when compiled) for one batch."""
+    if run.step is not None:
+        outputs = []
+        if measure:
+            with no_grad():
+                outputs = [model(run.inputs[i]) for i in batch]
+        run.optimizer.zero_grad()  # the compiled step adds its gradients into .grad
+        return run.step([run.rows[i] for i in batch], batch_targets), outputs, None
+    outputs = [model(run.inputs[i]) for i in batch]
+    value = run.loss_fn(outputs, batch_targets)
+    if run.l2:
+        value = value + run.l2 * Value.sum([p * p for p in run.params])
+    return value.data, outputs, value
+
+
+def _snapshot(run: _Run, model, epoch: int) -> None:
+    """Keeps the parameters as they stand, with the loss and accuracy of exactly these.
+
+    Weights that grew past what a forward pass can hold (training about to diverge) score a
+    loss of ``inf``, and no accuracy when even their outputs overflow.
+    """
+    loss, acc = math.inf, None
+    with no_grad():
+        try:
+            outputs = [model(inputs) for inputs in run.inputs]
+        except OverflowError:
+            outputs = None
+        if outputs is not None:
+            if run.score is not None:
+                acc = sum(run.score(_output_data(o), t)
+                          for o, t in zip(outputs, run.targets)) / len(run.rows)
+            try:
+                value = run.loss_fn(outputs, run.targets)
+                if run.l2:
+                    value = value + run.l2 * Value.sum([p * p for p in run.params])
+                loss = float(value.data)
+            except OverflowError:
+                pass
+    state = model.state_dict() if hasattr(model, "state_dict") else \
+        {str(i): p.data for i, p in enumerate(run.params)}
+    run.history.snapshots.append(Snapshot(epoch, state, loss, acc))

@@ -1,14 +1,15 @@
 """The training loop: the documents' classic problems, progress output, stopping, errors."""
 
 import io
+import math
 import warnings
 
 import numpy as np
 import pytest
 
-from microgrant import Value
+from microgrant import Value, train
 from microgrant.data import admissions, blobs, circles, logic_gate, moons
-from microgrant.losses import mse_loss
+from microgrant.losses import binary_cross_entropy_with_logits, mse_loss
 from microgrant.nn import MLP, Neuron
 from microgrant.optim import SGD, Adam
 from microgrant.train import History, accuracy, fit, predict
@@ -210,8 +211,12 @@ def test_accuracy_thresholds():
     n = Neuron(1, activation="linear", seed=0)
     n.w[0].data, n.b.data = 1.0, 0.0
     X = [[0.7], [0.3], [-0.2]]
-    assert accuracy(n, X, [1, 0, 0]) == 1.0           # 0/1 labels: threshold 0.5
+    assert accuracy(n, X, [1, 0, 0], threshold=0.5) == 1.0
+    assert accuracy(n, X, [1, 1, 0]) == 1.0           # 0/1 labels, a linear output: logits, 0
     assert accuracy(n, X, [1, 1, -1]) == 1.0          # -1/+1 labels: threshold 0
+    probability = Neuron(1, activation="sigmoid", seed=0)
+    probability.w[0].data, probability.b.data = 1.0, 0.0  # sigmoid(-0.2) = 0.45: class 0
+    assert accuracy(probability, X, [1, 1, 0]) == 1.0     # a sigmoid output: probabilities, 0.5
     assert accuracy(n, X, [1, 1, 0], threshold=0.0) == 1.0
     with pytest.raises(ValueError, match="class labels"):
         accuracy(n, X, [0.5, 0.2, 0.1])
@@ -223,7 +228,7 @@ def test_accuracy_reads_the_threshold_from_the_loss():
     n.w[0].data, n.b.data = 1.0, 0.0
     X, y = [[0.7], [0.3], [-0.2]], [1, 1, 0]
     assert accuracy(n, X, y, loss="bce_logits") == 1.0           # threshold 0, as fit's
-    assert accuracy(n, X, y) == accuracy(n, X, y, loss="bce") == 2 / 3  # 0/1 labels: 0.5
+    assert accuracy(n, X, y, loss="bce") == accuracy(n, X, y, loss="mse") == 2 / 3  # 0.5
     assert accuracy(n, X, [1, 1, -1], loss="hinge") == 1.0
     assert accuracy(n, X, y, loss="bce_logits", threshold=0.5) == 2 / 3  # threshold wins
     with pytest.raises(ValueError, match="unknown loss 'bce_logit'.*'bce_logits'"):
@@ -239,6 +244,122 @@ def test_accuracy_after_fit_with_bce_logits_matches_fits_own_measure():
     again = fit(model, X, y, loss="bce_logits", lr=0.0, epochs=1, verbose=False)
     assert accuracy(model, X, y, loss="bce_logits") == again.accuracy[-1]
     assert history.epochs == 5
+
+
+@pytest.mark.parametrize("labels, output", [("01", "linear"), ("01", "sigmoid"),
+                                            ("pm1", "linear")])
+def test_fit_and_accuracy_score_by_one_rule(labels, output):
+    """The default accuracy is fit's: measured on the same weights, the two are equal."""
+    X, y = moons(n=100, noise=0.2, seed=0, labels=labels)
+    model = MLP(2, [8, 1], output=output, seed=0)
+    history = fit(model, X, y, lr=0.05, epochs=6, verbose=False)
+    # An epoch with lr 0 measures the final weights exactly as fit measures an epoch.
+    again = fit(model, X, y, loss=history.loss_name, lr=0.0, epochs=1, verbose=False)
+    assert accuracy(model, X, y) == again.accuracy[-1]
+
+
+# ---- recording and the live view -----------------------------------------------------------
+
+class Recorder:
+    """A live view that only writes down what fit hands it."""
+
+    def __init__(self):
+        self.updates, self.finished = [], []
+
+    def update(self, history):
+        self.updates.append((history.epochs, [s.epoch for s in history.snapshots]))
+
+    def finish(self, history):
+        self.finished.append(history)
+
+
+@pytest.mark.parametrize("options", [{}, {"batch_size": 16, "seed": 3}, {"compile": True},
+                                     {"l2": 1e-3, "lr": lambda k: 0.3 / (1 + k)}])
+def test_fit_live_trains_bit_identical_weights(options):
+    X, y = moons(n=40, noise=0.2, seed=1, labels="pm1")
+    plain, watched = MLP(2, [6, 1], seed=4), MLP(2, [6, 1], seed=4)
+    options = {"lr": 0.2, **options}
+    h1 = fit(plain, X, y, epochs=7, verbose=False, **options)
+    view = Recorder()
+    h2 = fit(watched, X, y, epochs=7, verbose=False, live=view, **options)
+    assert watched.state_dict() == plain.state_dict()
+    assert h2.loss == h1.loss and h2.lr == h1.lr
+    # live implies record=True: a snapshot before training and after every epoch.
+    assert [s.epoch for s in h2.snapshots] == list(range(8)) and h1.snapshots == []
+    assert view.updates == [(k, list(range(k + 1))) for k in range(1, 8)]
+    assert view.finished == [h2]
+
+
+def test_snapshots_hold_the_weights_after_each_epochs_updates_and_their_scores():
+    X, y = moons(n=30, noise=0.2, seed=2)
+    model = MLP(2, [5, 1], seed=7)
+    start = model.state_dict()
+    history = fit(model, X, y, lr=0.5, l2=1e-3, epochs=10, record=4, verbose=False)
+    assert [s.epoch for s in history.snapshots] == [0, 4, 8, 10]  # and always the last
+    assert history.snapshots[0].state_dict == start
+    assert history.snapshots[-1].state_dict == model.state_dict()
+    for snap in history.snapshots:
+        # The weights after `epoch` epochs are those of a run that stops there.
+        again = MLP(2, [5, 1], seed=7)
+        if snap.epoch:
+            fit(again, X, y, lr=0.5, l2=1e-3, epochs=snap.epoch, verbose=False)
+        assert again.state_dict() == snap.state_dict
+        assert all(type(v) is float for v in snap.state_dict.values())
+        # loss and accuracy are those of exactly these weights, measured on all the data.
+        outputs = [again(row) for row in X.tolist()]
+        loss = binary_cross_entropy_with_logits(outputs, y.tolist()) + \
+            1e-3 * Value.sum([p * p for p in again.parameters()])
+        assert snap.loss == loss.data
+        assert snap.accuracy == accuracy(again, X, y)
+    # An epoch's own measure is taken before its updates: in full-batch training the loss
+    # after epoch 4 is the one epoch 5 (index 4) measures, not epoch 4's own.
+    assert history.loss[4] == history.snapshots[1].loss != history.loss[3]
+
+
+def test_record_every_epoch_and_early_stops_keep_the_last_snapshot():
+    X, y = logic_gate("and")
+    model = MLP(2, [1], output="sigmoid", seed=0)
+    history = fit(model, X, y, lr=1.0, epochs=300, target_accuracy=1.0, record=True,
+                  verbose=False)
+    assert history.stop_reason is not None
+    assert [s.epoch for s in history.snapshots] == list(range(history.epochs + 1))
+    assert history.snapshots[-1].state_dict == model.state_dict()
+    assert history.snapshots[-1].accuracy == 1.0
+
+
+def test_mse_snapshots_have_no_accuracy():
+    X, y = [[0.0], [1.0], [2.0]], [0.5, 1.5, 2.5]
+    history = fit(Neuron(1, activation="linear", seed=0), X, y, loss="mse", lr=0.1, epochs=3,
+                  record=2, verbose=False)
+    assert [(s.epoch, s.accuracy) for s in history.snapshots] == [(0, None), (2, None),
+                                                                     (3, None)]
+
+
+def test_live_true_uses_the_explorers_live_view_and_bad_live_or_record_are_refused(
+        monkeypatch):
+    X, y = logic_gate("xor", labels="pm1")
+    model = MLP(2, [4, 1], seed=0)
+    before = model.state_dict()
+    history = fit(model, X, y, lr=0.1, epochs=3, live=True, verbose=False)
+    assert [s.epoch for s in history.snapshots] == [0, 1, 2, 3]
+    history = fit(model, X, y, lr=0.1, epochs=3, live=True, record=2, verbose=False)
+    assert [s.epoch for s in history.snapshots] == [0, 2, 3]
+    made = []
+
+    def live_view(*args):
+        made.append(args)
+        return Recorder()
+
+    monkeypatch.setattr(train, "live_view", live_view)
+    history = fit(model, X, y, lr=0.1, epochs=2, live=True, verbose=False)
+    ((m, X_seen, y_seen, h),) = made
+    assert m is model and X_seen is X and y_seen is y and h is history
+    trained = model.state_dict()
+    with pytest.raises(TypeError, match="live must be True or an object with update"):
+        fit(model, X, y, epochs=2, live="yes", verbose=False)
+    with pytest.raises(ValueError, match="record"):
+        fit(model, X, y, epochs=2, record=0, verbose=False)
+    assert model.state_dict() == trained != before  # refused before any step
 
 
 # ---- errors ---------------------------------------------------------------------------------
@@ -370,6 +491,15 @@ def test_divergence_stops_with_a_warning_and_keeps_the_last_finite_weights():
     assert history.epochs < 500
     assert all(np.isfinite(p.data) for p in model.parameters())
     assert all(np.isfinite(v) for v in history.loss)
+    model = Neuron(1, activation="linear", seed=0)
+    with pytest.warns(RuntimeWarning, match="training diverged"):
+        recorded = fit(model, X, y, loss="mse", lr=10.0, epochs=500, record=True,
+                       verbose=False)
+    assert recorded.loss == history.loss
+    # The epoch that broke leaves no snapshot; every finished one does.
+    assert [s.epoch for s in recorded.snapshots] == list(range(recorded.epochs + 1))
+    assert recorded.snapshots[-1].loss == math.inf  # its loss is beyond the largest float
+    assert all(math.isfinite(v) for s in recorded.snapshots for v in s.state_dict.values())
 
 
 def test_fit_compiled_trains_to_the_same_weights_as_eager():
