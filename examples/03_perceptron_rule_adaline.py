@@ -11,10 +11,14 @@ gradient of 1/2 (y - F(x))^2 is -(y - F(x)) x_j for each weight and -(y - F(x)) 
 Note 004 writes the bias update twice; the first version, ``b = b - a (y - F(x))``, has the
 wrong sign (backward says so); the second, ``b = b - a (y - F(x)) (-1)``, is right.
 
-    python examples/03_perceptron_rule_adaline.py [--epochs 20]
+Adaline's cost per epoch is plotted into the output folder.
+
+    python examples/03_perceptron_rule_adaline.py [--epochs 20] [--out DIR]
 """
 
 import argparse
+import tempfile
+from pathlib import Path
 
 from microgrant import Value, gradcheck
 from microgrant.classic import Adaline, Perceptron
@@ -63,6 +67,7 @@ def adaline_gradients(weights, bias, x, y):
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=20, help="Adaline epochs (default 20)")
+    parser.add_argument("--out", help="folder for the plot (default: a new temporary folder)")
     args = parser.parse_args(argv)
 
     print("Note 004's exercise: r = 0.1, W = [0, 0, 0], b = 0.5, one pass, top to bottom")
@@ -96,6 +101,17 @@ def main(argv=None) -> None:
     print(f"\nAdaline on the same samples, rate 0.05, {args.epochs} epochs: cost "
           f"{a.losses[0]:.4f} -> {a.losses[-1]:.4f}, predictions {a.predict(X)} for "
           f"labels {Y}")
+
+    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="microgrant-03-"))
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        from microgrant import plot
+        path = out / "adaline_cost.png"
+        plot.training_curves(a.losses, title="Adaline: J = 1/(2m) sum (y - F(x))^2 per epoch",
+                             path=path)
+        print(f"\nwrote {path}")
+    except ImportError as error:
+        print(f"\nno plot: {error}")
 
 
 if __name__ == "__main__":

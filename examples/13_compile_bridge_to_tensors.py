@@ -8,14 +8,18 @@ group as one numpy operation, forward and backward: 1,600 relus become one `np.w
 layer's 1,600 weighted sums one matrix product.  That is all a tensor library does, and this
 example shows the tape, checks it against the eager engine, and times one training step for
 eager microgrant, the compiled step, micrograd and (when installed) PyTorch's batched
-`nn.Linear` network.
+`nn.Linear` network. An engine that is not installed is listed as such, not left out. The
+tape's description and the timings are written to the output folder (results.json).
 
-    python examples/13_compile_bridge_to_tensors.py [--n 100] [--steps 20]
+    python examples/13_compile_bridge_to_tensors.py [--n 100] [--steps 20] [--out DIR]
 """
 
 import argparse
+import json
 import random
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -99,7 +103,12 @@ def torch_step(X, y):
     return step
 
 
-def main(n: int = 100, steps: int = 20) -> dict:
+# What to install for each engine that is timed when it is there.
+OPTIONAL = {"micrograd 0.1.0": "pip install micrograd==0.1.0",
+            "PyTorch batched": "pip install torch (the CPU build)"}
+
+
+def main(n: int = 100, steps: int = 20, out: Path | None = None) -> dict:
     model, loss_fn, X, y = moons_step(n)
     params = model.parameters()
     step = compile(loss_fn)
@@ -121,6 +130,7 @@ def main(n: int = 100, steps: int = 20) -> dict:
     timings = {"microgrant eager": time_step(eager, max(2, steps // 5)),
                "microgrant compiled": time_step(compiled, steps * 10)}
     others = {"micrograd 0.1.0": micrograd_step(X, y), "PyTorch batched": torch_step(X, y)}
+    missing = [name for name, other in others.items() if other is None]
     for name, other in others.items():
         if other is not None:
             timings[name] = time_step(other, 2 if name.startswith("micrograd") else steps * 10)
@@ -128,13 +138,25 @@ def main(n: int = 100, steps: int = 20) -> dict:
     print(f"one training step on {n} points (forward, backward, SGD):")
     for name, ms in timings.items():
         print(f"  {name:<20} {ms:10.3f} ms   {ms / fastest:8.1f} x the compiled step")
-    return {"timings": timings, "agrees": bool(report), "levels": step.tape.levels,
-            "groups": len(step.tape.groups), "nodes": step.tape.nodes}
+    for name in missing:
+        print(f"  {name:<20} not installed, so not timed ({OPTIONAL[name]})")
+    result = {"timings": timings, "not_installed": missing, "agrees": bool(report),
+              "levels": step.tape.levels, "groups": len(step.tape.groups),
+              "nodes": step.tape.nodes}
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / "results.json"
+        path.write_text(json.dumps({**result, "tape": step.describe()}, indent=2) + "\n")
+        print(f"\nwrote {path}")
+    return result
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=100, help="number of points")
     parser.add_argument("--steps", type=int, default=20, help="timed steps (scaled per engine)")
+    parser.add_argument("--out", help="folder for results.json (default: a new temporary "
+                                      "folder)")
     args = parser.parse_args()
-    main(args.n, args.steps)
+    main(args.n, args.steps,
+         Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="microgrant-13-")))

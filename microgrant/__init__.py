@@ -22,6 +22,7 @@ from importlib import metadata as _metadata
 from .autodiff import backward_pass, grad
 from .compile import compile
 from .engine import OPS, Op, Value, is_grad_enabled, local_grads, no_grad, topological_order
+from .enginecheck import EngineReport, check_engine
 from .gradcheck import GradcheckResult, GradcheckRow, gradcheck
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
     "topological_order",
     "gradcheck",
     "compile",
+    "check_engine",
+    "EngineReport",
     "GradcheckResult",
     "GradcheckRow",
     "Op",

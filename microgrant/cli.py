@@ -9,13 +9,15 @@ a page that steps through backprop, and plots (`microgrant.plot`).
     microgrant chain-rule --x1 2 --y 0   # note 004's two-neuron derivation, any numbers
     microgrant graph "tanh(x*w + b)" x=2 w=-0.5 b=0.25
     microgrant train moons --hidden 16,16 --epochs 100
+    microgrant check-engine my_engine.py:Value   # your own Value class, held to microgrant
 
 Exit status: 0 on success; 2 for a usage error (a bad option, a malformed expression, a
 missing or malformed value; the message goes to stderr, says what is allowed, and puts a
 caret under the offending character of an expression); 1 when something fails while running,
 such as log of a negative number or training that diverges (a one-line message on stderr, no
-traceback). Besides those messages, stderr only ever says that a plot was skipped because
-matplotlib is missing: Graphviz and warnings stay quiet.
+traceback); ``check-engine`` also exits 1 when it finds something to fix in the engine.
+Besides those messages, stderr only ever says that a plot was skipped because matplotlib is
+missing: Graphviz and warnings stay quiet.
 """
 
 from __future__ import annotations
@@ -30,14 +32,17 @@ from typing import Any, Callable
 import numpy as np
 
 from . import __version__, checks, data, plot, viz
+from .engine import no_grad
+from .enginecheck import check_engine, load_value_class
 from .expr import FUNCTIONS, ExpressionError, parse
+from .losses import binary_cross_entropy_with_logits
 from .nn import MLP
 from .notes import TWO_NEURONS, note_004_table, train_xor, two_neurons
 from .ops import OPS
 from .optim import SGD, Adam, RMSprop
 from .train import accuracy, fit, predict
 
-__all__ = ["main", "DATASETS", "ACTIVATIONS", "UsageError"]
+__all__ = ["main", "DATASETS", "ACTIVATIONS", "MAX_WORK", "UsageError"]
 
 #: The datasets ``microgrant train`` knows, with what each one is.
 DATASETS = {
@@ -53,6 +58,11 @@ DATASETS = {
 
 #: The hidden-layer activations ``microgrant train`` offers: the op table's, and none.
 ACTIVATIONS = (*(op.method for op in OPS.values() if op.activation), "linear")
+
+#: The most training ``microgrant train`` takes on, counted as parameters x points x epochs:
+#: the scalar engine gets through about half a million of these a second, so this is about a
+#: minute. Bigger nets belong to `microgrant.compile` or PyTorch.
+MAX_WORK = 25_000_000
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
 DEFAULT_LR = {"sgd": 0.1, "adam": 0.05, "rmsprop": 0.01}
@@ -133,9 +143,25 @@ def _assignments(items: list[str]) -> dict[str, float]:
 
 # ---- shared pieces --------------------------------------------------------------------------
 
-def _out_dir(path: str) -> Path:
+def _check_out(path: str) -> None:
+    """Refuses, before any work, an --out that cannot be a folder."""
     folder = Path(path)
-    folder.mkdir(parents=True, exist_ok=True)
+    for place in (folder, *folder.parents):
+        if place.exists():
+            if not place.is_dir():
+                raise UsageError(f"--out {path}: {place} is a file, not a folder; give a "
+                                 "folder (it is created if it does not exist)")
+            return
+
+
+def _out_dir(path: str) -> Path:
+    _check_out(path)
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RuntimeError(f"cannot create the folder {path}: "
+                           f"{error.strerror or error}") from None
     return folder
 
 
@@ -193,7 +219,7 @@ def _plot(make_plot: Callable[[], object], path: Path, what: str) -> list[Path]:
 # ---- commands -------------------------------------------------------------------------------
 
 def _cmd_demo(args) -> int:
-    folder = _out_dir(args.out)
+    folder = _out_dir(args.out)  # first: a bad --out is said before any work
     J = _print_chain_rule(**TWO_NEURONS)
     written = _write_graphs(J, folder, "two_neurons", TWO_NEURONS_TITLE)
 
@@ -213,6 +239,8 @@ def _cmd_demo(args) -> int:
 def _cmd_chain_rule(args) -> int:
     if not 0.0 <= args.y <= 1.0:
         raise UsageError(f"--y is a label (or a probability) in [0, 1]; got {args.y:g}")
+    if args.out:
+        _check_out(args.out)
     J = _print_chain_rule(args.x1, args.y, args.w1, args.w2)
     if args.out:
         _list_written(_write_graphs(J, _out_dir(args.out), "two_neurons", TWO_NEURONS_TITLE))
@@ -220,6 +248,7 @@ def _cmd_chain_rule(args) -> int:
 
 
 def _cmd_graph(args) -> int:
+    _check_out(args.out)
     values = _assignments(args.values)
     try:
         expression = parse(args.expression)
@@ -262,14 +291,33 @@ def _dataset(name: str, n: int, seed: int):
     return X, y
 
 
+def _check_work(sizes: list[int], points: int, epochs: int) -> None:
+    """Refuses a run beyond `MAX_WORK` before the model is even built, saying what to cut."""
+    parameters, fan_in = 0, 2
+    for size in [*sizes, 1]:
+        parameters += (fan_in + 1) * size
+        fan_in = size
+    work = parameters * points * epochs
+    if work > MAX_WORK:
+        hidden = ",".join(map(str, sizes)) or "none"
+        raise UsageError(f"--hidden {hidden} makes {parameters:,} parameters; x {points} points "
+                         f"x {epochs} epochs is {work:,} parameter updates, and the limit is "
+                         f"{MAX_WORK:,} (about a minute of scalar backprop): choose smaller "
+                         "layers, fewer --epochs or a smaller --n")
+
+
 def _cmd_train(args) -> int:
     X, y = _dataset(args.dataset, args.n, args.seed)
+    _check_work(args.hidden, len(y), args.epochs)
+    _check_out(args.out)
     lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
     model = MLP(2, [*args.hidden, 1], activation=args.activation, seed=args.seed)
     optimizer = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}[args.optimizer](
         model.parameters(), lr=lr)
     print(f"{model} on {args.dataset} ({len(y)} points), {args.optimizer} lr {lr:g}, "
           f"{args.epochs} epochs, binary cross-entropy on the output logit")
+    print("(each epoch's line measures the model as the epoch starts, on the forward pass "
+          "its step uses)")
     with warnings.catch_warnings():
         # fit warns when training diverges; the progress lines and the error below say it.
         warnings.filterwarnings("ignore", message="fit stopped", category=RuntimeWarning)
@@ -280,8 +328,12 @@ def _cmd_train(args) -> int:
     if history.diverged or not np.isfinite(predict(model, X)).all():
         raise RuntimeError(f"{history.stop_reason or 'training diverged'}; pass a smaller --lr")
     acc = accuracy(model, X, y, loss="bce_logits")
-    # The progress lines measure each epoch before its step; this is the trained model.
-    print(f"accuracy after training: {acc:.1%} ({round(acc * len(y))} of {len(y)} points)")
+    with no_grad():
+        loss = binary_cross_entropy_with_logits([model(row) for row in X.tolist()],
+                                                y.tolist()).data
+    # The last epoch line is the model before the last step; this is the model after it.
+    print(f"accuracy after training: {acc:.1%} ({round(acc * len(y))} of {len(y)} points), "
+          f"loss {loss:.6g}: the trained model, after epoch {len(history.loss)}'s step")
     folder = _out_dir(args.out)
     boundary = folder / f"{args.dataset}_boundary.png"
     curves = folder / f"{args.dataset}_curves.png"
@@ -292,6 +344,16 @@ def _cmd_train(args) -> int:
         plot.training_curves(history.loss, history.accuracy, path=curves)
         _list_written([*written, curves])
     return 0
+
+
+def _cmd_check_engine(args) -> int:
+    try:
+        value_class = load_value_class(args.engine)
+    except (ValueError, FileNotFoundError) as error:
+        raise UsageError(str(error)) from None
+    report = check_engine(value_class, timeout=args.timeout)
+    print(report)
+    return 0 if report.ok else 1
 
 
 # ---- the parser -----------------------------------------------------------------------------
@@ -350,7 +412,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     train.add_argument("dataset", choices=list(DATASETS), metavar="DATASET",
                        help=f"one of {', '.join(DATASETS)}")
     train.add_argument("--hidden", type=_sizes, default=[8, 8], metavar="SIZES",
-                       help="hidden layer sizes, comma-separated (default 8,8)")
+                       help="hidden layer sizes, comma-separated, such as 16,16 (default "
+                            f"8,8); parameters x points x epochs at most {MAX_WORK:,}, "
+                            "about a minute")
     train.add_argument("--activation", choices=ACTIVATIONS, default="relu",
                        help="hidden-layer activation (default relu)")
     train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
@@ -367,7 +431,23 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     train.add_argument("--out", default="microgrant-train", metavar="DIR",
                        help="folder for the plots (default: ./microgrant-train)")
     train.set_defaults(run=_cmd_train)
-    return parser, {"demo": demo, "chain-rule": chain, "graph": graph, "train": train}
+    return parser, {"demo": demo, "chain-rule": chain, "graph": graph, "train": train,
+                    "check-engine": _check_engine_parser(commands)}
+
+
+def _check_engine_parser(commands) -> argparse.ArgumentParser:
+    engine = commands.add_parser(
+        "check-engine", help="check your own micrograd-style Value class against microgrant",
+        description="Imports CLASS from FILE.py (its __main__ block does not run), runs it on "
+                    "small graphs op by op against microgrant, and names each mistake with "
+                    "the smallest graph that shows it. Exit status 0 when everything agrees, "
+                    "1 when there is something to fix.",
+        epilog="example: microgrant check-engine my_engine.py:Value")
+    engine.add_argument("engine", metavar="FILE.py:CLASS", help="such as my_engine.py:Value")
+    engine.add_argument("--timeout", type=_checked(float, checks.positive, "timeout"),
+                        default=10.0, help="seconds each run of your code may take (default 10)")
+    engine.set_defaults(run=_cmd_check_engine)
+    return engine
 
 
 def _expression_last(argv: list[str]) -> list[str]:
@@ -394,6 +474,22 @@ def _expression_last(argv: list[str]) -> list[str]:
     return argv[:at] + options + ["--"] + positional
 
 
+def _spaced_sizes(argv: list[str]) -> str | None:
+    """The hint for ``train ... --hidden 16 16``, which argparse would call an unknown ``16``."""
+    if "train" not in argv or "--hidden" not in argv[:-1]:
+        return None
+    at = argv.index("--hidden") + 1
+    sizes = [argv[at]]
+    for word in argv[at + 1:]:
+        if not word.replace(",", "").isdigit():
+            break
+        sizes.append(word)
+    if len(sizes) == 1:
+        return None
+    return (f"--hidden takes the layer sizes as one word, joined by commas: write "
+            f"--hidden {','.join(sizes)}, not --hidden {' '.join(sizes)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs the ``microgrant`` command with ``argv`` (default: the process's arguments).
 
@@ -405,13 +501,19 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser, commands = _parser()
     argv = _expression_last(list(sys.argv[1:] if argv is None else argv))
+    hint = _spaced_sizes(argv)
+    if hint:
+        commands["train"].print_usage(sys.stderr)
+        print(f"microgrant train: error: {hint}", file=sys.stderr)
+        return 2
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse exits on --help (0) and on usage errors (2)
         return int(exit_.code or 0) if not isinstance(exit_.code, str) else 2
     if args.command is None:
         parser.print_usage(sys.stderr)
-        print("microgrant: error: choose a command: demo, chain-rule, graph or train "
+        print("microgrant: error: choose a command: demo, chain-rule, graph, train or "
+              "check-engine "
               "(microgrant --help says more)", file=sys.stderr)
         return 2
     try:

@@ -5,12 +5,13 @@ notes and see its forward and backward graphs. This module reads that text and b
 same graph the Python expression would build, one `Value` per name, so backprop runs on it
 unchanged.
 
-It is a small parser of its own, never Python's ``eval``: the language has numbers, names,
-``+ - * / **``, unary minus and plus, parentheses and calls of `FUNCTIONS`, and nothing else,
-so no text can reach an attribute, an import or a file. The functions are the op table's
-(`microgrant.ops.OPS`): every op with a Value method, under the method's name, so an op
-added there can be typed here at once. An op with a constant argument takes it as a second
-argument, a plain number (``leaky_relu(z, 0.2)``).
+It is read by Python's own parser (`ast`), never run: a whitelist walk over Python's tree
+accepts numbers, names, ``+ - * / **``, unary minus and plus, and calls of `FUNCTIONS`, and
+nothing else, so no text can reach an attribute, an import or a file. Before that, a scan of
+the tokens names each mistake at its own character (Python would say "invalid syntax").
+The functions are the op table's (`microgrant.ops.OPS`): every op with a Value method, under
+the method's name, so an op added there can be typed here at once. An op with a constant
+argument takes it as a second argument, a plain number (``leaky_relu(z, 0.2)``).
 
 Everything that parses is read the way Python reads it:
 
@@ -25,8 +26,10 @@ Everything that parses is read the way Python reads it:
   (``lambda``, ``if``, ``True`` ...) are refused, so an expression that parses here is also
   valid Python with the same meaning.
 
-Parsing and evaluation use explicit stacks (the shunting-yard algorithm), not recursion, so
-deeply nested or very long input cannot overflow the interpreter's stack.
+Python builds its tree by recursion, so the scan refuses, with a message, an expression longer
+than `MAX_LENGTH` characters, with more than `MAX_OPERATORS` operators and calls, or with
+parentheses nested more than `MAX_DEPTH` deep, before Python's parser sees it. The walk and
+the evaluation use explicit stacks, not recursion.
 
 >>> root, leaves = build("tanh(x*w + b)", {"x": 2.0, "w": -0.5, "b": 0.25})
 >>> round(root.data, 6)
@@ -40,6 +43,7 @@ deeply nested or very long input cannot overflow the interpreter's stack.
 
 from __future__ import annotations
 
+import ast
 import inspect
 import keyword
 import operator
@@ -51,10 +55,16 @@ from . import checks
 from .engine import Value
 from .ops import OPS, Op
 
-__all__ = ["FUNCTIONS", "MAX_LENGTH", "ExpressionError", "Expression", "parse", "build"]
+__all__ = ["FUNCTIONS", "MAX_LENGTH", "MAX_DEPTH", "MAX_OPERATORS", "ExpressionError", "Expression",
+           "parse", "build"]
 
 #: How many characters an expression may have; longer text is refused before parsing.
 MAX_LENGTH = 10_000
+#: How deeply parentheses (a call's included) may nest; Python's own parser stops at 200.
+MAX_DEPTH = 100
+#: How many operators and calls an expression may have. Each one nests Python's tree one
+#: level deeper (``x+x+x`` is ``(x+x)+x``), and Python builds that tree by recursion.
+MAX_OPERATORS = 1000
 
 _OPS: dict[str, Op] = {op.method: op for op in OPS.values() if op.method}
 
@@ -81,10 +91,7 @@ _SIGNATURES = {name: _signature(op) for name, op in _OPS.items()}
 #: The functions an expression may call, by name, each with how to call it and its derivative.
 FUNCTIONS: dict[str, str] = {name: text for name, (_, _, text) in _SIGNATURES.items()}
 
-# name -> (precedence, right-associative)
-_BINARY = {"+": (1, False), "-": (1, False), "*": (2, False), "/": (2, False),
-           "**": (4, True)}
-_UNARY_PRECEDENCE = 3  # tighter than * and /, looser than ** on its left
+_BINARY = ("+", "-", "*", "/", "**")
 _APPLY: dict[str, Callable] = {"+": operator.add, "-": operator.sub, "*": operator.mul,
                                "/": operator.truediv, "**": operator.pow}
 # re.ASCII: \s is ASCII white space only, like the digits and letters spelled out below.
@@ -286,6 +293,143 @@ def _tokens(text: str):
         position = after
 
 
+def _check_tokens(text: str, tokens: list[tuple[str, str, int]]) -> None:
+    """Today's grammar, token by token, so each mistake is named at its own character.
+
+    Python's parser would refuse the same texts, but with messages written for programs
+    ("invalid syntax"); this scan says what was expected instead, and enforces the limits
+    that keep Python's parser away from its recursion limit.
+    """
+    def fail(reason: str, at: int) -> ExpressionError:
+        return ExpressionError(reason, text, at)
+
+    opens: list[tuple[bool, int]] = []  # per open '(': (opens a call's arguments, position)
+    operators = 0
+    expect_operand = True
+    for index, (kind, token, position) in enumerate(tokens):
+        following = tokens[index + 1][1] if index + 1 < len(tokens) else ""
+        if token in _BINARY or (kind == "name" and token in FUNCTIONS):
+            operators += 1
+            if operators > MAX_OPERATORS:
+                raise fail(f"the expression has more than {MAX_OPERATORS} operators and "
+                           f"calls; the limit is {MAX_OPERATORS}", position)
+        if expect_operand:
+            if kind == "number":
+                if float(token) == float("inf"):
+                    raise fail(f"the number {token} is too large for a float", position)
+                expect_operand = False
+            elif kind == "name" and token in FUNCTIONS and following != "(":
+                raise fail(f"{token!r} is a function: call it as {token}(...)", position)
+            elif kind == "name" and following == "(" and token not in FUNCTIONS:
+                raise fail(f"unknown function {token!r} at position {position}; the known "
+                           f"functions are {', '.join(FUNCTIONS)}", position)
+            elif kind == "name":
+                expect_operand = token in FUNCTIONS
+            elif token == "(":
+                opens.append((index > 0 and tokens[index - 1][1] in FUNCTIONS, position))
+                if len(opens) > MAX_DEPTH:
+                    raise fail(f"the expression nests parentheses more than {MAX_DEPTH} "
+                               f"deep; the limit is {MAX_DEPTH}", position)
+            elif token not in ("-", "+"):
+                what = "the end" if kind == "end" else repr(token)
+                raise fail(f"expected a number, a name, a function or '(' at position "
+                           f"{position}, found {what}", position)
+        elif token in _BINARY:
+            expect_operand = True
+        elif token == "," and not (opens and opens[-1][0]):
+            raise fail(f"',' at position {position} is outside a function call's "
+                       "arguments", position)
+        elif token == ",":
+            expect_operand = True
+        elif token == ")" and not opens:
+            raise fail(f"')' at position {position} has no matching '('", position)
+        elif token == ")":
+            opens.pop()
+        elif kind == "end" and opens:
+            raise fail(f"the '(' at position {opens[-1][1]} is never closed", opens[-1][1])
+        elif kind != "end":
+            raise fail(f"expected an operator, ',' , ')' or the end at position {position}, "
+                       f"found {token!r}", position)
+
+
+# What the walk accepts from Python's tree, and the text of each operator.
+_AST_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_AST_UNARY = {ast.USub: "-", ast.UAdd: "+"}
+
+
+def _postfix(text: str, tree: ast.expr) -> list[_Item]:
+    """The whitelist walk: Python's tree as the postfix program, refusing anything else.
+
+    Iterative (a stack, not recursion), so a deep tree cannot overflow the interpreter.
+    Binary operators take their position from their own symbol, which lies between the
+    operands (Python's tree gives where the left operand starts).
+    """
+    program: list[_Item] = []
+    stack: list[tuple[ast.AST, bool]] = [(tree, False)]
+    while stack:
+        node, children_done = stack.pop()
+        value = node.value if isinstance(node, ast.Constant) else None
+        if type(value) in (int, float):  # not bool, complex or str
+            start = _at(node)
+            program.append(_Item("number", text[start:_end(node)], start,
+                                 number=float(value)))  # type: ignore[arg-type]
+        elif isinstance(node, ast.Name):
+            program.append(_Item("name", node.id, _at(node)))
+        elif children_done:
+            program.append(_item(text, node))
+        elif isinstance(node, ast.BinOp) and type(node.op) in _AST_BINARY:
+            stack += [(node, True), (node.right, False), (node.left, False)]
+        elif isinstance(node, ast.UnaryOp) and type(node.op) in _AST_UNARY:
+            stack += [(node, True), (node.operand, False)]
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+              and node.func.id in FUNCTIONS and not node.keywords
+              and not any(isinstance(arg, ast.Starred) for arg in node.args)):
+            _check_call(text, node)
+            stack += [(node, True), *((arg, False) for arg in reversed(node.args))]
+        else:
+            raise ExpressionError(f"{type(node).__name__} is not part of the language",
+                                  text, max(0, getattr(node, "col_offset", 1) - 1))
+    return program
+
+
+def _item(text: str, node: ast.AST) -> _Item:
+    """The apply-instruction for an operator or call whose operands are already in place."""
+    if isinstance(node, ast.BinOp):
+        symbol = _AST_BINARY[type(node.op)]
+        return _Item("binary", symbol, text.index(symbol, _end(node.left) - 1))
+    if isinstance(node, ast.UnaryOp):
+        return _Item("unary", _AST_UNARY[type(node.op)], _at(node))
+    assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    return _Item("call", node.func.id, _at(node), nargs=len(node.args))
+
+
+# Positions in the text from positions in the parsed source, which opens with "(".
+def _at(node: ast.AST) -> int:
+    return int(vars(node)["col_offset"]) - 1
+
+
+def _end(node: ast.AST) -> int:
+    return int(vars(node)["end_col_offset"]) - 1
+
+
+def _check_call(text: str, node: ast.Call) -> None:
+    """A call's argument count, and that an op's constant argument names no variable."""
+    assert isinstance(node.func, ast.Name)
+    name, position = node.func.id, _at(node)
+    low, high, _ = _SIGNATURES[name]
+    if not low <= len(node.args) <= high:
+        wanted = str(low) if low == high else f"{low} or {high}"
+        raise ExpressionError(f"{name} takes {wanted} argument{'s' if high > 1 else ''}; got "
+                              f"{len(node.args)}: {FUNCTIONS[name]}", text, position)
+    op = _OPS[name]
+    # The op's argument is a constant of the op, not an input: it has no gradient.
+    named = [n for arg in node.args[op.arity:] for n in ast.walk(arg) if isinstance(n, ast.Name)]
+    if named:
+        first = min(named, key=_at)
+        raise ExpressionError(f"the {op.arg_name} of {name} must be a number, not an "
+                              f"expression with names (found {first.id!r})", text, _at(first))
+
+
 def parse(text: str) -> Expression:
     """Parses ``text`` into an `Expression`, or raises `ExpressionError` at the first problem.
 
@@ -310,107 +454,19 @@ def parse(text: str) -> Expression:
                               f"{MAX_LENGTH}", text, MAX_LENGTH)
     if not text.strip():
         raise ExpressionError("the expression is empty", text, 0)
-
-    output: list[_Item] = []
-    # Pending operators, open parentheses and calls: (kind, token, position), kind one of
-    # "unary", "binary", "(" (token "call" when it opens a call's arguments) or "call".
-    operators: list[tuple[str, str, int]] = []
-    # Per open call: [arguments so far, where the last one starts in `output`].
-    calls: list[list[int]] = []
-    expect_operand = True
-    tokens = [*_tokens(text), ("end", "", len(text))]
-
-    def fail(reason: str, at: int):
-        return ExpressionError(reason, text, at)
-
-    for index, (kind, token, position) in enumerate(tokens):
-        if expect_operand:
-            if kind == "number":
-                number = float(token)
-                if number == float("inf"):
-                    raise fail(f"the number {token} is too large for a float", position)
-                output.append(_Item("number", token, position, number=number))
-                expect_operand = False
-            elif kind == "name" and token in FUNCTIONS:
-                if tokens[index + 1][1] != "(":
-                    raise fail(f"{token!r} is a function: call it as {token}(...)", position)
-                operators.append(("call", token, position))
-            elif kind == "name" and tokens[index + 1][1] == "(":
-                raise fail(f"unknown function {token!r} at position {position}; the known "
-                           f"functions are {', '.join(FUNCTIONS)}", position)
-            elif kind == "name":
-                output.append(_Item("name", token, position))
-                expect_operand = False
-            elif token == "(":
-                opens_call = bool(operators) and operators[-1][0] == "call"
-                if opens_call:
-                    calls.append([1, len(output)])
-                operators.append(("(", "call" if opens_call else "(", position))
-            elif token in ("-", "+"):
-                operators.append(("unary", token, position))
-            else:
-                what = "the end" if kind == "end" else repr(token)
-                raise fail(f"expected a number, a name, a function or '(' at position "
-                           f"{position}, found {what}", position)
-            continue
-
-        # expecting an operator, a ',', a ')' or the end
-        if token in _BINARY:
-            precedence, right = _BINARY[token]
-            while operators and operators[-1][0] in ("unary", "binary"):
-                top_kind, top_token, _ = operators[-1]
-                top = _UNARY_PRECEDENCE if top_kind == "unary" else _BINARY[top_token][0]
-                if not (top > precedence or (top == precedence and not right)):
-                    break
-                output.append(_Item(*operators.pop()))
-            operators.append(("binary", token, position))
-            expect_operand = True
-        elif token in (")", ","):
-            while operators and operators[-1][0] in ("unary", "binary"):
-                output.append(_Item(*operators.pop()))
-            opened = operators[-1][1] if operators else ""
-            if token == ",":
-                if opened != "call":
-                    raise fail(f"',' at position {position} is outside a function call's "
-                               "arguments", position)
-                calls[-1] = [calls[-1][0] + 1, len(output)]
-                expect_operand = True
-                continue
-            if not operators:
-                raise fail(f"')' at position {position} has no matching '('", position)
-            operators.pop()  # the '('
-            if opened == "call":
-                output.append(_close_call(operators.pop(), calls.pop(), output, fail))
-        elif kind == "end":
-            while operators:
-                if operators[-1][0] == "(":
-                    raise fail(f"the '(' at position {operators[-1][2]} is never closed",
-                               operators[-1][2])
-                output.append(_Item(*operators.pop()))
-        else:
-            raise fail(f"expected an operator, ',' , ')' or the end at position {position}, "
-                       f"found {token!r}", position)
-    return Expression(text, tuple(output))
-
-
-def _close_call(call: tuple[str, str, int], arguments: list[int], output: list[_Item],
-                fail) -> _Item:
-    """The call's item, once its arguments are counted and its constant argument checked."""
-    _, name, position = call
-    nargs, last = arguments
-    low, high, _ = _SIGNATURES[name]
-    if not low <= nargs <= high:
-        wanted = str(low) if low == high else f"{low} or {high}"
-        raise fail(f"{name} takes {wanted} argument{'s' if high > 1 else ''}; got {nargs}: "
-                   f"{FUNCTIONS[name]}", position)
-    op = _OPS[name]
-    if nargs > op.arity:
-        # The op's argument is a constant of the op, not an input: it has no gradient.
-        named = next((item for item in output[last:] if item.kind == "name"), None)
-        if named is not None:
-            raise fail(f"the {op.arg_name} of {name} must be a number, not an expression "
-                       f"with names (found {named.text!r})", named.position)
-    return _Item("call", name, position, nargs=nargs)
+    _check_tokens(text, [*_tokens(text), ("end", "", len(text))])
+    # Inside parentheses, leading spaces and line breaks are what they are in the text;
+    # every white-space character becomes a space, so positions stay the text's (it is
+    # ASCII: the tokens checked it, and Python's offsets count bytes).
+    source = "(" + re.sub(r"\s", " ", text) + ")"
+    try:
+        tree = ast.parse(source, mode="eval").body
+    except (SyntaxError, RecursionError, MemoryError) as error:
+        # Not expected within the limits above; said plainly if it ever happens.
+        raise ExpressionError(f"Python's parser refused the expression "
+                              f"({type(error).__name__}: {error}); write it shorter or "
+                              "less nested", text, 0) from None
+    return Expression(text, tuple(_postfix(text, tree)))
 
 
 def build(text: str, values: Mapping[str, object] | None = None,

@@ -38,7 +38,8 @@ def sigma(z):
 # ---- help and usage ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("argv", [["--help"], ["demo", "--help"], ["chain-rule", "--help"],
-                                  ["graph", "--help"], ["train", "--help"]])
+                                  ["graph", "--help"], ["train", "--help"],
+                                  ["check-engine", "--help"]])
 def test_help_exits_0(capsys, argv):
     code, out, err = run(capsys, *argv)
     assert code == 0
@@ -355,3 +356,72 @@ def test_a_long_sum_is_drawn_within_the_layout_bound(tmp_path):
     assert "df/dx = 150" in done.stdout
     for name in GRAPH_FILES:
         check_picture(tmp_path / "out" / f"graph_{name}")
+
+
+# ---- words a learner needs ---------------------------------------------------------------------
+
+def test_spaced_layer_sizes_get_a_hint_to_join_them_with_commas(capsys):
+    code, out, err = run(capsys, "train", "moons", "--hidden", "16", "16")
+    assert code == 2 and out == ""
+    assert "write --hidden 16,16, not --hidden 16 16" in err
+    assert "usage: microgrant train" in err
+
+
+@pytest.mark.parametrize("argv", [["demo"], ["graph", "x*x", "x=2"], ["train", "xor"],
+                                  ["chain-rule"]])
+def test_an_out_that_is_a_file_is_a_usage_error_not_an_errno(capsys, tmp_path, argv):
+    somefile = tmp_path / "somefile"
+    somefile.write_text("keep me")
+    for out_arg in (somefile, somefile / "inside"):
+        code, out, err = run(capsys, *argv, "--out", str(out_arg))
+        assert code == 2, err
+        assert "is a file, not a folder" in err and "Errno" not in err
+        assert out == ""  # refused before any work
+    assert somefile.read_text() == "keep me"
+
+
+def test_train_refuses_a_run_beyond_the_documented_limit(capsys):
+    from microgrant.cli import MAX_WORK
+
+    code, out, err = run(capsys, "train", "moons", "--hidden", "300,300")
+    assert code == 2 and out == ""
+    assert f"the limit is {MAX_WORK:,}" in err and "91,501 parameters" in err
+    assert "smaller layers, fewer --epochs or a smaller --n" in err
+    code, out, _ = run(capsys, "train", "--help")
+    assert code == 0 and f"{MAX_WORK:,}" in out
+
+
+def test_the_sizes_the_readme_uses_stay_within_the_limit():
+    from microgrant.cli import MAX_WORK, _check_work
+
+    _check_work([16, 16], 100, 100)   # the README's moons run
+    _check_work([32, 32], 100, 200)   # a minute's worth
+    with pytest.raises(Exception, match="parameter updates"):
+        _check_work([64, 64], 100, 200)
+    assert MAX_WORK == 25_000_000
+
+
+def test_trained_accuracy_is_said_with_its_loss_and_which_model_it_is(capsys, tmp_path):
+    from microgrant import data
+    from microgrant.losses import binary_cross_entropy_with_logits
+    from microgrant.nn import MLP
+    from microgrant.optim import Adam
+    from microgrant.train import accuracy, fit
+
+    code, out, err = run(capsys, "train", "xor", "--epochs", "3", "--out", str(tmp_path))
+    assert code == 0, err
+    assert "measures the model as the epoch starts" in out
+    # the same run by hand: the last epoch line is the model after two steps ...
+    X, y = data.logic_gate("xor")
+    for epochs in (2, 3):
+        model = MLP(2, [8, 8, 1], activation="relu", seed=0)
+        fit(model, X, y, loss="bce_logits", optimizer=Adam(model.parameters(), lr=0.05),
+            epochs=epochs, verbose=False)
+        acc = accuracy(model, X, y, loss="bce_logits")
+        loss = binary_cross_entropy_with_logits([model(r) for r in X.tolist()],
+                                                y.tolist()).data
+        if epochs == 2:
+            assert f"epoch 3/3  loss {loss:.6g}  accuracy {acc:.1%}" in out
+    # ... and the final line is the model after the third, with its own loss
+    assert (f"accuracy after training: {acc:.1%} (3 of 4 points), loss {loss:.6g}: the "
+            "trained model, after epoch 3's step") in out

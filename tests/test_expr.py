@@ -1,13 +1,23 @@
 """Tests for microgrant.expr: parsed expressions build the same graph Python would build."""
 
+import ast
 import math
 
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from microgrant import Value
-from microgrant.expr import FUNCTIONS, MAX_LENGTH, ExpressionError, build, parse
+from microgrant import Value, expr
+from microgrant.cli import main
+from microgrant.expr import (
+    FUNCTIONS,
+    MAX_DEPTH,
+    MAX_LENGTH,
+    MAX_OPERATORS,
+    ExpressionError,
+    build,
+    parse,
+)
 
 # Each case: the text, and the same expression written with Python operators on Values.
 CASES = [
@@ -221,15 +231,21 @@ def test_hostile_expressions_are_rejected_without_running_anything(text):
     import builtins
 
     calls = []
+    names = ("eval", "exec", "compile", "__import__", "open")
+    saved = {name: getattr(builtins, name) for name in names}
 
     def forbidden(*args, **kwargs):
         calls.append(args)
         raise AssertionError("the parser must never evaluate Python")
 
-    names = ("eval", "exec", "compile", "__import__", "open")
-    saved = {name: getattr(builtins, name) for name in names}
+    def tree_only(source, filename, mode, flags=0, *args, **kwargs):
+        # ast.parse is compile() asked for a tree: allowed; compiling to code is not.
+        if not flags & ast.PyCF_ONLY_AST:
+            return forbidden(source)
+        return saved["compile"](source, filename, mode, flags, *args, **kwargs)
+
     for name in names:
-        setattr(builtins, name, forbidden)
+        setattr(builtins, name, tree_only if name == "compile" else forbidden)
     try:
         with pytest.raises(ExpressionError):
             build(text, {"x": 1.0, "os": 1.0})
@@ -245,16 +261,70 @@ def test_very_long_input_is_refused_before_parsing():
         parse("x+" * MAX_LENGTH + "x")
 
 
-def test_deep_nesting_and_long_chains_do_not_recurse():
-    depth = (MAX_LENGTH - 1) // 2
+def test_deep_nesting_and_long_chains_within_the_limits_build():
+    depth = MAX_DEPTH
     root, leaves = build("(" * depth + "x" + ")" * depth, {"x": 2.5})
     assert root is leaves["x"]
-    terms = (MAX_LENGTH - 1) // 2
-    root, leaves = build("x+" * terms + "x", {"x": 1.0})
+    terms = MAX_OPERATORS + 1
+    root, leaves = build("x+" * (terms - 1) + "x", {"x": 1.0})
     root.backward()
-    assert root.data == terms + 1 and leaves["x"].grad == terms + 1
-    root, leaves = build("-" * (MAX_LENGTH - 1) + "x", {"x": 1.0})
-    assert root.data == (1.0 if (MAX_LENGTH - 1) % 2 == 0 else -1.0)
+    assert root.data == terms and leaves["x"].grad == terms
+    root, leaves = build("-" * MAX_OPERATORS + "x", {"x": 1.0})
+    assert root.data == (1.0 if MAX_OPERATORS % 2 == 0 else -1.0)
+    root, _ = build("tanh(" * MAX_DEPTH + "x" + ")" * MAX_DEPTH, {"x": 0.5})
+    assert root.op == "tanh"
+
+
+@pytest.mark.parametrize("text, position, words", [
+    ("(" * (MAX_DEPTH + 1) + "x" + ")" * (MAX_DEPTH + 1), MAX_DEPTH, "nests parentheses"),
+    ("tanh(" * (MAX_DEPTH + 1) + "x" + ")" * (MAX_DEPTH + 1), 5 * MAX_DEPTH + 4,
+     "nests parentheses"),
+    ("x+" * (MAX_OPERATORS + 1) + "x", 2 * MAX_OPERATORS + 1, "more than 1000 operators"),
+    ("-" * (MAX_OPERATORS + 1) + "x", MAX_OPERATORS, "more than 1000 operators"),
+    ("x+" * ((MAX_LENGTH - 1) // 2) + "x", None, "the limit is"),
+    ("-" * (MAX_LENGTH - 1) + "x", None, "the limit is"),
+])
+def test_deep_or_huge_input_is_refused_with_a_message_not_a_recursion_error(text, position,
+                                                                               words):
+    with pytest.raises(ExpressionError) as info:
+        parse(text)
+    assert words in str(info.value)
+    if position is not None:
+        assert info.value.position == position
+
+
+@pytest.mark.parametrize("text", ["-" * 3000 + "x", "(" * 300 + "x" + ")" * 300,
+                                  "x+" * 4000 + "x"])
+def test_what_pythons_own_parser_cannot_take_is_refused_before_it_sees_it(text):
+    # Python's parser fails on these with RecursionError, MemoryError or SyntaxError ...
+    with pytest.raises((RecursionError, MemoryError, SyntaxError)):
+        ast.parse(text, mode="eval")
+    # ... and the expression parser with its own message.
+    with pytest.raises(ExpressionError, match="the limit is"):
+        parse(text)
+
+
+def test_a_failure_of_pythons_parser_within_the_limits_is_still_a_clear_error(monkeypatch):
+    def overflow(*args, **kwargs):
+        raise RecursionError("maximum recursion depth exceeded during ast construction")
+
+    monkeypatch.setattr(expr.ast, "parse", overflow)
+    with pytest.raises(ExpressionError, match="Python's parser refused the expression"):
+        parse("x + 1")
+
+
+def test_the_command_refuses_deep_input_with_exit_2(capsys):
+    assert main(["graph", "(" * 150 + "x" + ")" * 150, "x=1"]) == 2
+    _, err = capsys.readouterr()
+    assert "nests parentheses more than 100 deep" in err and "Traceback" not in err
+
+
+def test_whitespace_and_line_breaks_inside_an_expression_keep_their_positions():
+    root, _ = build("  x *\n y ", {"x": 2.0, "y": 3.0})
+    assert root.data == 6.0
+    with pytest.raises(ExpressionError) as info:
+        parse("  x *\t* y")
+    assert info.value.position == 6
 
 
 # ---- what the language accepts: decided, documented in the module, and tested -----------------
