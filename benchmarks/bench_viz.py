@@ -33,14 +33,14 @@ def _fan_out(n: int, op: str):
 
 
 def _mlp(hidden: int):
-    from microgrant import Value, losses
+    from microgrant import Value, labels, losses
     from microgrant.nn import MLP
     model = MLP(2, [hidden, hidden, 1], seed=0)
     X = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
     y = [0.0, 1.0, 1.0, 0.0]
     terms = losses.mse_loss([model(x) for x in X], y, reduction="none")
     for k, term in enumerate(terms):
-        term.label = term.label or f"mse[{k + 1}]"  # as the losses label them
+        term.label = term.label or labels.indexed("mse", k + 1)  # as the losses label them
     loss = Value.sum(terms) / len(terms)
     loss.label = loss.label or "mse"
     loss.backward()

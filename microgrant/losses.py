@@ -33,7 +33,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import checks
+from . import checks, labels
 from .engine import Value
 
 __all__ = [
@@ -157,7 +157,7 @@ def _reduce(short: str, terms: list, reduction: str, single: bool):
     if single:
         return _named(terms[0], short)
     for k, term in enumerate(terms, 1):
-        _named(term, f"{short}[{k}]")
+        _named(term, labels.indexed(short, k))
     if reduction == "none":
         return terms
     total = Value.sum(terms)

@@ -30,7 +30,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import checks
+from . import checks, labels
 from .engine import Value
 
 # `from microgrant.nn import hinge_loss` works, and nn's public names follow losses' own list.
@@ -102,11 +102,11 @@ class Neuron(Module):
         self._relabel("")
 
     def _relabel(self, prefix: str) -> None:
-        suffixes = [f"w{i + 1}" for i in range(len(self.w))] + ["b"]
+        suffixes = [labels.weight(i + 1) for i in range(len(self.w))] + [labels.BIAS]
         _labelled([*self.w, self.b], prefix, self._prefix, suffixes)
         self._prefix = prefix
         # Built once here, so a forward pass pays one attribute store per label, no format.
-        self._z, self._a = prefix + "z", prefix + "a"
+        self._z, self._a = prefix + labels.SUM, prefix + labels.ACTIVATION
 
     def forward(self, x) -> Value:
         return self._forward(one_sample(x, len(self.w), self))
@@ -177,7 +177,7 @@ class Layer(Module):
 
     def _relabel(self, prefix: str) -> None:
         for j, n in enumerate(self.neurons):
-            n._relabel(f"{prefix}n{j + 1}.")
+            n._relabel(prefix + labels.neuron(j + 1))
 
     def forward(self, x) -> list[Value]:
         return self._forward(one_sample(x, len(self.neurons[0].w), self))
@@ -263,7 +263,7 @@ class MLP(Module):
 
     def _relabel(self, prefix: str) -> None:
         for k, layer in enumerate(self.layers):
-            layer._relabel(f"{prefix}L{k + 1}.")
+            layer._relabel(prefix + labels.layer(k + 1))
 
     def forward(self, x):
         x = one_sample(x, self.layers[0].nin, self)
@@ -333,12 +333,12 @@ class Linear(Module):
     def _relabel(self, prefix: str, built: bool = False) -> None:
         old, self._prefix = ("" if built else self._prefix), prefix
         for j, row in enumerate(self.weight or ()):
-            n = f"n{j + 1}."
-            _labelled(row, prefix, old, [f"{n}w{i + 1}" for i in range(len(row))])
+            n = labels.neuron(j + 1)
+            _labelled(row, prefix, old, [n + labels.weight(i + 1) for i in range(len(row))])
             if self.bias is not None:
-                _labelled([self.bias[j]], prefix, old, [f"{n}b"])
-        self._z = [f"{prefix}n{j + 1}.z" for j in range(self._out)]
-        self._a = [f"{prefix}n{j + 1}.a" for j in range(self._out)]
+                _labelled([self.bias[j]], prefix, old, [n + labels.BIAS])
+        self._z = [prefix + labels.neuron(j + 1) + labels.SUM for j in range(self._out)]
+        self._a = [prefix + labels.neuron(j + 1) + labels.ACTIVATION for j in range(self._out)]
 
     def forward(self, x) -> list[Value]:
         x = one_sample(x, self.in_features, self)
@@ -455,7 +455,8 @@ class Activation(Module):
         if self._prefix:
             # Labels are made once per output position and kept for the next calls.
             while len(self._labels) < len(out):
-                self._labels.append(f"{self._prefix}n{len(self._labels) + 1}.a")
+                self._labels.append(self._prefix + labels.neuron(len(self._labels) + 1) +
+                                    labels.ACTIVATION)
             for a, label in zip(out, self._labels):
                 a.label = label
         return out
@@ -556,10 +557,10 @@ class Sequential(Module):
         k = 0
         for m in self._modules():
             if isinstance(m, Activation):
-                m._relabel(f"{prefix}L{k}." if k else "")
+                m._relabel(prefix + labels.layer(k) if k else "")
             else:
                 k += 1
-                m._relabel(f"{prefix}L{k}.")
+                m._relabel(prefix + labels.layer(k))
 
     def forward(self, x):
         for m in self._modules():

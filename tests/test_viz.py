@@ -71,15 +71,23 @@ MUL = ('shape="ellipse", style="filled", fillcolor="#dfe8f6", '
        'tooltip="mul: d(a * b)/da = b; d(a * b)/db = a", label=<×>')
 ADD = ('shape="ellipse", style="filled", fillcolor="#dfe8f6", '
        'tooltip="add: d(a + b)/da = 1; d(a + b)/db = 1", label=<+>')
-# A leaf whose .grad differs from the picture's grad gets one more cell, and says why.
+# A leaf whose .grad differs from the picture's grad gets one more cell, and says why: red
+# for a real difference, grey for a .grad no backward pass has filled in yet.
 WHY = ("differs from the grad shown: the picture shows d(output)/d(this value) for one "
        "backward pass, computed from the graph; .grad holds what backward() calls have "
-       "accumulated (none yet, several, or not zeroed between steps).")
+       "accumulated (several, or not zeroed between steps).")
+NOT_YET = ("not computed yet: no backward() has reached this value since it was made or "
+           "zeroed. The grad shown is what backward() will put here.")
 
 
 def accumulated(number: str) -> str:
     return (f'<td bgcolor="#fdeeee" tooltip=".grad = {number} {WHY}"><font color="#b03a2e">'
             f".grad {number}</font></td>")
+
+
+def not_yet() -> str:
+    return (f'<td bgcolor="#f4f4f4" tooltip=".grad = 0 {NOT_YET}"><font color="#777777">'
+            f".grad 0</font></td>")
 
 
 def abc():
@@ -131,14 +139,14 @@ def test_backward_dot_of_a_times_b_plus_c():
     # Before backward every leaf's .grad is still 0: the picture says so beside the grads it
     # computes (the interior value e gets no such cell).
     before_backward = HEADER + f"""\
-  n0 [id="n0", shape="plain", tooltip="{LEAF}: a = 2, dd/da = -3; a.grad = 0 {WHY}", label=<<table border="0" {TABLE} bgcolor="#d4efd4"><tr><td><b>a</b></td><td>data 2</td><td>grad -3</td>{accumulated("0")}</tr></table>>];
-  n1 [id="n1", shape="plain", tooltip="{LEAF}: b = -3, dd/db = 2; b.grad = 0 {WHY}", label=<<table border="0" {TABLE} bgcolor="#d4efd4"><tr><td><b>b</b></td><td>data -3</td><td>grad 2</td>{accumulated("0")}</tr></table>>];
+  n0 [id="n0", shape="plain", tooltip="{LEAF}: a = 2, dd/da = -3; a.grad = 0 {NOT_YET}", label=<<table border="0" {TABLE} bgcolor="#d4efd4"><tr><td><b>a</b></td><td>data 2</td><td>grad -3</td>{not_yet()}</tr></table>>];
+  n1 [id="n1", shape="plain", tooltip="{LEAF}: b = -3, dd/db = 2; b.grad = 0 {NOT_YET}", label=<<table border="0" {TABLE} bgcolor="#d4efd4"><tr><td><b>b</b></td><td>data -3</td><td>grad 2</td>{not_yet()}</tr></table>>];
   n2_op [id="n2_op", {MUL}];
   n0 -> n2_op [id="n2_in0", dir="back", label=<local -3<br/>(-3) × 1 = -3>, tooltip="d(a * b)/da = b; contributes local -3 × upstream grad 1 = -3 to the grad of a"];
   n1 -> n2_op [id="n2_in1", dir="back", label=<local 2<br/>2 × 1 = 2>, tooltip="d(a * b)/db = a; contributes local 2 × upstream grad 1 = 2 to the grad of b"];
   n2_op -> n2 [id="n2_out", dir="back"];
   n2 [id="n2", shape="plain", tooltip="intermediate value: e = -6, dd/de = 1", label=<<table border="0" {TABLE} bgcolor="#ffffff"><tr><td><b>e</b></td><td>data -6</td><td>grad 1</td></tr></table>>];
-  n3 [id="n3", shape="plain", tooltip="{LEAF}: c = 10, dd/dc = 1; c.grad = 0 {WHY}", label=<<table border="0" {TABLE} bgcolor="#d4efd4"><tr><td><b>c</b></td><td>data 10</td><td>grad 1</td>{accumulated("0")}</tr></table>>];
+  n3 [id="n3", shape="plain", tooltip="{LEAF}: c = 10, dd/dc = 1; c.grad = 0 {NOT_YET}", label=<<table border="0" {TABLE} bgcolor="#d4efd4"><tr><td><b>c</b></td><td>data 10</td><td>grad 1</td>{not_yet()}</tr></table>>];
   n4_op [id="n4_op", {ADD}];
   n2 -> n4_op [id="n4_in0", dir="back", label=<local 1<br/>1 × 1 = 1>, tooltip="d(a + b)/da = 1; contributes local 1 × upstream grad 1 = 1 to the grad of e"];
   n3 -> n4_op [id="n4_in1", dir="back", label=<local 1<br/>1 × 1 = 1>, tooltip="d(a + b)/db = 1; contributes local 1 × upstream grad 1 = 1 to the grad of c"];
@@ -158,7 +166,7 @@ def test_backward_dot_of_x_times_x_has_two_edges():
     x = Value(3.0, label="x")
     y = x * x
     expected = HEADER + f"""\
-  n0 [id="n0", shape="plain", tooltip="{LEAF}: x = 3, dn1/dx = 6; x.grad = 0 {WHY}", label=<<table border="0" {TABLE} bgcolor="#d4efd4"><tr><td><b>x</b></td><td>data 3</td><td>grad 6</td>{accumulated("0")}</tr></table>>];
+  n0 [id="n0", shape="plain", tooltip="{LEAF}: x = 3, dn1/dx = 6; x.grad = 0 {NOT_YET}", label=<<table border="0" {TABLE} bgcolor="#d4efd4"><tr><td><b>x</b></td><td>data 3</td><td>grad 6</td>{not_yet()}</tr></table>>];
   n1_op [id="n1_op", {MUL}];
   n0 -> n1_op [id="n1_in0", dir="back", label=<local 3<br/>3 × 1 = 3>, tooltip="d(a * b)/da = b; contributes local 3 × upstream grad 1 = 3 to the grad of x"];
   n0 -> n1_op [id="n1_in1", dir="back", label=<local 3<br/>3 × 1 = 3>, tooltip="d(a * b)/db = a; contributes local 3 × upstream grad 1 = 3 to the grad of x"];
@@ -193,7 +201,13 @@ def test_before_backward_a_leafs_grad_cell_shows_zero():
     # Interior values get no such cell, though their .grad (0) differs from dz/dy = 2 too.
     assert cells(dot, "n1") == ["y", "data 9", "grad 2"]
     assert cells(dot, "n3") == ["z", "data 18", "grad 1"]
-    assert dot.count('<font color="#b03a2e">.grad ') == 2
+    # Not computed yet is no warning: grey, not the red of a real difference or of the
+    # stepper's current step, and the legend says what it means.
+    assert dot.count('<font color="#777777">.grad 0</font>') == 2
+    assert "#b03a2e" not in dot and "#d62728" not in dot
+    legend = viz.to_dot(z, view="backward", legend=True)
+    assert "not computed yet: backward() has not reached this leaf" in legend
+    assert "differs from one backward pass" not in legend  # only the marks it uses
     assert viz.to_dot(z, view="forward").count(".grad") == 0  # the forward view has no grads
 
 
@@ -219,12 +233,15 @@ def test_after_two_backwards_the_cell_shows_twice_the_value():
     assert '<td bgcolor="#fdeeee" tooltip=".grad = 24 differs from the grad shown' in x_line
     assert '<font color="#b03a2e">.grad 24</font>' in x_line
     assert "x.grad = 24 differs from the grad shown" in x_line.split("label=")[0]
-    for why in ("for one backward pass", "accumulated", "none yet", "several",
+    for why in ("for one backward pass", "accumulated", "several",
                 "not zeroed between steps"):
         assert why in x_line
-    # zero_grad brings .grad back to 0, which again differs from the computed grad.
+    assert "differs from one backward pass" in viz.to_dot(z, view="backward", legend=True)
+    # zero_grad brings .grad back to 0: not computed yet, in grey, as before any backward.
     x.zero_grad()
-    assert cells(viz.to_dot(z, view="backward"), "n0")[-1] == ".grad 0"
+    dot = viz.to_dot(z, view="backward")
+    assert cells(dot, "n0")[-1] == ".grad 0"
+    assert '<font color="#777777">.grad 0</font>' in dot
 
 
 def test_the_grad_cell_ignores_float_noise_but_not_a_real_difference():
@@ -725,3 +742,132 @@ def test_an_undefined_local_derivative_stops_every_replay_of_backprop_alike():
     assert len(set(messages)) == 1
     assert "sqrt" in messages[0][1] and "x = 0.0" in messages[0][1]
     assert "sqrt" in viz.to_dot(y)  # the forward view needs no derivative
+
+
+# ---- a stale graph: the weights moved after the graph was computed ---------------------------
+
+
+def updated_after_backward():
+    """The usual order of a training loop: forward, backward, then the update."""
+    w, x = Value(2.0, label="w"), Value(3.0, label="x", requires_grad=False)
+    y = w * x
+    y.label = "y"
+    y.backward()
+    w.data -= 0.1 * w.grad  # 2 - 0.3
+    return y, w, x
+
+
+def test_explain_never_prints_arithmetic_that_does_not_hold_after_an_update():
+    y, w, x = updated_after_backward()
+    text = viz.explain(y)
+    assert "1.7 × 3 = 6" not in text and "= 6\n" not in text
+    assert text.splitlines()[0] == "stale graph: w or x changed after it was computed"
+    assert "y = 6 was computed before; y = w × x now gives 1.7 × 3 = 5.1" in text
+    assert "run the forward pass" in text
+    # every equation it does print holds
+    for a, b, c in re.findall(r"= ([\d.]+) × ([\d.]+) = ([\d.]+)", text):
+        assert math.isclose(float(a) * float(b), float(c), rel_tol=1e-3)
+    # computed again, the graph is fresh and explained as usual
+    y2 = w * x
+    assert "Forward pass:" in viz.explain(y2) and "stale" not in viz.explain(y2)
+
+
+def test_a_stale_graph_names_the_one_leaf_that_can_have_changed():
+    w, x = Value(2.0, label="w"), Value(3.0, label="x")
+    y = w * x + x  # x is read by the sum too, which still adds up: only w can have changed
+    y.label = "y"
+    w.data = 1.0
+    assert viz.explain(y).startswith("stale graph: w changed after it was computed")
+    dot = viz.to_dot(y)
+    assert cells(dot, "n0")[-1] == "changed since"
+    assert cells(dot, "n1") == ["x", "data 3"]
+
+
+@pytest.mark.parametrize("view", ["forward", "backward", "collapsed"])
+def test_every_view_of_a_stale_graph_says_so_and_marks_what_no_longer_adds_up(view):
+    y, w, x = updated_after_backward()
+    dot = viz.to_dot(y, view=view, legend=True)
+    assert "stale graph: w or x changed after it was computed" in dot
+    assert "y = 6 was computed before; y = w × x now gives 1.7 × 3 = 5.1" in dot
+    assert cells(dot, "n2")[:2] == ["y", "data 6"]
+    assert cells(dot, "n2")[-1] == "stale: inputs now give 5.1"
+    assert cells(dot, "n0")[-1] == "changed since?"
+    assert "recorded before a value it was computed from changed" in dot  # the legend
+    # a fresh graph has none of it
+    fresh = viz.to_dot(w * x, view=view, legend=True)
+    assert "stale" not in fresh and "changed since" not in fresh
+
+
+def test_a_stale_graphs_grad_cell_blames_the_change_not_zeroing():
+    w = Value(0.5, label="w")
+    y = (w * w).tanh()
+    y.label = "y"
+    y.backward()
+    w.data += 1.0
+    dot = viz.to_dot(y, view="backward")
+    x_line = next(line for line in dot.splitlines() if line.startswith("  n0 [id="))
+    assert ".grad " in x_line and "a value changed since (the graph is stale)" in x_line
+    assert "not zeroed" not in x_line and "#b03a2e" not in x_line
+
+
+def test_the_steps_and_the_stepper_of_a_stale_graph_say_so():
+    y, w, x = updated_after_backward()
+    (step,) = viz.backward_steps(y)
+    assert "stale graph: w or x changed after it was computed" in step.equation
+    assert "stale: inputs now give 5.1" in step.draw().source
+    page = viz.stepper(y)
+    assert "stale graph" in page.data["steps"][1]["text"]
+    assert "stale: inputs now give 5.1" in page.svg
+
+
+def test_a_graph_whose_number_now_fails_is_stale_too():
+    x = Value(2.0, label="x")
+    y = x.log()
+    x.data = -1.0
+    assert "log(x) now gives log(-1) = nan" in viz.explain(y)
+
+
+def test_staleness_is_checked_once_per_trace(monkeypatch):
+    from microgrant.viz import trace as trace_module
+    calls = []
+    real = trace_module._find_stale
+
+    def counting(t):
+        calls.append(t)
+        return real(t)
+
+    monkeypatch.setattr(trace_module, "_find_stale", counting)
+    y, w, x = updated_after_backward()
+    steps = viz.backward_steps(y)
+    for s in steps:
+        s.draw()
+    assert len(calls) == 1
+
+
+# ---- one minus sign, and no doubled parentheses ------------------------------------------------
+
+
+def test_explain_writes_one_minus_sign_and_no_doubled_parentheses():
+    y_hat = Value(0.25, label="ŷ")
+    d = 1 - y_hat
+    d.label = "1 - ŷ"
+    loss = -d.log()
+    loss.label = "J"
+    text = viz.explain(loss)
+    assert "1 - ŷ = 1 - ŷ = 1 - 0.25 = 0.75" in text
+    assert "log(1 - ŷ)" in text and "((" not in text
+    assert "\u2212" not in text
+    assert "J = -n3 = -(-0.2877) = 0.2877" in text
+
+
+def test_a_name_that_is_one_piece_is_not_parenthesised_as_an_operand():
+    y_hat = Value(0.25, label="ŷ")
+    d = 1 - y_hat
+    d.label = "1 - ŷ"
+    log_d = d.log()
+    log_d.label = "log(1 - ŷ)"
+    minus_y = Value(-1.0, label="-y")
+    out = (log_d * 2) + minus_y * y_hat.log()
+    text = viz.explain(out)
+    assert "= log(1 - ŷ) × 2 = " in text
+    assert "(-y) × n" in text  # a leading minus is parenthesised, as a negative number is

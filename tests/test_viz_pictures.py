@@ -4,6 +4,7 @@ can be found, weights are readable, a highlighted step shows, and pictures keep 
 
 from __future__ import annotations
 
+import html
 import math
 import re
 import xml.etree.ElementTree as ET
@@ -11,7 +12,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from microgrant import Value, viz
-from microgrant.viz import dot, trace
+from microgrant.viz import dot, layout, structure, trace
 
 nn = pytest.importorskip("microgrant.nn")
 
@@ -292,8 +293,8 @@ def test_a_constant_the_samples_share_stays_a_number_in_the_terms_name():
 def test_an_unlabelled_loss_numbers_its_samples_in_the_order_it_adds_them():
     model, outputs, root = xor_net("unlabelled")
     t = trace.Trace(root)
-    samples = t.samples()
-    assert t.sample_count() == 4
+    samples = structure.structure_of(t).samples()
+    assert structure.structure_of(t).sample_count() == 4
     for k, out in enumerate(outputs):
         assert samples[out] == k + 1
     for z in (v for v in t.values if v.label == "L1.n1.z"):
@@ -314,7 +315,7 @@ def test_an_unlabelled_loss_numbers_its_samples_in_the_order_it_adds_them():
 
 def test_a_graph_without_a_net_has_no_samples():
     x = Value(2.0, label="x")
-    assert trace.Trace(x * x + x).samples() == {}
+    assert structure.structure_of(trace.Trace(x * x + x)).samples() == {}
 
 
 # ---- 4. a highlighted step in the collapsed view ------------------------------------------------
@@ -332,7 +333,7 @@ def red_nodes(pic: Picture, svg: str) -> set:
 def test_a_highlighted_step_marks_its_neuron_and_edges_in_the_collapsed_view():
     _, _, root = xor_net("mse_loss")
     steps = viz.backward_steps(root)
-    samples = steps[0].trace.samples()
+    samples = structure.structure_of(steps[0].trace).samples()
     step = next(s for s in steps if s.node.label == "L2.n3.z" and samples[s.node] == 2)
     drawing = viz.draw(root, view="collapsed", highlight=step)
     svg = drawing.pipe("svg").decode()
@@ -448,7 +449,7 @@ def test_a_long_chain_is_wrapped_into_columns_that_read_in_order():
     drawing = viz.draw(v, view="backward")
     source = drawing.source
     columns = int(re.search(r"drawn in (\d+) columns", source).group(1))
-    assert 2 <= columns <= dot._WRAP_LIMIT
+    assert 2 <= columns <= layout.WRAP_LIMIT
     pic = picture(drawing)
     assert pic.loose_ends() == []
     # each column ends at a note naming the value that heads the next column
@@ -480,3 +481,117 @@ def test_boxes_are_never_wrapped_into_columns():
     _, _, root = xor_net("labelled")
     source = viz.to_dot(root, view="backward", group="sample")
     assert "columns" not in source and "constraint" not in source
+
+
+# ---- 7. what a net's picture calls things ------------------------------------------------------
+
+
+def test_a_nets_inputs_are_named_by_the_weight_that_multiplies_them():
+    _, _, root = xor_net("mse_loss")
+    t = trace.Trace(root)
+    names = viz.text.display_names(t)
+    for k in range(1, 5):
+        for i in (1, 2):
+            assert f"x{i}[{k}]" in names.values()
+    dot = viz.to_dot(root, view="backward", sample=3)
+    for i in (1, 2):
+        line = next(line for line in dot.splitlines() if f"<b>x{i}[3]</b>" in line)
+        assert f"<td>data {viz.format_number(XOR[0][2][i - 1])}</td>" in line
+        assert "<i>const</i>" not in line and f"x{i}[3] = " in line
+    text = viz.explain(root)
+    assert "dmse/dL1.n1.w1" in text  # parameters keep their own names
+    assert "L1.n1.z[3] = L1.n1.w1·x1[3] + L1.n1.w2·x2[3] + L1.n1.b" in text
+
+
+def test_a_power_node_shows_its_exponent():
+    x = Value(3.0, label="x")
+    dot = viz.to_dot(x ** 2 + x ** -0.5)
+    assert 'label=<^2>' in dot and 'label=<^-0.5>' in dot
+
+
+def test_one_samples_picture_says_a_parameters_grad_is_summed_over_all_samples():
+    model, _, root = xor_net("mse_loss")
+    dot = viz.to_dot(root, view="backward", sample=2)
+    w = model.layers[0].neurons[0].w[0]
+    w_line = next(line for line in dot.splitlines()
+                  if "<b>L1.n1.w1</b>" in line and line.startswith("  n"))
+    assert f"grad {viz.format_number(w.grad)} (all samples)" in w_line
+    z_lines = [line for line in dot.splitlines() if "<b>L1.n1.z[2]</b>" in line]
+    assert z_lines and "(all samples)" not in z_lines[0]
+    assert "whose grads are summed over all samples" in dot
+    assert "(all samples)" not in viz.to_dot(root, view="backward")
+
+
+def test_a_stale_nets_collapsed_view_says_so():
+    model, _, root = xor_net("mse_loss")
+    for p in model.parameters():
+        p.data -= 0.1 * p.grad
+    dot = viz.to_dot(root, view="collapsed")
+    assert "u_L1_n1" in dot  # still the collapsed view
+    assert "changed after it was computed" in dot and "run the forward pass" in dot
+
+
+def test_a_picture_too_big_for_a_png_says_to_use_svg_or_the_collapsed_view():
+    xs = [Value(float(i), label=f"x{i}") for i in range(150)]
+    root = Value.sum([x * x for x in xs])
+    dot = html.unescape(viz.to_dot(root, rankdir="LR"))
+    assert "as a PNG it is scaled down" in dot and "SVG" in dot and 'view="collapsed"' in dot
+    assert layout.png_hint((600.0, 400.0)) is None
+    assert "12,000 x 4,000 px" in layout.png_hint((9000.0, 3000.0))
+    small = viz.to_dot(Value(2.0, label="a") * 3)
+    assert "PNG" not in small
+
+
+def test_a_neuron_with_many_weights_names_each_on_its_edge():
+    model = nn.MLP(20, [2, 1], seed=0)
+    out = model([0.1 * i for i in range(20)])
+    out.backward()
+    dot = viz.to_dot(out, view="collapsed")
+    assert "L1.n2.w17 " in dot  # more than LISTED_WEIGHTS: named in full on the edge
+    assert 'port="w17"' not in dot
+    assert 'port="w2"' in dot  # the output neuron's two weights are listed in its node
+
+
+# ---- 8. a fresh graph is never called stale ------------------------------------------------
+
+
+def test_no_fresh_graph_is_called_stale():
+    from microgrant import OPS, losses
+    x, y = Value(0.7, label="x"), Value(1.3, label="y")
+    for name, op in OPS.items():
+        for inputs in ([x], [x, y], [x, y, Value(-0.4)]):
+            if op.arity not in (0, len(inputs)) or (name == "dot" and len(inputs) != 2):
+                continue
+            arg = 0.3 if name in ("pow", "leaky_relu") else None
+            if name == "dot":
+                node = Value.dot([x], [y])
+            elif name == "sum":
+                node = Value.sum(inputs)
+            else:
+                node = _apply(name, inputs, arg)
+            if node is not None:
+                assert trace.Trace(node).stale is None, name
+    model, _, root = xor_net("mse_loss")
+    assert trace.Trace(root).stale is None
+    outs = [model(p) for p in XOR[0]]
+    for loss in (losses.binary_cross_entropy([o.sigmoid() for o in outs], XOR[1]),
+                 losses.hinge_loss(outs, [2 * t - 1 for t in XOR[1]])):
+        assert trace.Trace(loss).stale is None
+
+
+def _apply(name: str, inputs: list, arg):
+    """``name`` applied through Value's own methods and operators (None where it has none)."""
+    a = inputs[0]
+    b = inputs[1] if len(inputs) > 1 else None
+    binary = {"add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b,
+              "div": lambda: a / b, "vpow": lambda: a ** b}
+    if name in binary:
+        return binary[name]() if b is not None else None
+    if name == "neg":
+        return -a
+    if name == "pow":
+        return a ** arg
+    if name == "leaky_relu":
+        return a.leaky_relu(arg)
+    method = getattr(a, name, None)
+    return method() if callable(method) else None

@@ -64,6 +64,28 @@ def test_stepping_through_every_step_traces_and_replays_once(monkeypatch):
                for s, src in zip(steps[:3], sources[:3]))
 
 
+def test_a_stepper_page_works_out_names_structure_and_equations_once(monkeypatch):
+    from microgrant.viz import structure, text
+    _, loss = xor_loss()
+    calls: dict[str, int] = {}
+
+    def counted(module, name):
+        real = getattr(module, name)
+
+        def wrapper(*args, **kwargs):
+            calls[name] = calls.get(name, 0) + 1
+            return real(*args, **kwargs)
+        monkeypatch.setattr(module, name, wrapper)
+
+    counted(text, "_names")
+    counted(text, "_equations")
+    counted(structure, "Structure")
+    counted(trace, "_find_stale")
+    page = viz.stepper(loss, max_nodes=None)
+    assert len(page.data["steps"]) > 50
+    assert calls == {"_names": 1, "_equations": 1, "Structure": 1, "_find_stale": 1}
+
+
 def test_the_forward_view_never_replays_backprop(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the forward view ran backprop")
@@ -76,7 +98,8 @@ def test_the_forward_view_never_replays_backprop(monkeypatch):
 def test_the_pipeline_modules_import_only_down_the_pipeline():
     import ast
     from pathlib import Path
-    order = ["trace", "text", "dot", "render", "steps", "stepper"]
+    order = ["trace", "structure", "text", "quoting", "layout", "collapsed", "dot", "render",
+             "steps", "stepper"]
     folder = Path(viz.__file__).parent
     for k, name in enumerate(order):
         tree = ast.parse((folder / f"{name}.py").read_text(encoding="utf-8"))
@@ -142,15 +165,16 @@ def test_the_collapsed_view_draws_a_neuron_per_node():
     assert expected <= set(nodes)
     assert {"u_x1", "u_x2", "u_mse", "u_mse_3_"} <= set(nodes)
     assert len(nodes) == len(neurons) + 2 + 4 + 1  # inputs, loss terms, the loss
-    # one edge per weight, however many samples use it, labelled with the weight and its grad
+    # one edge per weight, however many samples use it, ending at the row of the neuron's
+    # node that lists the weight and its grad, so each number is matched to its edge
     w = model.layers[1].neurons[2].w[0]
-    edge = next(line for line in src.splitlines() if "u_L1_n1 -> u_L2_n3" in line or
-                "u_L1_n1__u_L2_n3" in line)
-    assert f"w1 {viz.format_number(w.data)}" in edge
-    assert f"grad {viz.format_number(w.grad)}" in edge
+    edge = next(line for line in src.splitlines() if "u_L1_n1__u_L2_n3" in line)
+    assert edge.startswith("  u_L1_n1:e -> u_L2_n3:w1:w [")
     assert src.count("__u_L2_n3") == 4
-    # z and a of each sample, with their grads, on the neuron's node
     node = next(line for line in src.splitlines() if line.startswith("  u_L2_n3 ["))
+    assert (f'port="w1">w1 {viz.format_number(w.data)} · grad '
+            f'{viz.format_number(w.grad)}</td>') in node
+    # z and a of each sample, with their grads, on the neuron's node
     assert node.count("[3]") == 1 and "z " in node and "a " in node and "grad" in node
     assert viz.draw(loss, view="collapsed").pipe("svg").startswith(b"<?xml")
 

@@ -13,10 +13,14 @@ computation graph several ways:
   shows itself in Jupyter, and `save_stepper`);
 * `draw_network` draws a Neuron, Layer or MLP the way course notes draw perceptrons.
 
-The modules are the pipeline, data flowing one way: `trace` (the graph numbered, and its one
-replay of the chain rule) -> `text` (numbers, names, equations) -> `dot` (DOT text) ->
-`render` (Graphviz, `Drawing`) -> `steps` (drawable steps) -> `stepper` (the page); `network`
-draws models.  Import everything from here: ``from microgrant import viz; viz.draw(...)``.
+The modules are the pipeline, data flowing one way: `trace` (the graph numbered, its one
+replay of the chain rule, and whether it is stale) -> `structure` (what a net's labels say:
+neurons, layers, samples, inputs) -> `text` (numbers, names, equations) -> `quoting` (the one
+way text gets into DOT; colours) -> `layout` (direction, size, columns) -> `collapsed` (one
+node per neuron) and `dot` (the forward and backward views) -> `render` (Graphviz,
+`Drawing`) -> `steps` (drawable steps) -> `stepper` (the page); `network` draws models.  The
+label grammar itself is `microgrant.labels`'.  Import everything from here:
+``from microgrant import viz; viz.draw(...)``.
 
 >>> from microgrant import Value
 >>> a, b = Value(2.0, label="a"), Value(-3.0, label="b")

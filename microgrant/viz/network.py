@@ -20,6 +20,7 @@ from typing import Any
 
 from ..checks import count
 from ..engine import Value
+from ..labels import group_of, is_bias, neuron_group
 from ..nn import Activation, Linear, Sequential
 from .dot import MUTED, OP_FILL, STYLE, Html, attributes, html
 from .render import Drawing
@@ -63,9 +64,10 @@ def _activation_name(obj: Any) -> str:
 def _neuron_name(neuron: Any, k: int, j: int, alone: bool) -> str:
     """``L2.n1``: the name `microgrant.nn` gives the neuron's parameters, or its place."""
     label = getattr(neuron.b, "label", "")
-    if isinstance(label, str) and label.endswith(".b") and len(label) > 2:
-        return label[:-2]
-    return "neuron" if alone else f"L{k + 1}.n{j + 1}"
+    group = group_of(label) if isinstance(label, str) and is_bias(label) else None
+    if group:
+        return group
+    return "neuron" if alone else neuron_group(k + 1, j + 1)
 
 
 def _in_order(ids: list[str], indent: str) -> list[str]:

@@ -24,9 +24,11 @@ from typing import Any
 from ..checks import count
 from ..engine import Value
 from ..io import write_atomically
+from ..labels import split_index
 from .dot import OP_FILL, STYLE
 from .render import picture, svg_element
 from .steps import steps_of
+from .structure import structure_of
 from .text import as_ratio_part, check_digits, display_names, equations
 from .trace import DEFAULT_MAX_NODES, SHARED, Trace, check_root
 
@@ -58,7 +60,7 @@ def _number(x: Any) -> float | None:
 
 
 def _group_of(trace: Trace, v: Value, loss_part: set) -> str:
-    layer = trace.layer(v)
+    layer = structure_of(trace).layer(v)
     if layer is not None:
         return f"layer {layer}"
     if v in loss_part:
@@ -69,9 +71,9 @@ def _group_of(trace: Trace, v: Value, loss_part: set) -> str:
 def _loss_part(trace: Trace) -> set:
     """The loss's own values: each sample's term and what it is made of outside the net,
     and everything after the terms (the reduction into the loss)."""
-    samples = trace.samples()
-    groups = trace.groups()
-    terms = [v for v in trace.values if v in samples and v.inputs and v.label.endswith("]")
+    samples = structure_of(trace).samples()
+    groups = structure_of(trace).groups()
+    terms = [v for v in trace.values if v in samples and v.inputs and split_index(v.label)
              and samples[v] != SHARED]
     if not terms:
         return set()

@@ -1,4 +1,4 @@
-"""The second stage of seeing backprop: the trace's numbers and names, as a learner reads them.
+"""The third stage of seeing backprop: the trace's numbers and names, as a learner reads them.
 
 Everything a picture, a step or the stepper page *says* is written here, from a
 `microgrant.viz.trace.Trace`, so that it reads the same everywhere:
@@ -6,11 +6,15 @@ Everything a picture, a step or the stepper page *says* is written here, from a
 * `format_number`: ``-1.4999999999999993`` reads ``-1.5`` and a tiny gradient ``3.1e-11``,
   never ``0.0000``;
 * `display_names`: each value's name in text: its label (``L1.n2.z``), with the sample it was
-  made for where labels repeat (``L1.n2.z[3]``), a constant's number, or its id (``n7``);
+  made for where labels repeat (``L1.n2.z[3]``), a net's input as ``x1[3]``, a constant's
+  number, or its id (``n7``); worked out once per trace and digits;
 * `expression` and `equations`: how a value was computed (``a × b``) and each chain-rule step
   written out, one line per edge, as the course notes do;
-* `explain`: the forward pass and the whole backward pass as text.
+* `explain`: the forward pass and the whole backward pass as text;
+* `stale_lines`: what to say instead when the graph is stale (`Trace.stale`): which value
+  changed, and which recorded number no longer follows from its inputs.
 
+Text uses one minus sign, ``-``, as the labels, the numbers and the op table's formulas do.
 Nothing here draws, and nothing replays backprop: the numbers come from the trace.
 """
 
@@ -22,10 +26,12 @@ import re
 from typing import Any
 
 from ..engine import OPS, Value
-from .trace import SHARED, Trace, check_root
+from ..labels import indexed
+from .structure import SHARED, structure_of
+from .trace import Trace, check_root
 
 __all__ = ["format_number", "factor", "as_ratio_part", "display_names", "expression",
-           "formula", "equations", "explain", "shorten", "check_digits"]
+           "formula", "equations", "explain", "shorten", "check_digits", "stale_lines"]
 
 
 def format_number(x, digits: int = 4) -> str:
@@ -81,13 +87,16 @@ def factor(x: float, digits: int = 4) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
+_ONE_WORD = re.compile(r"[\w.\[\]']+")
+
+
 def as_ratio_part(name: str) -> str:
     """``name`` as the top or bottom of ``d/d``: parenthesised unless it is one word.
 
     >>> as_ratio_part("L1.n2.z[3]"), as_ratio_part("a + b")
     ('L1.n2.z[3]', '(a + b)')
     """
-    return name if re.fullmatch(r"[\w.\[\]']+", name) else f"({name})"
+    return name if _ONE_WORD.fullmatch(name) else f"({name})"
 
 
 def shorten(text: str, limit: int) -> str:
@@ -107,42 +116,77 @@ def display_names(trace: Trace, digits: int = 4) -> dict[Value, str]:
 
     A label names its value.  Where several values share a label (a net's ``L1.n2.z`` is made
     once per sample), each is told apart by the sample it was made for, ``L1.n2.z[3]``, or,
-    without samples, by its id, ``x[n0]``.  An unlabelled constant is named by its number,
-    any other unlabelled value by its id (``n7``).
+    without samples, by its id, ``x[n0]``.  A net's unlabelled input is named as the weight
+    that multiplies it says (``x1``, ``x1[3]`` for sample 3's), an unlabelled constant by its
+    number, any other unlabelled value by its id (``n7``).  Worked out once per trace and
+    ``digits`` (kept in ``trace.derived``): every stage of one call reads the same dict.
 
     >>> from microgrant import Value
     >>> a, b = Value(1.0, label="x"), Value(2.0, label="x")
     >>> sorted(display_names(Trace(a * b * 3)).values())
     ['3', 'n2', 'n4', 'x[n0]', 'x[n1]']
     """
-    uses: dict[str, int] = {}
+    key = ("names", digits)
+    found = trace.derived.get(key)
+    if found is None:
+        found = trace.derived[key] = _names(trace, digits)
+    return found
+
+
+def _names(trace: Trace, digits: int) -> dict[Value, str]:
+    structure = structure_of(trace)
+    given: dict[Value, str] = {}  # a label, or an input's derived name
     for v in trace.values:
         if v.label:
-            uses[v.label] = uses.get(v.label, 0) + 1
-    samples = trace.samples() if any(n > 1 for n in uses.values()) else {}
+            given[v] = v.label
+        elif not v.inputs:
+            name = structure.input_name(v)
+            if name is not None:
+                given[v] = name
+    uses: dict[str, int] = {}
+    for name in given.values():
+        uses[name] = uses.get(name, 0) + 1
+    samples = structure.samples() if any(n > 1 for n in uses.values()) else {}
     names: dict[Value, str] = {}
     wanted: dict[str, int] = {}
     for v in trace.values:
-        if v.label:
-            if uses[v.label] == 1:
-                names[v] = v.label
+        if v in given:
+            if uses[given[v]] == 1:
+                names[v] = given[v]
             else:
                 k = samples.get(v, SHARED)
-                names[v] = f"{v.label}[{k}]" if k != SHARED else ""
+                names[v] = indexed(given[v], k) if k != SHARED else ""
                 wanted[names[v]] = wanted.get(names[v], 0) + 1
         elif v.grad is None and not v.inputs:
             names[v] = format_number(v.data, digits)
         else:
             names[v] = trace.ids[v]
-    for v in trace.values:
+    for v in given:
         # Two values of one sample, or of none, still share a name: their ids tell them apart.
-        if v.label and uses[v.label] > 1 and (not names[v] or wanted[names[v]] > 1):
-            names[v] = f"{v.label}[{trace.ids[v]}]"
+        if uses[given[v]] > 1 and (not names[v] or wanted[names[v]] > 1):
+            names[v] = f"{given[v]}[{trace.ids[v]}]"
     return names
+
+
+_OWN_PARENTHESES: dict[tuple[str, int], bool] = {}
+
+
+def _in_own_parentheses(op, count: int) -> bool:
+    """Whether ``op`` writes each input inside parentheses of its own: ``log(x)``, ``tanh(x)``."""
+    key = (op.name, count)
+    found = _OWN_PARENTHESES.get(key)
+    if found is None:  # written once with a marker for the input, to see where the op puts it
+        found = _OWN_PARENTHESES[key] = "(\x00" in op.write(["\x00"] * count, "")
+    return found
 
 
 def expression(node: Value, names: dict, digits: int = 4, numbers_too: bool = False) -> str:
     """How ``node`` was computed: ``a × b``, ``tanh(z)``, ``x^2``; or with the numbers in.
+
+    A name is parenthesised only where it is more than one piece (``(-y) × (log ŷ)``, but
+    ``2 × log(1 - ŷ)``), an input the op writes inside parentheses of its own gets no more
+    of them (``log(1 - ŷ)``, not ``log((1 - ŷ))``), and a minus sign is ``-``, as in the
+    labels.
 
     >>> from microgrant import Value
     >>> a = Value(-2.0, label="a")
@@ -150,18 +194,20 @@ def expression(node: Value, names: dict, digits: int = 4, numbers_too: bool = Fa
     >>> names = display_names(t)
     >>> expression(t.root, names), expression(t.root, names, numbers_too=True)
     ('n1 × a', '(-0.964) × (-2)')
+    >>> y_hat = Value(0.25, label="ŷ")
+    >>> d = 1 - y_hat; d.label = "1 - ŷ"
+    >>> expression(d, display_names(Trace(d))), expression(d.log(), {d: "1 - ŷ"})
+    ('1 - ŷ', 'log(1 - ŷ)')
     """
     op = OPS[node.op]
     arg = format_number(node.arg, digits) if node.arg is not None else ""
+    plain = _in_own_parentheses(op, len(node.inputs))
     if numbers_too:
-        # Inside a function's own parentheses a negative number needs no more of them.
-        # (Written once with a marker for the input, to see where the op puts it.)
-        plain = "(\x00" in op.write(["\x00"] * len(node.inputs), arg)
         args = [format_number(x.data, digits) if plain else factor(x.data, digits)
                 for x in node.inputs]
     else:
-        args = [as_ratio_part(names[x]) for x in node.inputs]
-    return op.write(args, arg)
+        args = [names[x] if plain else _grouped(names[x]) for x in node.inputs]
+    return op.write(args, arg).replace("\u2212", "-")
 
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -211,7 +257,7 @@ def formula(top: Value, inside, name, digits: int = 4, limit: int = 8) -> str | 
             continue
         op = OPS[v.op]
         # Inside a function's own parentheses an operand needs no more of them.
-        plain = "(\x00" in op.write(["\x00"] * len(v.inputs), "")
+        plain = _in_own_parentheses(op, len(v.inputs))
         args = [texts[x] if plain else _grouped(texts[x]) for x in v.inputs]
         arg = ""
         if v.arg is not None:
@@ -227,10 +273,26 @@ def equations(trace: Trace, names: dict, digits: int = 4) -> list[str]:
     """Each chain-rule step of ``trace`` written out, one line per edge, in backprop's order.
 
     ∂ marks an op's local derivative and d the output's total derivative: in the first step
-    they would otherwise read alike (do/dn += do/do * do/dn).
+    they would otherwise read alike (do/dn += do/do * do/dn).  With the names of
+    `display_names` the texts are written once per trace and kept.  On a stale trace (see
+    `Trace.stale`) each step says so first: its numbers are worked out from the numbers the
+    graph holds now, not the ones ``backward()`` saw.
     """
-    root = trace.root
-    r = as_ratio_part(names[root])
+    key = ("equations", digits)
+    cached = names is trace.derived.get(("names", digits))
+    if cached and key in trace.derived:
+        return trace.derived[key]
+    texts = _equations(trace, names, digits)
+    if cached:
+        trace.derived[key] = texts
+    return texts
+
+
+def _equations(trace: Trace, names: dict, digits: int) -> list[str]:
+    r = as_ratio_part(names[trace.root])
+    warning = ""
+    if trace.stale is not None:
+        warning = f"\n  ({_stale_headline(trace, names)}: these numbers may not be backward()'s)"
     seen: set = set()
     running: dict[Value, Any] = {}
     texts = []
@@ -240,7 +302,7 @@ def equations(trace: Trace, names: dict, digits: int = 4) -> list[str]:
         n = as_ratio_part(names[node])
         g = step.upstream
         lines = [f"step {step.index + 1}: {names[node]} = {expression(node, names, digits)}, "
-                 f"with d{r}/d{n} = {format_number(g, digits)}"]
+                 f"with d{r}/d{n} = {format_number(g, digits)}{warning}"]
         for i, (x, d, c) in enumerate(zip(node.inputs, step.local_grads, step.contributions)):
             if c is None:
                 continue  # a constant takes no gradient
@@ -257,6 +319,48 @@ def equations(trace: Trace, names: dict, digits: int = 4) -> list[str]:
     return texts
 
 
+# ---- a stale graph: said plainly, instead of arithmetic that does not hold --------------------
+
+def _stale_headline(trace: Trace, names: dict) -> str:
+    stale = trace.stale
+    assert stale is not None
+    shown = [names[v] for v in stale.changed[:4]]
+    if len(stale.changed) > 4:
+        shown.append(f"one of {len(stale.changed) - 4} more values")
+    return f"stale graph: {' or '.join(shown)} changed after it was computed"
+
+
+def stale_lines(trace: Trace, names: dict, digits: int = 4, limit: int = 5) -> list[str]:
+    """What a stale graph says instead of its arithmetic: which value changed, and which
+    recorded numbers no longer follow from their inputs (at most ``limit`` of them).
+
+    >>> from microgrant import Value
+    >>> w, x = Value(2.0, label="w"), Value(3.0, label="x")
+    >>> y = w * x; y.label = "y"
+    >>> w.data = 1.7
+    >>> t = Trace(y)
+    >>> print("\\n".join(stale_lines(t, display_names(t))))
+    stale graph: w or x changed after it was computed
+      y = 6 was computed before; y = w × x now gives 1.7 × 3 = 5.1
+    To see numbers that add up, compute y again from its leaves (run the forward pass).
+    """
+    stale = trace.stale
+    assert stale is not None, "stale_lines is for a stale trace"
+    lines = [_stale_headline(trace, names)]
+    for node, now in stale.nodes[:limit]:
+        lines.append(f"  {names[node]} = {format_number(node.data, digits)} was computed "
+                     f"before; {names[node]} = {expression(node, names, digits)} now gives "
+                     f"{expression(node, names, digits, numbers_too=True)} = "
+                     f"{format_number(now, digits)}")
+    if len(stale.nodes) > limit:
+        lines.append(f"  ... and {len(stale.nodes) - limit} more values like these")
+    lines.append(f"To see numbers that add up, compute {names[trace.root]} again from its "
+                 f"leaves (run the forward pass).")
+    return lines
+
+
+# ---- explain ---------------------------------------------------------------------------------
+
 def _single_path(trace: Trace, leaf: Value, paths: dict, consumer: dict) -> list | None:
     """The chain root -> ... -> leaf when there is exactly one path between them, else None."""
     if paths.get(leaf) != 1:
@@ -267,11 +371,51 @@ def _single_path(trace: Trace, leaf: Value, paths: dict, consumer: dict) -> list
     return chain[::-1]
 
 
+def _leaf_lines(trace: Trace, names: dict, digits: int) -> list[str]:
+    """Each leaf's gradient; with one path to it, the whole chain rule on one line."""
+    root = trace.root
+    r = as_ratio_part(names[root])
+    # How many paths lead from the root to each value, and one consumer of each: one pass
+    # in reverse topological order (a value's count is the sum of its consumers').
+    paths = {root: 1}
+    consumer: dict[Value, Value] = {}
+    for node in reversed(trace.order):
+        count = paths.get(node, 0)
+        for x in node.inputs:
+            paths[x] = paths.get(x, 0) + count
+            consumer.setdefault(x, node)
+    lines = []
+    for v in trace.values:
+        if v.inputs or v.grad is None:
+            continue
+        total = format_number(trace.grads.get(v, 0.0), digits)
+        chain = _single_path(trace, v, paths, consumer)
+        if chain is not None and 3 <= len(chain) <= 10:
+            # One path: the whole chain rule fits on a line, as the notes write it.
+            ratios = [f"d{as_ratio_part(names[a])}/d{as_ratio_part(names[b])}"
+                      for a, b in zip(chain, chain[1:])]
+            locals_ = []
+            for a, b in zip(chain, chain[1:]):
+                step = trace.step_of(a)
+                assert step is not None  # a is an op node on the path
+                locals_.append(factor(step.local_grads[a.inputs.index(b)], digits))
+            lines.append(f"  d{r}/d{as_ratio_part(names[v])} = {' * '.join(ratios)} = "
+                         f"{' * '.join(locals_)} = {total}")
+        else:
+            lines.append(f"  d{r}/d{as_ratio_part(names[v])} = {total}")
+    return lines
+
+
 def explain(root: Value, digits: int = 4) -> str:
     """The forward pass and the chain rule written out, one line per operation and per edge.
 
     Values are named by their labels; a value without one is named by its id in the
     drawings (``n3``), a constant by its number.
+
+    A graph whose numbers changed after it was computed (``w.data -= lr * w.grad`` after
+    ``backward()``) no longer adds up: its ``y`` was computed from a ``w`` that is gone.
+    Then `explain` writes no equations at all; it says which value changed, which recorded
+    numbers no longer follow from their inputs, and what to do (see `stale_lines`).
 
     Args:
         root: the output to differentiate.
@@ -306,7 +450,8 @@ def explain(root: Value, digits: int = 4) -> str:
     if not root.inputs:
         return f"{names[root]} = {format_number(root.data, digits)} is a leaf: d{r}/d{r} = 1, " \
                f"and there is nothing to backpropagate."
-    steps = equations(trace, names, digits)
+    if trace.stale is not None:
+        return "\n".join(stale_lines(trace, names, digits))
     lines = ["Forward pass:"]
     for node in trace.order:
         lines.append(f"  {names[node]} = {expression(node, names, digits)} = "
@@ -314,33 +459,7 @@ def explain(root: Value, digits: int = 4) -> str:
                      f"{format_number(node.data, digits)}")
     lines.append(f"Backward pass (the chain rule, from {names[root]} back to the leaves):")
     lines.append(f"  d{r}/d{r} = 1   (the seed: {names[root]} with respect to itself)")
-    lines += steps
+    lines += equations(trace, names, digits)
     lines.append("Gradients of the leaves:")
-    # How many paths lead from the root to each value, and one consumer of each: one pass
-    # in reverse topological order (a value's count is the sum of its consumers').
-    paths = {root: 1}
-    consumer: dict[Value, Value] = {}
-    for node in reversed(trace.order):
-        count = paths.get(node, 0)
-        for x in node.inputs:
-            paths[x] = paths.get(x, 0) + count
-            consumer.setdefault(x, node)
-    for v in trace.values:
-        if v.inputs or v.grad is None:
-            continue
-        total = format_number(trace.grads.get(v, 0.0), digits)
-        chain = _single_path(trace, v, paths, consumer)
-        if chain is not None and 3 <= len(chain) <= 10:
-            # One path: the whole chain rule fits on a line, as the notes write it.
-            ratios = [f"d{as_ratio_part(names[a])}/d{as_ratio_part(names[b])}"
-                      for a, b in zip(chain, chain[1:])]
-            locals_ = []
-            for a, b in zip(chain, chain[1:]):
-                step = trace.step_of(a)
-                assert step is not None  # a is an op node on the path
-                locals_.append(factor(step.local_grads[a.inputs.index(b)], digits))
-            lines.append(f"  d{r}/d{as_ratio_part(names[v])} = {' * '.join(ratios)} = "
-                         f"{' * '.join(locals_)} = {total}")
-        else:
-            lines.append(f"  d{r}/d{as_ratio_part(names[v])} = {total}")
+    lines += _leaf_lines(trace, names, digits)
     return "\n".join(lines)

@@ -1,19 +1,20 @@
 """The first stage of seeing backprop: the graph numbered, and its one replay of the chain rule.
 
 A `Trace` is made once per call to a drawing or text function and handed down the pipeline
-(``trace -> text -> dot -> render -> stepper``).  It holds everything that is *about the graph*
-and nothing about how it is shown (no number formatting, no colours):
+(``trace -> structure -> text -> dot -> render -> steps -> stepper``).  It holds what is *about
+the graph* and nothing about how it is shown (no labels read, no number formatting, no colours):
 
 * every value ``root`` depends on, with a stable id: ``n0, n1, ...`` in topological order, each
   value after its inputs, so the same graph always gives the same ids;
 * the backward pass, replayed once by `microgrant.autodiff.backward_pass` (never by a replay of
   its own), and what follows from it: each step's grads after it ran, and the step at which
   each number of the backward picture is complete;
-* the structure a net gives its values through their labels (``L1.n2.z``): each value's group
-  (its neuron), and for values made for one sample of a loss (ancestors of the loss term
-  ``mse[3]`` that no other term shares, or, where the terms are unlabelled, the values of one
-  call of the net and what the loss makes of its output alone) that sample;
-* the forward pass re-run through the op table with one leaf nudged, for finite differences.
+* whether the graph is *stale* (`Trace.stale`): a value's number changed after the values made
+  from it were computed (``w.data -= 0.1 * w.grad`` after ``backward()``, the usual order in a
+  training loop), so the recorded numbers no longer add up.  Every later stage reads this and
+  says so instead of writing arithmetic that does not hold;
+* `Trace.derived`: what later stages work out from the trace (structure, names), kept so that
+  one call works each out once.
 
 Like the engine, nothing here recurses over the graph: a chain of a million values is fine.
 """
@@ -21,14 +22,14 @@ Like the engine, nothing here recurses over the graph: a chain of a million valu
 from __future__ import annotations
 
 import math
-import re
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 from ..autodiff import BackwardPass, ChainStep, backward_pass
 from ..engine import OPS, Value, topological_order
 
-__all__ = ["Trace", "DEFAULT_MAX_NODES", "SHARED", "check_root", "is_step_of"]
+__all__ = ["Trace", "Stale", "DEFAULT_MAX_NODES", "SHARED", "check_root", "is_step_of"]
 
 DEFAULT_MAX_NODES = 300
 """How many values `draw` lays out before it leaves the rest out (Graphviz slows down fast)."""
@@ -36,10 +37,21 @@ DEFAULT_MAX_NODES = 300
 SHARED = -1
 """The sample of a value that several samples' loss terms depend on (a parameter)."""
 
-# A per-sample loss term, as the losses label them: "mse[3]" (1-based).
-_TERM = re.compile(r"^(.+)\[([1-9][0-9]*)\]$")
-# A layer's group, as nn labels it: "L2.n1" (layer 2, neuron 1), possibly with a prefix.
-_LAYER = re.compile(r"(?:^|\.)L([1-9][0-9]*)(?:\.|$)")
+
+@dataclass(frozen=True)
+class Stale:
+    """What makes a graph stale: numbers changed after the values made from them were computed.
+
+    Attributes:
+        nodes: ``(node, now)`` for each op node whose recorded number differs from what its
+            op gives from its inputs' numbers today (``now``; NaN where the op now fails).
+        changed: the values whose change is the likely cause: the leaves those nodes read
+            that no up-to-date node reads too (or, when that leaves none, every input they
+            read); those that take a gradient first, each in id order.
+    """
+
+    nodes: tuple
+    changed: tuple
 
 
 def check_root(root: Any, caller: str) -> Value:
@@ -74,6 +86,8 @@ class Trace:
         order: the op nodes in topological order (from the engine).
         values: all values, leaves included, in id order.
         ids: value -> ``"n<k>"``.
+        derived: what later stages derived from this trace, by key (``"structure"``,
+            ``("names", digits)``): worked out once per trace, however many stages ask.
 
     >>> from microgrant import Value
     >>> x = Value(3.0, label="x")
@@ -100,9 +114,9 @@ class Trace:
             self._number(root)
         self._pass: BackwardPass | None = None
         self._after: list[tuple] | None = None
-        self._samples: dict[Value, int] | None = None
-        self._groups: dict[Value, str] | None = None
         self._uses: dict[Value, int] | None = None
+        self._stale: Stale | None | bool = False  # False: not looked at yet
+        self.derived: dict[Any, Any] = {}
 
     def _number(self, value: Value) -> None:
         self.ids[value] = f"n{len(self.values)}"
@@ -115,6 +129,34 @@ class Trace:
         if v.inputs:
             return "value"
         return "constant" if v.grad is None else "leaf"
+
+    # ---- staleness: do the recorded numbers still add up? ---------------------------------
+
+    @property
+    def stale(self) -> Stale | None:
+        """Why the recorded numbers no longer add up, or None while they do.
+
+        Each op node's number is recomputed by its op (from `microgrant.engine.OPS`) from its
+        inputs' numbers as they are now, once per trace, and compared with the number
+        recorded when the node was made.  They differ when a number was changed in place
+        afterwards (an optimizer step on ``w.data``): the graph then shows a ``y`` computed
+        from a ``w`` that is no longer there.  The pictures, `explain` and the steps read
+        this and say so plainly instead of printing arithmetic that does not hold.
+
+        >>> from microgrant import Value
+        >>> w, x = Value(2.0, label="w"), Value(3.0, label="x")
+        >>> y = w * x
+        >>> Trace(y).stale is None
+        True
+        >>> w.data -= 0.5
+        >>> stale = Trace(y).stale
+        >>> [(v.data, now) for v, now in stale.nodes], [v.label for v in stale.changed]
+        ([(6.0, 4.5)], ['w', 'x'])
+        """
+        if self._stale is False:
+            self._stale = _find_stale(self)
+        assert self._stale is not True
+        return self._stale
 
     # ---- the backward pass: replayed once, on first need ---------------------------------
 
@@ -228,151 +270,6 @@ class Trace:
             level[node] = 1 + max(level.get(x, 0) for x in node.inputs)
         return level.get(self.root, 0)
 
-    # ---- structure a net gives through its labels --------------------------------------------
-
-    def samples(self) -> dict[Value, int]:
-        """Value -> the sample (1-based) it was made for; `SHARED` for values several share.
-
-        Samples are read from the loss terms' labels: an op node labelled ``name[k]``
-        (``mse[3]``) is sample k's term, and its ancestors that no other term reaches belong
-        to sample k.  Values no term reaches (the reduction into the loss) are absent.
-
-        >>> from microgrant import Value
-        >>> w = Value(0.5, label="w")
-        >>> terms = [(w * x) ** 2 for x in (1.0, 2.0)]
-        >>> terms[0].label, terms[1].label = "mse[1]", "mse[2]"
-        >>> t = Trace(Value.sum(terms))
-        >>> t.samples()[terms[1].inputs[0]], t.samples()[w]
-        (2, -1)
-
-        Without such labels a net's own labels still tell the samples apart: each call of the
-        net makes its output (``L3.n1.a``) once, so the k-th output the loss reaches (reading
-        its inputs left to right, as ``sum`` adds them) is sample k's; see `_net_samples`.
-        """
-        if self._samples is None:
-            sample: dict[Value, int] = {}
-            for v in self.values:
-                found = _TERM.match(v.label) if v.inputs and v.label else None
-                if found is None:
-                    continue
-                k = int(found.group(2))
-                stack = [v]
-                while stack:
-                    u = stack.pop()
-                    had = sample.get(u)
-                    if had is None:
-                        sample[u] = k
-                    elif had == k or had == SHARED:
-                        continue
-                    else:
-                        # Reached from two terms: shared, and so is everything it depends on.
-                        _mark_shared(u, sample)
-                        continue
-                    stack.extend(u.inputs)
-            self._samples = sample if sample else self._net_samples()
-        return self._samples
-
-    def _net_samples(self) -> dict[Value, int]:
-        """Samples read from a net's repeated labels, for a loss whose terms are unlabelled.
-
-        The net's output value (the first op node of the highest layer, ``L3.n1.a``) is made
-        once per sample.  Numbered in the order the loss reads them, the k-th output and every
-        value that depends on it alone is sample k (the rest of the net, the term); then,
-        consumers before inputs, a value all of whose consumers belong to sample k is sample
-        k too (the net's inner values, the inputs, the targets), and one that several
-        samples use is `SHARED` (the parameters).  Values that depend on several outputs are
-        the reduction into the loss: absent.  Fewer than two outputs: no samples.
-        """
-        best: tuple[int, str] | None = None
-        for v in self.values:
-            found = _LAYER.search(v.label) if v.inputs and v.label else None
-            if found is not None and (best is None or int(found.group(1)) > best[0]):
-                best = (int(found.group(1)), v.label)
-        if best is None:
-            return {}
-        outputs = {v for v in self.values if v.inputs and v.label == best[1]}
-        if len(outputs) < 2:
-            return {}
-        numbers: dict[Value, int] = {}
-        seen = {self.root}
-        stack = [self.root]
-        while stack:  # depth first, inputs left to right: the order the loss reads them
-            u = stack.pop()
-            if u in outputs:
-                numbers[u] = len(numbers) + 1
-                continue
-            for x in reversed(u.inputs):
-                if x not in seen:
-                    seen.add(x)
-                    stack.append(x)
-        many = 0  # depends on several outputs
-        below: dict[Value, int] = {}
-        for node in self.order:
-            if node in numbers:
-                below[node] = numbers[node]
-                continue
-            found_k = {below[x] for x in node.inputs if x in below}
-            if len(found_k) == 1 and not _starts_a_sum(node):
-                below[node] = found_k.pop()
-            elif found_k:
-                below[node] = many
-        sample = {v: k for v, k in below.items() if k != many}
-        consumers: dict[Value, list[Value]] = {}
-        for node in self.order:
-            for x in node.inputs:
-                consumers.setdefault(x, []).append(node)
-        for v in reversed(self.values):
-            if v in below:
-                continue
-            used: set[int] = set()
-            outside = False  # also used by a value of no sample (the reduction)
-            for c in consumers.get(v, ()):
-                k = sample.get(c)
-                if k is None:
-                    outside = True
-                else:
-                    used.add(k)
-            if len(used) == 1 and not outside:
-                sample[v] = used.pop()
-            elif used:
-                sample[v] = SHARED
-        return sample
-
-    def sample_count(self) -> int:
-        """How many samples the loss terms' labels number (0 when there are none)."""
-        found = [k for k in self.samples().values() if k != SHARED]
-        return max(found) if found else 0
-
-    def groups(self) -> dict[Value, str]:
-        """Value -> its group (neuron), ``"L1.n2"``: its label up to the last dot.
-
-        An unlabelled op node whose consumers all belong to one group joins it (the products
-        ``w * x`` inside a neuron's weighted sum); anything else has no group (absent).
-        """
-        if self._groups is None:
-            group: dict[Value, str] = {}
-            consumers: dict[Value, set] = {}
-            for node in self.order:
-                for x in node.inputs:
-                    consumers.setdefault(x, set()).add(node)
-            for v in reversed(self.values):  # consumers before their inputs
-                if v.label:
-                    if "." in v.label:
-                        group[v] = v.label.rsplit(".", 1)[0]
-                    continue
-                if not v.inputs:
-                    continue
-                found = {group.get(c, "") for c in consumers.get(v, ())}
-                if len(found) == 1 and "" not in found:
-                    group[v] = found.pop()
-            self._groups = group
-        return self._groups
-
-    def layer(self, v: Value) -> int | None:
-        """The layer (1-based) of ``v``'s group, from a label such as ``L2.n1.z``."""
-        found = _LAYER.search(self.groups().get(v, ""))
-        return int(found.group(1)) if found else None
-
     # ---- finite differences -------------------------------------------------------------------
 
     def rerun(self, leaf: Value, data: float) -> float:
@@ -410,19 +307,34 @@ class Trace:
         return (up - down) / (2.0 * step)
 
 
-def _starts_a_sum(node: Value) -> bool:
-    """Whether ``node`` is ``0 + term``: Python's ``sum`` starts from 0, so its first step is
-    the reduction's, not part of the first sample's term."""
-    return node.op == "add" and any(not x.inputs and x.grad is None and x.data == 0.0
-                                    for x in node.inputs)
 
 
-def _mark_shared(start: Value, sample: dict) -> None:
-    """Marks ``start`` and everything it depends on as shared by several samples."""
-    stack = [start]
-    while stack:
-        u = stack.pop()
-        if sample.get(u) == SHARED:
-            continue
-        sample[u] = SHARED
-        stack.extend(u.inputs)
+def _same(recorded: float, now: float) -> bool:
+    if recorded == now or (math.isnan(recorded) and math.isnan(now)):
+        return True
+    # The engine computes each number by the same op-table expression, so they agree to the
+    # last bit; the tolerance only keeps a harmless reordering of a sum from reading stale.
+    return math.isclose(recorded, now, rel_tol=1e-9, abs_tol=0.0)
+
+
+def _find_stale(trace: Trace) -> Stale | None:
+    """Each op node recomputed from its inputs' numbers now (see `Trace.stale`)."""
+    nodes = []
+    fresh_readers: set = set()
+    for node in trace.order:
+        try:
+            now = OPS[node.op].forward(tuple(x.data for x in node.inputs), node.arg)
+        except (ArithmeticError, ValueError):
+            now = math.nan
+        if _same(node.data, now):
+            fresh_readers.update(node.inputs)
+        else:
+            nodes.append((node, now))
+    if not nodes:
+        return None
+    read = {x for node, _ in nodes for x in node.inputs}
+    suspects = {x for x in read if not x.inputs and x not in fresh_readers} or \
+        {x for x in read if not x.inputs} or read
+    # Parameters first: an optimizer's step is what usually changes a graph's numbers.
+    changed = sorted((v for v in trace.values if v in suspects), key=lambda v: v.grad is None)
+    return Stale(nodes=tuple(nodes), changed=tuple(changed))
