@@ -148,6 +148,13 @@ def grad(output: Value, inputs, create_graph: bool = False):
     [18.0]
     """
     if not isinstance(output, Value):
+        if isinstance(output, (list, tuple)) and all(isinstance(y, Value) for y in output):
+            # tf.GradientTape.gradient takes a list of targets and differentiates their sum.
+            raise TypeError(f"grad differentiates one Value; got a {type(output).__name__} of "
+                            f"{len(output)} Values. For the gradient of their sum (what "
+                            f"GradientTape.gradient does with a list), write "
+                            f"grad(Value.sum([y1, y2, ...]), x); for each one's own gradient, "
+                            f"call grad(y, x) for each y")
         raise TypeError(f"grad needs a Value output; got {type(output).__name__}")
     wanted = [inputs] if isinstance(inputs, Value) else list(inputs)
     for x in wanted:

@@ -1,37 +1,36 @@
 """The engine: `Value` records a computation as a graph, and `backward` runs the chain rule on it.
 
 Every arithmetic operation on a `Value` makes a new `Value` that remembers its ``inputs`` and
-the name of its ``op``.  The graph therefore *is* the computation, written down as it ran.
-Backprop walks that graph from the output back to the leaves; at each op it multiplies the
-gradient arriving from above by the op's local derivative (looked up in the op table,
-`microgrant.ops`) and adds the product to each input's gradient.
+the name of its ``op``: the graph *is* the computation, written down as it ran.  Backprop
+walks it from the output back to the leaves (`topological_order`, reversed); at each op it
+multiplies the gradient arriving from above by the op's local derivatives (the op table,
+`microgrant.ops`) and adds each product to that input's gradient.
 
-A node is one small object: its number, its gradient, its label, its op's name and at most two
-references (its two inputs; or one input and the op's constant argument; or, for ``sum``, a
-tuple of inputs).  No node holds a closure or a reference to its consumers, so a graph has no
-reference cycles: it is freed by reference counting the moment the last name for its output
-goes.  Nothing here recurses, so graphs a million nodes deep are fine.
+A node holds its number, its gradient, its label, its op's name and at most two references
+(its inputs, or one input and the op's constant argument).  No closure, no reference to its
+consumers: a graph has no reference cycles and is freed the moment its output is dropped.
+Nothing here recurses, so graphs a million nodes deep are fine.
 
-`Value.backward` is the loop every training step pays for, so it is tuned: it walks the graph
-with marks kept in ``grad``, and its loop is written out at import from the op table, each op's
-partials pasted in (`BACKWARD_LOOP` holds the source).  The one general replay of the chain
-rule, which keeps every number for pictures and ``grad()``, is `microgrant.autodiff`; a test
-proves the two agree to the last bit.
+`Value.backward`'s loop is plain Python (`BACKWARD_LOOP` is its source): the ops a training
+step uses most are written out with the op table's expressions, the others asked of the table.
+`microgrant.autodiff` replays the same arithmetic keeping every number, for the pictures and
+``grad()``; a test holds the two to the last bit.
 """
 
 from __future__ import annotations
 
-import ast
+import inspect
 import numbers
 import threading
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator
 
 from .checks import real, shown
-from .ops import OPS, UNDEFINED, Op, function_from_source
+from .errors import data_error, forward_error, undefined_grad_error
+from .ops import OPS, UNDEFINED, Op
 
 __all__ = ["Value", "Op", "OPS", "BACKWARD_LOOP", "local_grads", "no_grad", "is_grad_enabled",
-           "topological_order", "undefined_grad_error"]
+           "numbers_take_grad", "topological_order", "undefined_grad_error"]
 
 
 # ---- grad mode, per thread --------------------------------------------------------------------
@@ -45,13 +44,7 @@ _closed_lock = threading.Lock()
 
 
 def is_grad_enabled() -> bool:
-    """Whether operations in this thread record the graph (False inside `no_grad`).
-
-    >>> with no_grad():
-    ...     inside = is_grad_enabled()
-    >>> inside, is_grad_enabled()
-    (False, True)
-    """
+    """Whether operations in this thread record the graph (False inside `no_grad`)."""
     return _closed == 0 or getattr(_local, "enabled", True)
 
 
@@ -64,9 +57,9 @@ def no_grad() -> Iterator[None]:
 
     >>> x = Value(2.0)
     >>> with no_grad():
-    ...     y = x * x
-    >>> y.inputs, y.requires_grad
-    ((), False)
+    ...     y, inside = x * x, is_grad_enabled()
+    >>> y.inputs, y.requires_grad, inside, is_grad_enabled()
+    ((), False, False, True)
     """
     global _closed
     previous = getattr(_local, "enabled", True)
@@ -79,64 +72,6 @@ def no_grad() -> Iterator[None]:
         _local.enabled = previous
         with _closed_lock:
             _closed -= 1
-
-
-# ---- error messages -------------------------------------------------------------------------
-
-def _describe(op: Op, inputs: tuple, arg) -> str:
-    """'x = -1.0' or 'a = 2.0, b = 0.0', with each input's label where it has one."""
-    parts = []
-    for name, v in zip(op.input_names(len(inputs)), inputs):
-        label = f" ('{v.label}')" if v.label else ""
-        parts.append(f"{name} = {v.data!r}{label}")
-    if arg is not None:
-        parts.append(f"{op.arg_name or 'arg'} = {arg!r}")
-    return ", ".join(parts)
-
-
-def _forward_error(op: Op, inputs: tuple, arg, error: Exception) -> Exception:
-    """Rewrites math's terse 'math domain error' into a message a learner can act on."""
-    for v in inputs:
-        if type(v.data) is not float:  # someone assigned .data by hand
-            return _data_error(v)
-    what = _describe(op, inputs, arg)
-    if isinstance(error, OverflowError):
-        return OverflowError(f"{op.name} overflowed at {what}: the result is beyond the "
-                             f"largest float, about 1.8e308")
-    needs = f": it needs {op.domain}" if op.domain else ""
-    return type(error)(f"{op.name} cannot be computed at {what}{needs} ({error})")
-
-
-def _data_error(v: Value) -> TypeError:
-    name = f"'{v.label}'" if v.label else "a Value"
-    return TypeError(f"{name} has .data = {shown(v.data)}; .data must be a real number (a "
-                     f"float). Assign a number: v.data = 3.0, or float(array[0]) for one "
-                     f"element of an array")
-
-
-def undefined_grad_error(node: Value, index: int, error: Exception | None = None) -> Exception:
-    """The error for a local derivative of ``node`` that does not exist where it was asked.
-
-    Used by every replay of the chain rule (`Value.backward`, `microgrant.autodiff`, the
-    pictures), so the same mistake reads the same everywhere.
-
-    >>> x = Value(0.0, label="x")
-    >>> print(undefined_grad_error(x.sqrt(), 0))  # doctest: +NORMALIZE_WHITESPACE
-    the local derivative of sqrt is undefined at x = 0.0 ('x'):
-    d sqrt(x)/dx = 1 / (2 sqrt(x)); it exists for x > 0
-    """
-    op = OPS[node.op]
-    inputs = node.inputs
-    label = f" '{node.label}'" if node.label else ""
-    exists = f"; it exists for {op.grad_domain}" if op.grad_domain else ""
-    where = _describe(op, inputs, node.arg)
-    if isinstance(error, OverflowError):
-        return OverflowError(f"the local derivative of {op.name}{label} overflowed at {where}: "
-                             f"{op.formula_for(index)} is beyond the largest float")
-    cause = f" ({error})" if error is not None else ""
-    kind = type(error) if error is not None else ValueError
-    return kind(f"the local derivative of {op.name}{label} is undefined at {where}: "
-                f"{op.formula_for(index)}{exists}{cause}")
 
 
 # ---- Value ----------------------------------------------------------------------------------
@@ -182,13 +117,7 @@ class Value:
 
     @property
     def inputs(self) -> tuple[Value, ...]:
-        """The Values this one was computed from, in order; ``x * x`` has two, both ``x``.
-
-        >>> x = Value(2.0)
-        >>> y = x * x
-        >>> y.inputs == (x, x), x.inputs
-        (True, ())
-        """
+        """The Values this one was computed from, in order; ``x * x`` has two, both ``x``."""
         a = self._a
         if a is None:
             return ()
@@ -232,11 +161,7 @@ class Value:
     # ---- the number, as PyTorch users ask for it ------------------------------------------
 
     def item(self) -> float:
-        """The number, as PyTorch's ``tensor.item()``: the same as ``.data``.
-
-        >>> Value(2.5).item()
-        2.5
-        """
+        """The number, as PyTorch's ``tensor.item()``: the same as ``.data``."""
         return self.data
 
     def __format__(self, spec: str) -> str:
@@ -247,8 +172,6 @@ class Value:
         return round(self.data, ndigits)
 
     def __float__(self) -> float:
-        # float(x) would let math.exp(x) quietly take the number and leave the graph, and
-        # backward would then miss that path; so it is refused, saying what to write instead.
         raise TypeError("float(Value) is refused: math.exp(x), math.log(x) and float(x) would "
                         "take the number out of the graph and backward would miss that path. "
                         "Use x.exp(), x.log(), ... to stay in the graph, or x.item() (or "
@@ -324,11 +247,7 @@ class Value:
     # ---- functions -------------------------------------------------------------------------
 
     def exp(self) -> Value:
-        """e to the power of this value.
-
-        >>> Value(0.0).exp().data
-        1.0
-        """
+        """e to the power of this value; beyond x = 709.78 it overflows, an error."""
         return _unary(_EXP, self)
 
     def log(self) -> Value:
@@ -344,27 +263,15 @@ class Value:
         return _unary(_TANH, self)
 
     def sigmoid(self) -> Value:
-        """The logistic function 1 / (1 + e^-x), in (0, 1), stable for any finite x.
-
-        >>> Value(0.0).sigmoid().data
-        0.5
-        """
+        """The logistic function 1 / (1 + e^-x), in (0, 1), stable for any finite x."""
         return _unary(_SIGMOID, self)
 
     def relu(self) -> Value:
-        """max(0, x); its derivative at 0 is taken to be 0, as in PyTorch.
-
-        >>> Value(-2.0).relu().data, Value(3.0).relu().data
-        (0.0, 3.0)
-        """
+        """max(0, x); its derivative at 0 is taken to be 0, as in PyTorch."""
         return _unary(_RELU, self)
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
-        """x for x > 0, else slope * x.
-
-        >>> Value(-2.0).leaky_relu(0.1).data
-        -0.2
-        """
+        """x for x > 0, else slope * x; its derivative at 0 is the slope, as in PyTorch."""
         return _unary(_LEAKY_RELU, self, real(slope, "the slope"))
 
     def abs(self) -> Value:
@@ -372,11 +279,7 @@ class Value:
         return _unary(_ABS, self)
 
     def step(self) -> Value:
-        """The Heaviside step: 1 for x >= 0, else 0.  Its gradient is 0 everywhere.
-
-        >>> Value(0.0).step().data, Value(-0.1).step().data
-        (1.0, 0.0)
-        """
+        """The Heaviside step: 1 for x >= 0, else 0.  Its gradient is 0 everywhere."""
         return _unary(_STEP, self)
 
     @staticmethod
@@ -393,9 +296,9 @@ class Value:
     def dot(weights: Iterable, inputs: Iterable, bias=None) -> Value:
         """``w1 x1 + ... + wn xn (+ b)`` in one node: a neuron's weighted sum, ``z = w·x + b``.
 
-        The same number and gradients as ``Value.sum([w1 * x1, ..., wn * xn, b])``, in one
-        node instead of n + 1: a network's graph stays small enough to draw and to step
-        through.  The node's inputs are the weights, then the inputs, then the bias.
+        The number and gradients of ``Value.sum([w1 * x1, ..., wn * xn, b])`` in one node
+        instead of n + 1, so a network's graph stays small enough to draw and step through.
+        Its inputs are the weights, then the inputs, then the bias.
 
         >>> w, x, b = [Value(2.0), Value(-1.0)], [Value(3.0), Value(4.0)], Value(0.5)
         >>> z = Value.dot(w, x, b)
@@ -417,15 +320,12 @@ class Value:
     def backward(self, gradient=None) -> None:
         """Fills ``.grad`` of every Value this one depends on with d(self)/d(that value).
 
-        Leaf gradients *accumulate* (``+=``), as in PyTorch and micrograd: call
-        ``zero_grad`` (or set ``grad = 0.0``) between training steps.  Gradients of interior
-        nodes are recomputed from scratch on every call, so calling ``backward`` twice adds
+        Leaf gradients *accumulate* (``+=``), as in PyTorch and micrograd: zero them between
+        training steps.  Interior gradients are recomputed on every call, so two calls add
         each leaf's gradient exactly twice.  A backward that fails on an undefined derivative
-        changes no leaf's gradient (interior ones are left at 0); one interrupted midway
-        (Ctrl-C) leaves the leaves' gradients partly added, so zero them before the next step.
-        Threads may run backward at once on graphs that share only leaves (a model's
-        parameters, each thread with its own batch); two backwards through the same interior
-        nodes at once would mix their gradients, as they would with any two writers.
+        changes no leaf's gradient; one interrupted (Ctrl-C) leaves numbers in every grad,
+        the leaves' partly added.  One backward runs at a time: threads calling it on one
+        graph, or on graphs sharing parameters, add their shares as if one ran after another.
 
         Args:
             gradient: d(final)/d(self), the seed; 1.0 by default.  Pass it when this Value
@@ -444,18 +344,24 @@ class Value:
             raise RuntimeError("backward() needs a Value that depends on something with a "
                                "gradient; this one is a constant (made from numbers only, "
                                "from requires_grad=False leaves, or inside no_grad())")
-        if self._a is None:  # a leaf differentiates to 1 with respect to itself
-            self.grad += seed
-            return
-        # Before any leaf is touched, the walk sets every interior grad to zero: they are sums
-        # of contributions from every consumer (`+=` in the loop), and a previous backward
-        # would otherwise be counted again.  The few ops whose derivatives do not exist
-        # everywhere they do (sqrt at 0) have theirs computed now, so a backward that fails
-        # leaves every leaf as it was.
-        order, fragile_nodes = _walk_for_backward(self)
-        fragile = {node: local_grads(node) for node in fragile_nodes}
-        self.grad = seed
-        _propagate(order, fragile)
+        with _backward_lock:  # one backward at a time: two would mix their interior grads
+            if self._a is None:  # a leaf differentiates to 1 with respect to itself
+                self.grad += seed
+                return
+            order = topological_order(self)
+            fragile: dict[Value, tuple] = {}
+            for node in order:
+                # Every interior grad is a sum of contributions from the nodes that use it
+                # (`+=` in the loop), so it starts from zero: a previous backward's share
+                # would otherwise be counted again ((x * x) * x gives 54 after two calls,
+                # not 72).  Leaves keep theirs: their gradients accumulate, as in PyTorch.
+                node.grad = 0.0
+                if node.op in _FRAGILE:
+                    # Derivatives that do not exist everywhere (sqrt at 0) are computed now,
+                    # so a backward that fails on one has changed no leaf.
+                    fragile[node] = local_grads(node)
+            self.grad = seed
+            _backward_loop(order, fragile)
 
     def zero_grad(self) -> None:
         """Sets ``grad`` to 0 on this Value and every Value it depends on that takes one.
@@ -469,15 +375,67 @@ class Value:
         """
         if self.grad is not None:
             self.grad = 0.0
-        seen = {self}
-        stack = [self]
-        while stack:
-            for x in stack.pop().inputs:
-                if x not in seen:
-                    seen.add(x)
-                    stack.append(x)
-                    if x.grad is not None:
-                        x.grad = 0.0
+        for node in topological_order(self):  # every Value reached is an input of one of them
+            for x in node.inputs:
+                if x.grad is not None:
+                    x.grad = 0.0
+
+    # ---- micrograd's habits: the lecture's cells run on microgrant's Values -----------------
+
+    @property
+    def _prev(self) -> set[Value]:
+        """The inputs as a set, as micrograd keeps them (``inputs`` keeps their order)."""
+        return set(self.inputs)
+
+    @property
+    def _op(self) -> str:
+        """The op's display symbol (the op table's), for micrograd's pictures; ``""`` for a leaf.
+
+        A power shows its exponent, as micrograd's ``**2`` does.
+
+        >>> x = Value(3.0)
+        >>> (x * x)._op, (x ** 2)._op, x.tanh()._op, x._op
+        ('×', '^2', 'tanh', '')
+        """
+        if self.op == "pow":
+            return f"{OPS['pow'].symbol}{self.arg:g}"
+        return OPS[self.op].symbol if self.op else ""
+
+    def _backward(self) -> None:
+        """This node's chain-rule step, as micrograd's: each input's grad += local_grad * grad.
+
+        The local derivatives come from the op table; a leaf has nothing to pass on.
+
+        >>> a, b = Value(2.0), Value(-3.0)
+        >>> c = a * b; c.grad = 1.0; c._backward()
+        >>> a.grad, b.grad
+        (-3.0, 2.0)
+        """
+        g = self.grad
+        if self._a is not None and g is not None:
+            for x, d in zip(self.inputs, local_grads(self)):
+                if x.grad is not None:
+                    x.grad += d * g
+
+
+def numbers_take_grad(enabled: bool = True) -> None:
+    """Whether numbers met in an expression (the 2 in ``2 * x``) take a gradient, as in micrograd.
+
+    Off by default: such a number is a constant (``grad`` None, skipped by backward).  On,
+    it is a leaf that backward fills, as micrograd's ``Value(other)``, so the lecture's
+    ``draw_dot`` prints ``"grad %.4f" % n.grad`` for every node.  It holds for the whole
+    program until switched off; ``requires_grad=False`` Values stay constants.
+
+    >>> x = Value(3.0)
+    >>> numbers_take_grad(True); y = 2 * x; numbers_take_grad(False)
+    >>> y.backward(); y.inputs[0].grad, (2 * x).inputs[0].grad
+    (3.0, None)
+    """
+    global _number_grad
+    _number_grad = 0.0 if enabled else None
+
+
+_number_grad: float | None = None  # what a number's grad starts as: None, a constant
 
 
 def _data(other) -> float:
@@ -489,25 +447,13 @@ _new = object.__new__
 
 def _constant(number) -> Value:
     """A Python number met in an expression (the 2 in ``2 * x``) becomes a constant leaf."""
-    # _new and plain attribute stores, not Value(...): ops make a node per arithmetic
-    # operation, and skipping __init__'s checks and call is a good part of their cost.
-    v = _new(Value)
-    v.data = number if type(number) is float else real(
-        number, "an input of an op (a Value or a number)")
-    v.grad = None
-    v.label = ""
-    v.op = ""
-    v._a = v._b = None
-    return v
+    if type(number) is not float:
+        number = real(number, "an input of an op (a Value or a number)")
+    return Value(number, requires_grad=_number_grad is not None)
 
 
 def _record(op: Op, inputs, arg, data) -> Value:
-    """The result of an op: a node remembering its inputs, or a constant when none needs grad.
-
-    ``inputs`` is what goes in the ``_a`` slot (an input, or sum's tuple) and ``arg`` what
-    goes in ``_b`` (the second input, or the constant argument).  Nothing is recorded under
-    `no_grad`, or when no input takes a gradient: such a result is a constant.
-    """
+    """An op's result: a node keeping ``inputs`` in ``_a`` and ``arg`` in ``_b``, or a constant."""
     if type(data) is not float:
         data = _float_result(op, inputs, arg, data)
     out = _new(Value)
@@ -540,7 +486,7 @@ def _float_result(op: Op, inputs, arg, data) -> float:
     for v in values:
         if isinstance(v, Value) and type(v.data) is not float and not (
                 isinstance(v.data, numbers.Real) and not isinstance(v.data, bool)):
-            raise _data_error(v)
+            raise data_error(v)
     if isinstance(data, numbers.Real):
         return float(data)
     raise TypeError(f"{op.name} gave {shown(data)}, not a number")
@@ -556,7 +502,7 @@ def _variadic(op: Op, inputs: tuple) -> Value:
     try:
         data = op.forward([v.data for v in inputs], None)
     except (ArithmeticError, ValueError, TypeError) as error:
-        raise _forward_error(op, inputs, None, error) from None
+        raise forward_error(op, inputs, None, error) from None
     return _record(op, inputs, None, data)
 
 
@@ -564,7 +510,7 @@ def _unary(op: Op, x: Value, arg=None) -> Value:
     try:
         data = op.forward((x.data,), arg)
     except (ArithmeticError, ValueError, TypeError) as error:
-        raise _forward_error(op, (x,), arg, error) from None
+        raise forward_error(op, (x,), arg, error) from None
     return _record(op, x, arg, data)
 
 
@@ -577,15 +523,13 @@ def _binary(op: Op, a, b) -> Value:
     try:
         data = op.forward((a.data, b.data), None)
     except (ArithmeticError, ValueError, TypeError) as error:
-        raise _forward_error(op, (a, b), None, error) from None
+        raise forward_error(op, (a, b), None, error) from None
     return _record(op, a, b, data)
 
 
-_FRAGILE = frozenset(op.name for op in OPS.values() if op.grad_domain)
 _ADD, _SUB, _MUL, _DIV, _SUM = OPS["add"], OPS["sub"], OPS["mul"], OPS["div"], OPS["sum"]
-_DOT = OPS["dot"]
-_NEG, _POW, _VPOW, _EXP, _LOG = OPS["neg"], OPS["pow"], OPS["vpow"], OPS["exp"], OPS["log"]
-_SQRT, _TANH, _SIGMOID = OPS["sqrt"], OPS["tanh"], OPS["sigmoid"]
+_DOT, _NEG, _POW, _VPOW, _EXP = OPS["dot"], OPS["neg"], OPS["pow"], OPS["vpow"], OPS["exp"]
+_LOG, _SQRT, _TANH, _SIGMOID = OPS["log"], OPS["sqrt"], OPS["tanh"], OPS["sigmoid"]
 _RELU, _LEAKY_RELU, _ABS, _STEP = OPS["relu"], OPS["leaky_relu"], OPS["abs"], OPS["step"]
 
 
@@ -606,10 +550,9 @@ def topological_order(root: Value) -> list[Value]:
     order: list[Value] = []
     if root._a is None:
         return order
-    # A node is expanded when first popped: it goes back on the stack under a marker, with its
-    # inputs above.  When the marker comes off again, everything above it (the node's inputs,
-    # and theirs) has been emitted, so the node under it can be.  A node pushed twice before
-    # it was expanded is skipped the second time.
+    # A node is opened when first reached: it goes on the stack under the marker _EMIT, its
+    # inputs above.  When the marker comes off, everything above it has been emitted, so the
+    # node under it can be.  A node reached twice before it was opened is skipped the second.
     seen: set[Value] = set()
     stack: list = [root]
     push, pop, emit, mark = stack.append, stack.pop, order.append, seen.add
@@ -620,215 +563,133 @@ def topological_order(root: Value) -> list[Value]:
             continue
         if node in seen:
             continue
-        mark(node)
-        push(node)
-        push(_EMIT)
-        a, b = node._a, node._b
-        if a.__class__ is tuple:
-            for x in a:
-                if x._a is not None and x not in seen:
-                    push(x)
-        else:
-            if a._a is not None and a not in seen:
-                push(a)
+        while True:  # open the node; go on down at once while one input is left to walk
+            mark(node)
+            push(node)
+            push(_EMIT)
+            a, b = node._a, node._b
+            if a.__class__ is tuple:  # sum, dot: any number of inputs
+                for x in a:
+                    if x._a is not None and x not in seen:
+                        push(x)
+                break
+            # The second input is walked first (it would be pushed last): the same order as
+            # pushing both, without the trip through the stack.  A chain is walked this way.
             if b.__class__ is Value and b._a is not None and b not in seen:
-                push(b)
+                if a._a is not None and a not in seen:
+                    push(a)
+                node = b
+            elif a._a is not None and a not in seen:
+                node = a
+            else:
+                break
     return order
 
 
 _EMIT = object()
 
 
-def _walk_for_backward(root: Value) -> tuple[list[Value], list[Value]]:
-    """`topological_order(root)` of an op node, found faster, with every grad set to 0 on the way.
+# ---- the backward loop ------------------------------------------------------------------------
 
-    Also returns the nodes among them whose op's derivatives do not exist everywhere
-    (``_FRAGILE``), for backward to check before it changes anything.
+def _backward_loop(order: list[Value], fragile: dict[Value, tuple]) -> None:
+    """Passes each node's gradient to its inputs, from the output down: the chain rule.
 
-    Backward zeroes interior grads anyway, so the walk keeps its marks in that slot: an
-    attribute test instead of a set, the costliest part of a walk.  A node's grad is
-    ``opened`` while its inputs are walked, then ``zero``: a float 0.0 made for this walk,
-    so ``grad is zero`` tells a node already in the order from one whose grad was 0 before
-    (see ``_FLOATS_ARE_DISTINCT``).  A node with one input still to walk goes on to it
-    without a trip through the stack: a chain, the deepest graph, is walked with one push
-    per node.  The visiting order is `topological_order`'s, so both give the same list (a
-    test checks it).
+    ``order`` is `topological_order` of the output, whose grad is seeded; every other node
+    in it starts at 0.0.  ``fragile`` holds the local derivatives computed before the loop
+    for ops whose derivatives do not exist everywhere (sqrt at 0).  Every training step
+    spends its time here, so the ops it uses most have their partials written out, with the
+    op table's expressions (a call to the table per node is several times slower); the
+    others ask the table.  A test holds this to `microgrant.autodiff.backward_pass` bit for
+    bit.
     """
-    order: list[Value] = []
-    fragile: list[Value] = []
-    opened: Any = object()
-    zero: Any = float("0") if _FLOATS_ARE_DISTINCT else object()
-    stack = [root]
-    push, pop, emit = stack.append, stack.pop, order.append
-    node: Any
-    a: Any
+    node: Any = None
+    a: Any  # the slots hold a Value, a tuple of them (sum, dot), a number or None
+    b: Any
     try:
-        # Not the loop first: CPython 3.11 and 3.12 can let an exception raised at the back
-        # edge of a `while` that opens a `try` skip its `except`.
-        node = root
-        while stack:
-            node = pop()
-            mark = node.grad
-            if mark is opened:  # back from its inputs: all of them are in the order
-                node.grad = zero
-                emit(node)
-                if node.op in _FRAGILE:
-                    fragile.append(node)
-                continue
-            if mark is zero:  # pushed twice before it was reached; once is enough
-                continue
-            while True:  # open the node; go on down while it has one input left to walk
-                node.grad = opened
-                push(node)
-                b = node._b
-                if b.__class__ is Value:
-                    a = node._a
-                    if b._a is not None and b.grad is not zero:
-                        if a._a is not None and a.grad is not zero:
-                            push(a)
-                        node = b
-                    elif a._a is not None and a.grad is not zero:
-                        node = a
-                    else:
-                        break
-                else:
-                    a = node._a
-                    if a.__class__ is tuple:
-                        for x in a:
-                            if x._a is not None and x.grad is not zero:
-                                push(x)
-                        break
-                    if a._a is not None and a.grad is not zero:
-                        node = a
-                    else:
-                        break
-        if not _FLOATS_ARE_DISTINCT:
-            for node in order:
-                node.grad = 0.0
-    except BaseException:  # interrupted (Ctrl-C): no mark may stay in a grad
-        # Anywhere: the node in hand may be on no list, so look at the whole graph again.
-        for node in topological_order(root):
-            if node.grad is opened or node.grad is zero:
-                node.grad = 0.0
-        raise
-    return order, fragile
-
-
-# `float("0")` is a new object in CPython, so no grad holds it before the walk sets it.  An
-# interpreter whose `is` compares floats by value (PyPy) would take every zero grad for it:
-# there the mark is a plain object, and the grads are zeroed after the walk.
-_FLOATS_ARE_DISTINCT = float("0") is not float("0")
-
-
-# ---- the backward loop, written from the op table ---------------------------------------------
-# `Value.backward` spends its time here: once per node of every training step.  A call to the
-# op's local_grads per node would make it about a third slower (on a chain of products), so
-# the loop is generated once, at import, with the partials of every op that writes them as
-# one expression (`Op.local_grads_source`: most of them) pasted into a branch of its own.  The
-# other ops (sum, dot, pow, ...) are called through the table.  `print(BACKWARD_LOOP)` shows
-# the result; its arithmetic is `microgrant.autodiff`'s, in the same order, so the two agree to
-# the last bit.
-
-_LOOP = """\
-def _propagate(order, fragile):
-    node = None
-    try:
-        # Reverse topological order: a node is visited only after every node that uses it has
-        # added its share, so its grad is complete when it is passed on.
+        # Reversed topological order: a node is reached only after every node that uses it
+        # has added its share, so its grad is complete when it is passed on.
         for node in reversed(order):
             g = node.grad
             if g == 0.0:
                 continue  # nothing to pass on (a dead relu, a step): saves the arithmetic
-            A, B = node._a, node._b  # the input nodes (B: the argument, for a unary op)
             op = node.op
-            if fragile and node in fragile:
+            a, b = node._a, node._b  # the inputs; b is the constant argument of a unary op
+            # `+=`, never `=`: a value used twice (x * x, or by two nodes) gets a share from
+            # each use.  A constant (grad None) is skipped: no gradient is wanted for it.
+            if op == "mul":  # d/da = b, d/db = a
+                if a.grad is not None:
+                    a.grad += b.data * g
+                if b.grad is not None:
+                    b.grad += a.data * g
+            elif op == "add":  # d/da = d/db = 1 (and 1.0 * g is g)
+                if a.grad is not None:
+                    a.grad += g
+                if b.grad is not None:
+                    b.grad += g
+            elif op == "relu":  # d/dx = 0 if x <= 0 else 1
+                if a.grad is not None:
+                    a.grad += (0.0 if a.data <= 0.0 else 1.0) * g
+            elif op == "dot":  # z = w1 x1 + ... + wn xn (+ b): d/dwi = xi, d/dxi = wi, d/db = 1
+                n = len(a) // 2
+                for w, x in zip(a[:n], a[n:2 * n]):
+                    if w.grad is not None:
+                        w.grad += x.data * g
+                for w, x in zip(a[:n], a[n:2 * n]):
+                    if x.grad is not None:
+                        x.grad += w.data * g
+                if len(a) % 2 and a[-1].grad is not None:
+                    a[-1].grad += g
+            elif op == "tanh":  # d/dx = 1 - out^2
+                if a.grad is not None:
+                    a.grad += (1.0 - node.data * node.data) * g
+            elif op == "sub":  # d/da = 1, d/db = -1
+                if a.grad is not None:
+                    a.grad += g
+                if b.grad is not None:
+                    b.grad += -1.0 * g
+            elif op == "sigmoid":  # d/dx = out (1 - out)
+                if a.grad is not None:
+                    a.grad += (node.data * (1.0 - node.data)) * g
+            elif op == "sum":  # d/dxi = 1
+                for x in a:
+                    if x.grad is not None:
+                        x.grad += g
+            elif fragile and node in fragile:  # computed before the loop (see backward)
                 for x, d in zip(node.inputs, fragile[node]):
                     if x.grad is not None:
                         x.grad += d * g
-            elif A.__class__ is tuple:  # sum, dot: any number of inputs
-                local = OPS[op].local_grads([x.data for x in A], node.data, B)
-                for x, d in zip(A, local):
-                    if x.grad is not None:
-                        x.grad += d * g
-{branches}
-            elif B.__class__ is Value:
-                da, db = OPS[op].local_grads((A.data, B.data), node.data, None)
-                # `+=`, not `=`: a Value used twice (x * x) gets both contributions.
-                if A.grad is not None:
-                    A.grad += da * g
-                if B.grad is not None:
-                    B.grad += db * g
-            elif A.grad is not None:
-                A.grad += OPS[op].local_grads((A.data,), node.data, B)[0] * g
+            elif b.__class__ is Value:  # any other op of two inputs: ask the op table
+                da, db = OPS[op].local_grads((a.data, b.data), node.data, None)
+                if a.grad is not None:
+                    a.grad += da * g
+                if b.grad is not None:
+                    b.grad += db * g
+            elif a.grad is not None:  # any other op of one input
+                a.grad += OPS[op].local_grads((a.data,), node.data, b)[0] * g
     except (ArithmeticError, ValueError) as error:
         # Undefined derivatives were caught before the loop, and float arithmetic overflows
         # to inf rather than raising: only a number changed since the forward pass (a divisor
-        # set to 0) gets here.  The leaves' grads are then partly added: as after an
-        # interrupted backward, zero them.
+        # set to 0) gets here, with the leaves' grads partly added.
         raise undefined_grad_error(node, 0, error) from None
-"""
 
 
-def _branch(op: Op) -> str:
-    """The loop's branch for one op: its partials, as the table writes them, inlined."""
-    tree = ast.parse(op.local_grads_source, mode="eval").body
-    partials = tree.elts if isinstance(tree, ast.Tuple) else [tree]  # one per input (Op checks)
-    # The names the table's formulas use, as the loop reaches their numbers.
-    where = dict(zip(op.input_names(op.arity), ("A.data", "B.data")), out="node.data", arg="B")
-    lines = [f'            elif op == "{op.name}":']
-    for i, partial in enumerate(partials):
-        node, grad = ("A", "ga") if i == 0 else ("B", "gb")
-        # B.grad is read after A's is written: x * x passes both contributions to x.
-        lines += [f"                {grad} = {node}.grad",
-                  f"                if {grad} is not None:",
-                  f"                    {node}.grad = {grad} + {_times_g(partial, where)}"]
-    return "\n".join(lines)
+BACKWARD_LOOP = inspect.getsource(_backward_loop)
+"""The source of `Value.backward`'s loop: ``print(BACKWARD_LOOP)`` to read it."""
 
-
-class _Rename(ast.NodeTransformer):
-    def __init__(self, where: dict[str, str]):
-        self.where = where
-
-    def visit_Name(self, name: ast.Name) -> ast.AST:
-        return ast.parse(self.where[name.id], mode="eval").body
-
-
-def _times_g(partial: ast.expr, where: dict[str, str]) -> str:
-    text = ast.unparse(_Rename(where).visit(partial))
-    # d * g, with the same rounding as the table's partial times g: 1.0 * g is g exactly.
-    return "g" if text == "1.0" else f"({text}) * g"
-
-
-# The ops a training step uses most are tested first: a branch costs a comparison per node.
-_FIRST = ("mul", "add", "relu", "tanh", "sub", "sigmoid")
-
-
-def _write_loop() -> str:
-    inline = sorted((op for op in OPS.values() if op.local_grads_source),
-                    key=lambda op: _FIRST.index(op.name) if op.name in _FIRST else len(_FIRST))
-    return _LOOP.format(branches="\n".join(_branch(op) for op in inline))
-
-
-BACKWARD_LOOP = _write_loop()
-"""The source of `Value.backward`'s loop, as generated from the op table at import."""
-
-# With this module's globals, so Value, OPS and undefined_grad_error resolve.
-_propagate = function_from_source(BACKWARD_LOOP, "_propagate",
-                                  "<microgrant.engine: BACKWARD_LOOP>", globals())
+_FRAGILE = frozenset(op.name for op in OPS.values() if op.grad_domain)
+_backward_lock = threading.Lock()
 
 
 def local_grads(node: Value, as_values: bool = False) -> tuple:
     """The partials d(node)/d(input) for each of ``node``'s inputs, from the op table.
 
-    These are the numbers written on the edges of a backward graph: backprop multiplies each
-    by ``node.grad`` and adds the product to that input's grad.  Where a partial does not
-    exist at this point it is an error if that input takes a gradient, and ``None`` if it is
-    a constant (no gradient needs it).
+    The numbers on the edges of a backward graph: backprop adds each times ``node.grad`` to
+    that input's grad.  A partial that does not exist here is an error if that input takes a
+    gradient, and ``None`` for a constant (no gradient needs it).
 
     Args:
-        node: a Value made by an op (a leaf has no inputs, and so no local gradients).
-        as_values: return Values built from ``node``'s graph instead of floats, so that the
-            derivatives can be differentiated again (used by ``grad(create_graph=True)``).
+        node: a Value made by an op (a leaf has none).
+        as_values: Values with graphs of their own instead of floats, to differentiate again.
 
     >>> a, b = Value(3.0), Value(4.0)
     >>> local_grads(a * b)
@@ -846,12 +707,10 @@ def local_grads(node: Value, as_values: bool = False) -> tuple:
             local = op.local_grads(tuple(x.data for x in inputs), node.data, node.arg)
     except (ArithmeticError, ValueError) as error:
         raise undefined_grad_error(node, 0, error) from None
-    if UNDEFINED in local:
-        local = tuple(local)
+    if UNDEFINED in local:  # fine where no gradient must flow: a constant's partial
         for i, (x, d) in enumerate(zip(inputs, local)):
-            if d is UNDEFINED:
-                if x.grad is not None:
-                    raise undefined_grad_error(node, i)
-                local = local[:i] + (None,) + local[i + 1:]
+            if d is UNDEFINED and x.grad is not None:
+                raise undefined_grad_error(node, i)
+        local = [None if d is UNDEFINED else d for d in local]
     return tuple(local)
 

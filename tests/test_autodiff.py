@@ -12,9 +12,8 @@ import random
 
 import pytest
 
-from microgrant import Value, backward_pass, engine, grad, no_grad, topological_order
+from microgrant import Value, backward_pass, grad, no_grad, topological_order
 from microgrant.autodiff import ChainStep
-from microgrant.engine import _walk_for_backward
 
 UNARY = ("exp", "tanh", "sigmoid", "relu", "abs", "neg", "square", "leaky_relu", "step", "log",
          "sqrt")
@@ -62,28 +61,39 @@ def _graph(seed: int, sizes: tuple[int, int]):
     return out, leaves
 
 
+def _plain_depth_first_order(root: Value) -> list[Value]:
+    """The order of a depth-first search that pushes every input: no shortcut, no cleverness."""
+    order, seen, stack = [], set(), [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in seen or not node.inputs:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        stack.extend((x, False) for x in dict.fromkeys(node.inputs) if x not in seen)
+    return order
+
+
 @pytest.mark.parametrize("seed", range(40))
-def test_backwards_walk_finds_topological_order_and_leaves_no_mark(seed):
-    # backward walks the graph with marks in .grad instead of a set: the same order, and every
-    # mark gone (interior grads are numbers again) when it is done.
+def test_the_walks_one_input_shortcut_keeps_the_plain_depth_first_order(seed):
+    # topological_order goes straight on to a node's one remaining input instead of a trip
+    # through its stack; the order (and so every picture's node ids) must stay the plain one.
     out, _ = _graph(seed, (1, 60))
-    expected = topological_order(out)
-    assert _walk_for_backward(out)[0] == expected
-    out.backward()
-    assert all(type(node.grad) is float for node in expected)
+    assert topological_order(out) == _plain_depth_first_order(out)
 
 
 @pytest.mark.parametrize("seed", range(10))
-def test_the_walk_without_distinct_float_objects_gives_the_same_gradients(seed, monkeypatch):
-    # Where `is` compares floats by value (PyPy), the walk marks with an object and zeroes
-    # the grads afterwards; the gradients must not change.
-    monkeypatch.setattr(engine, "_FLOATS_ARE_DISTINCT", False)
+def test_a_second_backward_after_zeroing_the_leaves_gives_the_same_bits(seed):
+    # The first backward's interior grads must have been reset, not counted again.
     out, leaves = _graph(seed, (5, 40))
     replayed = backward_pass(out)
     out.backward()
     for leaf in leaves:
         leaf.grad = 0.0
-    out.backward()  # again: the first's interior grads must have been zeroed, not kept
+    out.backward()
     assert [bits(leaf.grad) for leaf in leaves] == [bits(replayed.grad(leaf)) for leaf in leaves]
 
 

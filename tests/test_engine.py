@@ -7,6 +7,7 @@ that ``no_grad`` and constants record nothing, and that bad input is refused wit
 naming the op, its operands and their labels instead of a silent wrong (or complex) number.
 """
 
+import linecache
 import math
 import random
 import signal
@@ -15,7 +16,14 @@ import sys
 import numpy as np
 import pytest
 
-from microgrant import Value, engine, is_grad_enabled, local_grads, no_grad, topological_order
+from microgrant import (
+    Value,
+    backward_pass,
+    is_grad_enabled,
+    local_grads,
+    no_grad,
+    topological_order,
+)
 
 # ---- structure ----------------------------------------------------------------------------
 
@@ -453,13 +461,13 @@ def _tanh_ladder(n: int):
     return x, y
 
 
-@pytest.mark.parametrize("distinct_floats", [True, False])
-def test_ctrl_c_at_any_point_of_backwards_walk_leaves_numbers_in_every_grad(
-        distinct_floats, monkeypatch):
-    # backward marks nodes in .grad while it walks the graph.  Interrupted at each line the
-    # walk runs in turn, it must leave numbers there, never a mark, and the next backward
-    # must be right.  (Without distinct float objects, as on PyPy, the marks are objects.)
-    monkeypatch.setattr(engine, "_FLOATS_ARE_DISTINCT", distinct_floats)
+# The functions a backward runs through: the walk, the reset of interior grads, the loop.
+_BACKWARD = {"topological_order", "backward", "_backward_loop"}
+
+
+def test_ctrl_c_at_any_line_of_backward_leaves_numbers_in_every_grad():
+    # Interrupted at each line backward runs in turn, every grad must hold a number, and the
+    # next backward (the leaves zeroed) must be right: nothing stays locked or half-marked.
     expected_x, expected_y = _tanh_ladder(5)
     expected_y.backward()
     stop = 0
@@ -470,7 +478,11 @@ def test_ctrl_c_at_any_point_of_backwards_walk_leaves_numbers_in_every_grad(
 
         def interrupt(frame, event, _, stop=stop):
             nonlocal lines
-            if frame.f_code.co_name == "_walk_for_backward" and event == "line":
+            # Not at the `with` line of backward's lock: a trace can raise there between
+            # taking the lock and entering the block (or before leaving it); Ctrl-C cannot,
+            # as the lock is taken and released by single C calls.
+            if (frame.f_code.co_name in _BACKWARD and event == "line" and "_backward_lock"
+                    not in linecache.getline(frame.f_code.co_filename, frame.f_lineno)):
                 lines += 1
                 if lines == stop:
                     raise KeyboardInterrupt
@@ -483,33 +495,35 @@ def test_ctrl_c_at_any_point_of_backwards_walk_leaves_numbers_in_every_grad(
             pass
         finally:
             sys.settrace(None)
-        if lines < stop:  # the walk ran to its end: every point has been tried
+        if lines < stop:  # backward ran to its end: every point has been tried
             break
+        assert type(x.grad) is float, stop
         assert all(type(node.grad) is float for node in topological_order(y)), stop
+        x.grad = 0.0
         y.backward()
         assert x.grad == expected_x.grad, stop
     assert stop > 100
 
 
 @pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs POSIX interval timers")
-def test_a_real_interrupt_in_backwards_walk_leaves_numbers_in_every_grad():
+def test_a_real_interrupt_in_backward_leaves_numbers_in_every_grad():
     # A signal raises where the interpreter checks for one (loop back edges among them), not
     # only at a line: a timer whose handler raises KeyboardInterrupt, as Python's SIGINT
-    # handler does, but only once it lands inside the walk.
+    # handler does, but only once it lands inside backward.
     landed = 0
 
     def handler(signum, frame):
         nonlocal landed
-        if frame.f_code.co_name == "_walk_for_backward":
+        if frame.f_code.co_name in _BACKWARD:
             landed += 1
             raise KeyboardInterrupt
-        signal.setitimer(signal.ITIMER_REAL, 0.0002)  # not in the walk yet: again shortly
+        signal.setitimer(signal.ITIMER_REAL, 0.0002)  # not in backward yet: again shortly
 
     previous = signal.signal(signal.SIGALRM, handler)
     rng = random.Random(0)
     try:
         for _ in range(200):
-            _, y = _tanh_ladder(2000)
+            x, y = _tanh_ladder(2000)
             signal.setitimer(signal.ITIMER_REAL, rng.uniform(0.0001, 0.003))
             try:
                 y.backward()
@@ -517,12 +531,16 @@ def test_a_real_interrupt_in_backwards_walk_leaves_numbers_in_every_grad():
                 pass
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
+            assert type(x.grad) is float
             assert all(type(node.grad) is float for node in topological_order(y))
             if landed >= 20:
                 break
     finally:
         signal.signal(signal.SIGALRM, previous)
-    assert landed > 0  # the test interrupted the walk at least once
+    assert landed > 0  # the test interrupted backward at least once
+    x.grad = 0.0
+    y.backward()  # and backward still runs afterwards (its lock was released)
+    assert type(x.grad) is float
 
 
 def test_no_complex_number_from_a_negative_base():
@@ -785,3 +803,141 @@ def test_zero_to_a_value_power_backprops_to_the_exponent_only():
     y = 0.0 ** e
     y.backward()
     assert y.data == 0.0 and e.grad == 0.0
+
+
+def test_two_threads_backward_through_one_graph_each_add_their_share():
+    # Two threads calling backward on the same graph: each call adds the leaf's gradient
+    # once, as if one ran after the other; no internal error, no mixed interior grads.
+    x, y = _tanh_ladder(300)
+    once = backward_pass(y)
+    expected_x, expected_y = _tanh_ladder(300)
+    for _ in range(2 * 15):  # the same calls, one after the other, in this thread
+        expected_y.backward()
+    errors: list[BaseException] = []
+
+    def work():
+        try:
+            for _ in range(15):
+                y.backward()
+        except BaseException as error:  # noqa: BLE001  (the test reports whatever happened)
+            errors.append(error)
+
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, so the two really interleave
+    try:
+        threads = [threading.Thread(target=work) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(previous)
+    assert errors == []
+    assert x.grad == expected_x.grad
+    assert all(node.grad == once.grads[node] for node in once.order)  # the last call's
+
+
+# ---- micrograd's habits: the lecture's cells, with only the import changed ---------------------
+
+def _lecture_neuron():
+    """The lecture's neuron: o = tanh(x1 w1 + x2 w2 + b), its values named as in the lecture."""
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    x1w1, x2w2 = x1 * w1, x2 * w2
+    x1w1x2w2 = x1w1 + x2w2
+    n = x1w1x2w2 + b
+    o = n.tanh()
+    return dict(x1=x1, x2=x2, w1=w1, w2=w2, b=b, x1w1=x1w1, x2w2=x2w2, x1w1x2w2=x1w1x2w2, n=n,
+                o=o)
+
+
+def test_the_lectures_manual_backward_cells_give_backwards_gradients():
+    # o.grad = 1.0; o._backward(); n._backward(); b._backward(); ... as the lecture does.
+    v = _lecture_neuron()
+    v["o"].grad = 1.0
+    for name in ("o", "n", "b", "x1w1x2w2", "x2w2", "x1w1"):
+        v[name]._backward()  # b is a leaf: nothing to pass on, as in micrograd
+    by_hand = {name: value.grad for name, value in v.items()}
+    w = _lecture_neuron()
+    w["o"].backward()
+    assert by_hand == {name: value.grad for name, value in w.items()}
+    assert by_hand["x1"] == pytest.approx(-1.5) and by_hand["w1"] == pytest.approx(1.0)
+
+
+def _trace(root):
+    """The lecture's trace(): every node and edge, found through _prev (recursively)."""
+    nodes, edges = set(), set()
+
+    def build(v):
+        if v not in nodes:
+            nodes.add(v)
+            for child in v._prev:
+                edges.add((child, v))
+                build(child)
+    build(root)
+    return nodes, edges
+
+
+def test_prev_and_op_read_as_the_lectures_trace_and_draw_dot_read_them():
+    a = Value(3.0, label="a")
+    b = a + a
+    x = Value(2.0)
+    assert b._prev == {a} and a._prev == set()
+    assert (b._op, (a * x)._op, a.tanh()._op, a.exp()._op, (a ** 2)._op, a._op) == (
+        "+", "×", "tanh", "exp", "^2", "")
+    nodes, edges = _trace((a * x + a).tanh())
+    assert len(nodes) == 5 and len(edges) == 5  # a feeds the product and the sum
+    for attribute in ("_prev", "_op"):
+        with pytest.raises(AttributeError):
+            setattr(b, attribute, None)  # read-only: the graph is what ran
+
+
+def test_numbers_take_grad_lets_the_lectures_draw_dot_print_every_grad():
+    # The lecture's second half: e = (2 * n).exp(); o = (e - 1) / (e + 1), then its draw_dot
+    # formats "grad %.4f" for every node, the numbers 2, 1 and 1 among them.
+    from microgrant import engine
+
+    def second_half():
+        x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+        w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+        b = Value(6.8813735870195432, label="b")
+        n = x1 * w1 + x2 * w2 + b
+        two_n = 2 * n
+        e = two_n.exp()
+        o = (e - 1) / (e + 1)
+        o.backward()
+        return n, two_n.inputs[0], o
+
+    n, two, o = second_half()
+    assert two.grad is None  # by default a number is a constant: the lecture's cell fails
+    with pytest.raises(TypeError):
+        ["grad %.4f" % v.grad for v in _trace(o)[0]]
+    engine.numbers_take_grad(True)
+    try:
+        n, two, o = second_half()
+        labels = ["{ %s | data %.4f | grad %.4f }" % (v.label, v.data, v.grad)
+                  for v in _trace(o)[0]]
+    finally:
+        engine.numbers_take_grad(False)
+    assert len(labels) == 17  # 5 leaves, 3 numbers, 9 op nodes
+    # o = tanh(c n / 2) with c = 2: d o / d c = (1 - o^2) n / 2, as micrograd computes it.
+    assert two.grad == pytest.approx((1 - o.data ** 2) * n.data / 2, rel=1e-12)
+    constant = Value(2.0, requires_grad=False)  # made a constant: stays one, switch or not
+    engine.numbers_take_grad(True)
+    try:
+        assert (constant * Value(1.0)).inputs[0].grad is None
+    finally:
+        engine.numbers_take_grad(False)
+    assert (2 * Value(1.0)).inputs[0].grad is None  # off again
+
+
+def test_values_take_no_attributes_of_their_own():
+    # Every node would pay for a __dict__; optimizer state lives in the optimizer, keyed by
+    # Value (Values hash by identity).
+    v = Value(1.0)
+    with pytest.raises(AttributeError):
+        v.m = 0.0
+    m = {v: 0.0}
+    m[v] += 0.1
+    assert m[v] == 0.1

@@ -208,3 +208,16 @@ def test_value_power_at_a_zero_base_differentiates_twice_as_once():
     dx, dy = grad(x ** y, [x, y], create_graph=True)
     assert [dx.data, dy.data] == first == [0.0, 0.0]
     assert grad(dx, [x])[0] == 2.0  # d2/dx2 x^2 = 2
+
+
+def test_a_list_of_outputs_is_refused_with_the_sum_to_write_instead():
+    # The tape.gradient habit: grad([y1, y2], x).  It differentiates one Value; the message
+    # says how to get the gradient of the sum, and that way works.
+    x = Value(2.0, label="x")
+    y1, y2 = x * x, x.exp()
+    with pytest.raises(TypeError, match=r"grad\(Value\.sum\(\[y1, y2, \.\.\.\]\), x\)"):
+        grad([y1, y2], x)
+    with pytest.raises(TypeError, match="tuple of 2 Values"):
+        grad((y1, y2), [x])
+    (total,) = grad(Value.sum([y1, y2]), x)
+    assert total == pytest.approx(2 * 2.0 + math.exp(2.0), rel=1e-15)

@@ -1,0 +1,73 @@
+"""The engine's error messages: what went wrong, at which numbers, and what to do instead.
+
+A learner meets these when an op is asked for a number it does not have (``log(-1)``), when a
+local derivative does not exist where backprop needs it (``sqrt`` at 0), or when ``.data`` was
+set to something that is not a number.  Every replay of the chain rule (`Value.backward`,
+`microgrant.autodiff`, the pictures) raises them, so the same mistake reads the same
+everywhere; each names the op, its inputs' numbers and labels, and where the op is defined.
+"""
+
+from __future__ import annotations
+
+from .checks import shown
+from .ops import OPS, Op
+
+__all__ = ["describe", "forward_error", "data_error", "undefined_grad_error"]
+
+
+def describe(op: Op, inputs: tuple, arg) -> str:
+    """'x = -1.0' or 'a = 2.0, b = 0.0', with each input's label where it has one."""
+    parts = []
+    for name, v in zip(op.input_names(len(inputs)), inputs):
+        label = f" ('{v.label}')" if v.label else ""
+        parts.append(f"{name} = {v.data!r}{label}")
+    if arg is not None:
+        parts.append(f"{op.arg_name or 'arg'} = {arg!r}")
+    return ", ".join(parts)
+
+
+def forward_error(op: Op, inputs: tuple, arg, error: Exception) -> Exception:
+    """Rewrites math's terse 'math domain error' into a message a learner can act on."""
+    for v in inputs:
+        if type(v.data) is not float:  # someone assigned .data by hand
+            return data_error(v)
+    what = describe(op, inputs, arg)
+    if isinstance(error, OverflowError):
+        return OverflowError(f"{op.name} overflowed at {what}: the result is beyond the "
+                             f"largest float, about 1.8e308")
+    needs = f": it needs {op.domain}" if op.domain else ""
+    return type(error)(f"{op.name} cannot be computed at {what}{needs} ({error})")
+
+
+def data_error(v) -> TypeError:
+    """The error for a Value whose ``.data`` was set by hand to something not a number."""
+    name = f"'{v.label}'" if v.label else "a Value"
+    return TypeError(f"{name} has .data = {shown(v.data)}; .data must be a real number (a "
+                     f"float). Assign a number: v.data = 3.0, or float(array[0]) for one "
+                     f"element of an array")
+
+
+def undefined_grad_error(node, index: int, error: Exception | None = None) -> Exception:
+    """The error for a local derivative of ``node`` that does not exist where it was asked.
+
+    Used by every replay of the chain rule (`Value.backward`, `microgrant.autodiff`, the
+    pictures), so the same mistake reads the same everywhere.
+
+    >>> from microgrant import Value
+    >>> x = Value(0.0, label="x")
+    >>> print(undefined_grad_error(x.sqrt(), 0))  # doctest: +NORMALIZE_WHITESPACE
+    the local derivative of sqrt is undefined at x = 0.0 ('x'):
+    d sqrt(x)/dx = 1 / (2 sqrt(x)); it exists for x > 0
+    """
+    op = OPS[node.op]
+    inputs = node.inputs
+    label = f" '{node.label}'" if node.label else ""
+    exists = f"; it exists for {op.grad_domain}" if op.grad_domain else ""
+    where = describe(op, inputs, node.arg)
+    if isinstance(error, OverflowError):
+        return OverflowError(f"the local derivative of {op.name}{label} overflowed at {where}: "
+                             f"{op.formula_for(index)} is beyond the largest float")
+    cause = f" ({error})" if error is not None else ""
+    kind = type(error) if error is not None else ValueError
+    return kind(f"the local derivative of {op.name}{label} is undefined at {where}: "
+                f"{op.formula_for(index)}{exists}{cause}")
