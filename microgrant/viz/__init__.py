@@ -30,6 +30,7 @@ label grammar itself is `microgrant.labels`'.  Import everything from here:
 """
 
 from .dot import VIEWS, to_dot
+from .explore import Explorer, explore
 from .network import draw_network
 from .render import FORMATS, Drawing, RenderError, draw, draw_dot
 from .stepper import Stepper, save_stepper, stepper
@@ -39,4 +40,4 @@ from .trace import DEFAULT_MAX_NODES
 
 __all__ = ["format_number", "to_dot", "draw", "draw_dot", "Drawing", "backward_steps",
            "BackwardStep", "explain", "stepper", "Stepper", "save_stepper", "draw_network",
-           "RenderError", "VIEWS", "FORMATS", "DEFAULT_MAX_NODES"]
+           "RenderError", "VIEWS", "FORMATS", "DEFAULT_MAX_NODES", "explore", "Explorer"]
