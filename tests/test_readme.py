@@ -8,6 +8,8 @@ test command is the one CI runs.
 
 from __future__ import annotations
 
+import ast
+import builtins
 import re
 import shlex
 import shutil
@@ -119,3 +121,35 @@ def test_the_script_that_draws_the_pictures_compiles():
     # It is run by hand (it rewrites docs/), so at least make sure it still parses.
     source = (ROOT / "docs" / "make_pictures.py").read_text(encoding="utf-8")
     compile(source, "docs/make_pictures.py", "exec")
+
+
+def undefined_names(source: str) -> set[str]:
+    """Names a block reads that it neither defines, imports nor gets from Python itself.
+
+    >>> sorted(undefined_names("from x import a\\nb = a + c\\nprint(len(b))"))
+    ['c']
+    """
+    tree = ast.parse(source)
+    defined = set(dir(builtins))
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            defined |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            defined.add(node.id)
+        elif isinstance(node, ast.arg):
+            defined.add(node.arg)
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Load)} - defined
+
+
+def test_each_sections_python_runs_on_its_own():
+    # A reader copies one section's code, not the whole README: it imports what it uses.
+    sections = re.split(r"^##+ ", README, flags=re.M)
+    missing = {}
+    for section in sections:
+        code = "\n".join(body for language, body in _fences(section) if language == "python")
+        if undefined_names(code):
+            missing[section.splitlines()[0]] = sorted(undefined_names(code))
+    assert not missing, missing
