@@ -139,6 +139,11 @@ def main(argv=None) -> int:
           f"{undrawn} steps on undrawn nodes")
     print(f"  stepper built in Python:      {build * 1000:9.1f} ms  (page {size / 1e6:.2f} MB, "
           f"{r['elements']} elements in the stepper)")
+    checks = stepper.data["checks"]
+    agree = sum(1 for c in checks if c["agree"] is True)
+    unchecked = sum(1 for c in checks if c["agree"] is None)
+    print(f"  gradient check:               {agree} of {len(checks)} leaves agree, "
+          f"{unchecked} not checked {stepper.data.get('check_note', '')}".rstrip())
     print(f"  page load (median of {len(loads)}):     {median(loads):9.1f} ms")
     print(f"  next, median per step:        {median(r['forward']):9.3f} ms  "
           f"(max {max(r['forward']):.2f})")

@@ -12,6 +12,10 @@ microgrant, or in the notes you are reading) or the function has a kink between 
 x + h, where the two sides have different slopes.  `gradcheck` says which: it walks the graph
 for relu, abs, step and leaky_relu nodes whose input the nudge moves across 0.
 
+`gradcheck` nudges the inputs of a function and calls it again; `check_graph` nudges the
+leaves of a graph already recorded and replays it through the op table (the stepper page
+checks the graph it shows this way).  Both take the one central difference written here.
+
 >>> print(gradcheck(lambda w, x: (w * x).relu(), [Value(0.5, label="w"), Value(0.0, label="x")]))
 ... # doctest: +NORMALIZE_WHITESPACE
 input               value       backprop    finite diff      error
@@ -29,11 +33,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+import numpy as np
+
 from . import checks
 from .autodiff import grad
-from .engine import Value, no_grad, topological_order
+from .engine import OPS, Value, no_grad, topological_order
 
-__all__ = ["gradcheck", "GradcheckResult", "GradcheckRow", "KINKS"]
+__all__ = ["gradcheck", "check_graph", "GradcheckResult", "GradcheckRow", "KINKS"]
 
 KINKS = ("relu", "abs", "step", "leaky_relu")
 """The ops whose slope jumps at 0, where backprop takes one side (PyTorch's convention)."""
@@ -191,7 +197,8 @@ def gradcheck(fn: Callable[..., Value], inputs: Sequence, *, eps: float = 1e-6,
 
     rows = []
     for i, point in enumerate(points):
-        numeric, step = _central_difference(fn, points, i, eps, labels[i])
+        numeric, step = _central_difference(_nudged(fn, points, i), point, eps,
+                                            f"'{labels[i]}'" if labels[i] else f"#{i}")
         ok = abs(analytic[i] - numeric) <= atol + rtol * abs(numeric)
         kinks = () if ok else _kinks(out, leaves[i], step)
         rows.append(GradcheckRow(i, labels[i], point, analytic[i], numeric, ok, step, kinks))
@@ -206,15 +213,23 @@ def _call(fn, leaves: list[Value]) -> Value:
     return out
 
 
-def _central_difference(fn, points: list[float], i: int, eps: float,
-                        label: str) -> tuple[float, float]:
-    """(f(x + h) - f(x - h)) / 2h for input ``i``, and the step h that could be taken."""
+def _nudged(fn, points: list[float], i: int) -> Callable[[float], float]:
+    """f with input ``i`` moved by a shift: ``at(shift)``, run without recording."""
     def at(shift: float) -> float:
         shifted = list(points)
         shifted[i] += shift
         with no_grad():
             return _call(fn, [Value(p) for p in shifted]).data
+    return at
 
+
+def _central_difference(at: Callable[[float], float], point: float, eps: float,
+                        name: str) -> tuple[float, float]:
+    """(f(x + h) - f(x - h)) / 2h, from ``at(shift) = f(x + shift)``, and the step h taken.
+
+    The one central difference of microgrant: `gradcheck` nudges a function's inputs,
+    `check_graph` a recorded graph's leaves.
+    """
     step, error = eps, None
     for shrink in range(_SHRINKS + 1):
         try:
@@ -225,11 +240,102 @@ def _central_difference(fn, points: list[float], i: int, eps: float,
         if shrink:  # keep well inside the domain: the edge is within about 10 steps
             step *= _MARGIN
         return (at(step) - at(-step)) / (2.0 * step), step
-    name = f"'{label}'" if label else f"#{i}"
     raise ValueError(f"gradcheck cannot take a central difference for input {name} at "
-                     f"{points[i]!r}: fn is not defined on both sides even {eps:g} / 10^"
+                     f"{point!r}: fn is not defined on both sides even {eps:g} / 10^"
                      f"{_SHRINKS} away (the point is on the edge of its domain); the last "
                      f"error: {error}") from error
+
+
+# ---- a recorded graph, its leaves nudged --------------------------------------------------
+
+_COLUMNS = 128  # leaves nudged together in one replay over numpy arrays
+
+
+def check_graph(root: Value, leaves: Sequence[Value], analytic: Sequence[float] | None = None,
+                *, eps: float = 1e-6, atol: float = 1e-6, rtol: float = 1e-4,
+                kink_limit: int = 50) -> GradcheckResult:
+    """`gradcheck` for a graph already recorded: each leaf of ``root`` nudged in turn.
+
+    The forward pass is re-run through the op table, with nothing recorded and no Value
+    changed, so there is no function to call again: the stepper checks the graph it shows.
+    Leaves are nudged a block at a time over numpy arrays (one replay serves 128 leaves);
+    a leaf whose nudged replay leaves an op's domain is taken alone, by the same shrinking
+    step as `gradcheck`.
+
+    Args:
+        root: the output.
+        leaves: the leaves to check (Values ``root`` may or may not depend on).
+        analytic: backprop's d root / d leaf for each, when already known (else computed).
+        eps, atol, rtol: as for `gradcheck`.
+        kink_limit: the most disagreeing leaves whose kinks are looked for.
+
+    >>> x, y = Value(0.0, label="x"), Value(3.0, label="y")
+    >>> result = check_graph(x.relu() + x * y, [x, y])
+    >>> [(row.label, row.ok) for row in result.rows], result.rows[0].kinks
+    ([('x', False), ('y', True)], ("relu's input 'x' is 0.0",))
+    """
+    eps = checks.positive(eps, "eps")
+    leaves = list(leaves)
+    order = topological_order(root)
+    if analytic is None:
+        analytic = grad(root, leaves) if leaves else []
+    numeric = _graph_differences(root, order, leaves, eps)
+    rows, disagreeing = [], 0
+    for i, (leaf, g, (d, step)) in enumerate(zip(leaves, analytic, numeric)):
+        ok = abs(g - d) <= atol + rtol * abs(d)
+        kinks: tuple[str, ...] = ()
+        if not ok:
+            disagreeing += 1
+            if disagreeing <= kink_limit:
+                kinks = _kinks(root, leaf, step)
+        rows.append(GradcheckRow(i, leaf.label, leaf.data, g, d, ok, step, kinks))
+    return GradcheckResult(tuple(rows), root.data)
+
+
+def _replay(order: list[Value], start: dict, forward: str) -> dict:
+    """Every value that depends on the keys of ``start`` (numbers, or numpy arrays with
+    ``forward="array_forward"``), recomputed through the op table; the others keep their
+    recorded numbers and are not listed."""
+    numbers = dict(start)
+    for node in order:
+        if not any(x in numbers for x in node.inputs):
+            continue
+        args = tuple(numbers.get(x, x.data) for x in node.inputs)
+        numbers[node] = getattr(OPS[node.op], forward)(args, node.arg)
+    return numbers
+
+
+def _graph_differences(root: Value, order: list[Value], leaves: list[Value],
+                       eps: float) -> list[tuple[float, float]]:
+    """(central difference, step) of ``root`` for each leaf: arrays first, alone if need be."""
+    found: list[tuple[float, float] | None] = [None] * len(leaves)
+    with np.errstate(all="ignore"):  # a column that leaves a domain is redone alone below
+        for first in range(0, len(leaves), _COLUMNS):
+            block = leaves[first:first + _COLUMNS]
+            n = len(block)
+            start: dict = {}
+            for j, leaf in enumerate(block):
+                column = start.get(leaf)
+                if column is None:
+                    column = start[leaf] = np.full(2 * n, leaf.data)
+                column[j] += eps
+                column[n + j] -= eps
+            out = _replay(order, start, "array_forward").get(root)
+            if out is None:  # root depends on none of them
+                found[first:first + n] = [(0.0, eps)] * n
+                continue
+            out = np.broadcast_to(np.asarray(out, dtype=float), (2 * n,))
+            for j in range(n):
+                up, down = out[j], out[n + j]
+                if np.isfinite(up) and np.isfinite(down):
+                    found[first + j] = (float(up - down) / (2.0 * eps), eps)
+    for i, leaf in enumerate(leaves):
+        if found[i] is None:  # outside a domain, or an overflow: the scalar way, which says
+            def at(shift: float, leaf: Value = leaf) -> float:
+                return _replay(order, {leaf: leaf.data + shift}, "forward").get(root, root.data)
+            name = f"'{leaf.label}'" if leaf.label else f"#{i}"
+            found[i] = _central_difference(at, leaf.data, eps, name)
+    return [f for f in found if f is not None]
 
 
 def _kinks(out: Value, leaf: Value, step: float) -> tuple[str, ...]:

@@ -5,14 +5,16 @@ descriptors 3 and 4, NUL-separated JSON), so no browser-automation package is ne
 tests skip when no Chromium is installed; every wait is bounded and the browser is always
 killed.
 
-Pages come from `microgrant.viz.stepper`.  One test fills the page template itself, exactly
-as ``stepper.py`` does (markers, scoped ids, JSON data), to show the page a payload a correct
-graph would not give: a gradient check that disagrees.
+Pages come from `microgrant.viz.stepper`.  One test makes a `Stepper` from a payload of its
+own, to show the page what a correct graph would not give: a gradient check that disagrees.
+Pages are also opened with scripts off, as GitHub, nbviewer and an untrusted notebook show
+them, and in practice mode, where the numbers must not be in the page before they are typed.
 """
 
 from __future__ import annotations
 
 import html
+import importlib
 import json
 import os
 import re
@@ -26,10 +28,11 @@ from pathlib import Path
 import pytest
 
 from microgrant import Value, viz
+from microgrant.viz.steps import picture_img
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 TIMEOUT = 30.0  # seconds for any single wait; the pages are small and local
-PAGE_FILES = ("stepper.html", "stepper.css", "stepper.js")
+stepper_module = importlib.import_module("microgrant.viz.stepper")
 
 
 def _find_browser() -> str | None:
@@ -129,12 +132,14 @@ class DevTools:
 class Page:
     """One browser tab attached with a flat session."""
 
-    def __init__(self, devtools: DevTools, url: str):
+    def __init__(self, devtools: DevTools, url: str, scripts: bool = True):
         self.dt = devtools
         target = devtools.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         self.session = devtools.send("Target.attachToTarget",
                                      {"targetId": target, "flatten": True})["sessionId"]
         self.send("Page.enable")
+        if not scripts:  # as GitHub, nbviewer and an untrusted notebook show a page
+            self.send("Emulation.setScriptExecutionDisabled", {"value": True})
         # A laptop's window: the stepper's side panel sits beside the graph.
         self.send("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 860,
                                                          "deviceScaleFactor": 1,
@@ -271,23 +276,21 @@ def document(*fragments: str, between: str = "") -> str:
 
 
 def open_page(browser, tmp_path: Path, text: str, name: str = "page.html",
-              hash: str = "") -> Page:
+              hash: str = "", scripts: bool = True) -> Page:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    return Page(browser, path.resolve().as_uri() + hash)
+    return Page(browser, path.resolve().as_uri() + hash, scripts=scripts)
 
 
 def fill(uid: str, svg: str, data: dict, title: str = "a stepper") -> str:
-    """The page template filled as the contract says: one pass, ids in the SVG scoped."""
-    parts = {name: resources.files("microgrant.viz").joinpath(name).read_text("utf-8")
-             for name in PAGE_FILES}
+    """A stepper page of a payload of our own: ids in the SVG scoped, the picture as the
+    fallback's <img>, as `stepper` makes them."""
     svg = svg[svg.index("<svg"):]
     svg = re.sub(r'\bid="([^"]*)"', lambda m: f'id="{uid}-{m.group(1)}"', svg)
-    text = json.dumps(data, ensure_ascii=True)
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    values = {"UID": uid, "CSS": parts["stepper.css"], "SVG": svg, "DATA": text,
-              "JS": parts["stepper.js"], "TITLE": html.escape(title)}
-    return re.sub(r"@@([A-Z]+)@@", lambda m: values[m.group(1)], parts["stepper.html"])
+    texts = "\n\n".join(step["text"] for step in data["steps"])
+    fallback = picture_img(svg, title) + (f'<pre class="mg-steps-text">{html.escape(texts)}'
+                                          '</pre>')
+    return viz.Stepper(uid, title, dict(data, uid=uid), svg, fallback).fragment()
 
 
 def named(value: Value, label: str) -> Value:
@@ -338,21 +341,37 @@ def test_every_css_rule_is_scoped_under_the_stepper():
 def test_the_template_has_the_contract_markers_and_only_scoped_ids():
     files = resources.files("microgrant.viz")
     template = files.joinpath("stepper.html").read_text("utf-8")
-    assert set(re.findall(r"@@([A-Z]+)@@", template)) == {"UID", "CSS", "SVG", "DATA", "JS",
-                                                           "TITLE"}
-    for marker in ("CSS", "SVG", "DATA", "JS", "TITLE"):
+    assert set(re.findall(r"@@([A-Z]+)@@", template)) == {"UID", "CSS", "FALLBACK", "DATA",
+                                                           "JS", "TITLE"}
+    for marker in ("CSS", "FALLBACK", "DATA", "JS", "TITLE"):
         assert template.count(f"@@{marker}@@") == 1, marker
     assert template.lstrip().startswith('<div class="mg-stepper" id="@@UID@@" tabindex="0"')
-    assert not re.search(r"<(html|head|body)\b", template)
-    ids = re.findall(r'\bid="([^"]*)"', template)
+    assert not re.search(r"<(html|head|body|button|input|svg)\b", template)  # no dead controls
+    shell = files.joinpath("stepper_shell.html").read_text("utf-8")
+    ids = re.findall(r'\bid="([^"]*)"', template + shell)
     assert ids and all(i == "@@UID@@" or i.startswith("@@UID@@-") for i in ids)
-    script = files.joinpath("stepper.js").read_text("utf-8")
-    # Nothing in the inlined script or style may end its element early.
-    assert "</script" not in script.lower() and "<!--" not in script
+    # Every control of the live page keeps the notebook's shortcuts off while focused.
+    controls = re.findall(r"<(?:button|input)\b[^>]*>", shell)
+    assert controls and all('data-lm-suppress-shortcuts="true"' in c for c in controls)
     css = files.joinpath("stepper.css").read_text("utf-8")
     assert "</style" not in css.lower()
-    # The script finds elements inside its own root only, never by a page-wide id.
-    assert "document.getElementById" not in script
+
+
+def test_the_script_is_in_named_parts_none_over_150_lines_and_formats_no_number():
+    files = resources.files("microgrant.viz")
+    parts = stepper_module.SCRIPT_PARTS
+    assert len(parts) >= 6 and not files.joinpath("stepper.js").is_file()
+    for name in parts:
+        script = files.joinpath(name).read_text("utf-8")
+        assert len(script.splitlines()) <= 150, name
+        assert script.startswith("/*"), name  # each part says what it does
+        # Nothing in the inlined script may end its element early.
+        assert "</script" not in script.lower() and "<!--" not in script, name
+        # The script finds elements inside its own root only, never by a page-wide id.
+        assert "document.getElementById" not in script, name
+        # Numbers come formatted from Python (format_number): no second formatter here.
+        assert "toExponential" not in script and "toPrecision" not in script, name
+        assert "formatNumber" not in script, name
 
 
 # ---- stepping ---------------------------------------------------------------------------------
@@ -520,7 +539,15 @@ def test_a_big_graph_opens_on_its_output_at_a_readable_size(browser, tmp_path):
                 f" right: r.right, bottom: r.bottom}}; }})()")
     assert box["left"] <= node["left"] and node["right"] <= box["right"], (node, box)
     assert box["top"] <= node["top"] and node["bottom"] <= box["bottom"], (node, box)
-    assert s.js("api.view().zoom") == pytest.approx(1.0)  # natural size: numbers readable
+    # Framed with the first step's inputs, never below 60%: the numbers stay readable.
+    assert 0.6 - 1e-9 <= s.js("api.view().zoom") <= 1.25
+    inputs_in_view = s.js(
+        "(function () { var g = root.querySelector('.mg-graph').getBoundingClientRect();"
+        " return JSON.parse(document.getElementById(root.id + '-data').textContent).steps[1]"
+        ".ids.filter(function (id) { var e = document.getElementById(root.id + '-' + id);"
+        " if (!e) { return false; } var r = e.getBoundingClientRect(); return r.bottom > g.top"
+        " && r.top < g.bottom && r.right > g.left && r.left < g.right; }).length; })()")
+    assert inputs_in_view >= 8  # the output's op and many of its 17 inputs, not the output alone
     assert s.shown(f"{root_id}_grad") is True
     # The overview is shown, and the page itself did not scroll.
     assert s.js("root.querySelector('.mg-minimap').hidden") is False
@@ -605,10 +632,11 @@ def test_the_same_stepper_shown_twice_still_works_in_both_places(browser, tmp_pa
 
 def test_a_step_whose_node_is_not_drawn_says_so(browser, tmp_path):
     loss = xor_mlp_loss()
-    html_text = fragment_of(loss, max_nodes=40)
+    made = viz.stepper(loss, max_nodes=40)
+    html_text = made._repr_html_()
     page = open_page(browser, tmp_path, document(html_text), name="cut.html")
     s = Stepper(page, uid_of(html_text))
-    data = s.js("JSON.parse(document.getElementById(root.id + '-data').textContent)")
+    data = made.data
     assert data["omitted"] > 0
     undrawn = [k for k, step in enumerate(data["steps"]) if step["node"] and not step["drawn"]]
     drawn = [k for k, step in enumerate(data["steps"]) if step["node"] and step["drawn"]]
@@ -633,19 +661,27 @@ def test_a_step_whose_node_is_not_drawn_says_so(browser, tmp_path):
 
 def test_zoom_fit_wheel_and_drag_move_the_view(browser, tmp_path):
     loss = xor_mlp_loss()
-    html_text = fragment_of(loss)
-    page = open_page(browser, tmp_path, document(html_text, html_text.replace(
-        uid_of(html_text), uid_of(html_text) + "b")), name="zoom.html")
+    html_text, other_html = fragment_of(loss), fragment_of(loss)
+    page = open_page(browser, tmp_path, document(html_text, other_html), name="zoom.html")
     s = Stepper(page, uid_of(html_text))
     full = [float(x) for x in s.js("(function () { var c = root.querySelector('.mg-minimap"
                                    " svg'); return c.getAttribute('viewBox'); })()").split()]
 
+    # The whole net would show at a few percent: "fit" frames the current step instead,
+    # readable, and says why.
+    s.go_to(3)
     s.click("fit")
     fitted = s.view_box()
-    # Fitted, the whole picture is in the view.
-    assert fitted[0] <= full[0] + 1e-6 and fitted[1] <= full[1] + 1e-6
-    assert fitted[0] + fitted[2] >= full[0] + full[2] - 1e-6
-    assert fitted[1] + fitted[3] >= full[1] + full[3] - 1e-6
+    assert fitted[2] < full[2] / 2
+    assert s.js("api.view().zoom") >= 0.6 - 1e-9
+    assert "the whole graph would show at" in s.js(
+        f"document.getElementById({s.id('hint')!r}).textContent")
+    step_box = s.js("(function () { var g = root.querySelector('.mg-graph')"
+                    ".getBoundingClientRect(); return Array.from(root.querySelectorAll("
+                    "'.mg-current')).every(function (e) { var r = e.getBoundingClientRect();"
+                    " return r.left >= g.left - 1 && r.right <= g.right + 1 && r.top >= g.top - 1"
+                    " && r.bottom <= g.bottom + 1; }); })()")
+    assert step_box is True  # every element of the step, its inputs too, is in the window
 
     fitted_transform = s.transform()
     s.click("zoom-in")
@@ -696,7 +732,7 @@ def test_zoom_fit_wheel_and_drag_move_the_view(browser, tmp_path):
     # The keys zoom too, and the other stepper's view never moved.
     page.key("0", 48)
     assert s.view_box() == pytest.approx(fitted, abs=0.05)
-    other = Stepper(page, uid_of(html_text) + "b")
+    other = Stepper(page, uid_of(other_html))
     assert other.js("api.view().zoom") != s.js("api.view().zoom") or \
         other.view_box() != s.view_box()
 
@@ -828,9 +864,10 @@ def test_the_gradient_check_is_shown_leaf_by_leaf(browser, tmp_path):
                 "function (r) { return Array.from(r.cells).map(function (c) {"
                 " return c.textContent; }); })")
     assert [r[0] for r in rows] == [c["name"] for c in checks]
-    format_number = "function (x) { return api.formatNumber(x, 6); }"
     for row, c in zip(rows, checks):
-        assert row[1] == s.js(f"({format_number})({c['grad']!r})")
+        # Python wrote the numbers, with the one formatter there is.
+        assert row[1] == c["grad_text"] == viz.format_number(c["grad"], 6)
+        assert row[2] == c["numeric_text"] == viz.format_number(c["numeric"], 6)
         assert row[3] == ("✓ agree" if c["agree"] else "✗ disagree" if c["agree"] is False
                           else "–")
 
@@ -847,10 +884,12 @@ def test_a_disagreeing_check_and_a_skipped_one_are_said_plainly(browser, tmp_pat
                        "group": ""}],
             "values": [{"id": "n0", "name": "x", "kind": "leaf", "drawn": True},
                        {"id": "n1", "name": "y", "kind": "output", "drawn": True}],
-            "checks": [{"id": "n0", "name": "x", "grad": 1.0, "numeric": 0.5, "agree": False},
+            "checks": [{"id": "n0", "name": "x", "grad": 1.0, "numeric": 0.5, "agree": False,
+                        "grad_text": "1", "numeric_text": "0.5", "reason": "no kink here"},
                        {"id": "n9", "name": "far", "grad": 2.5e-11, "numeric": None,
-                        "agree": None}],
-            "omitted": 0, "legend": [["#d4efd4", "leaf"]]}
+                        "agree": None, "grad_text": "2.5e-11",
+                        "numeric_text": "not computed", "reason": ""}],
+            "check_note": "", "omitted": 0, "legend": [["#d4efd4", "leaf"]]}
     page = open_page(browser, tmp_path, document(fill("mgs-check", svg, data)),
                      name="disagree.html")
     s = Stepper(page, "mgs-check")
@@ -860,6 +899,306 @@ def test_a_disagreeing_check_and_a_skipped_one_are_said_plainly(browser, tmp_pat
     rows = s.js("Array.from(root.querySelectorAll('.mg-checks tr')).slice(1).map("
                 "function (r) { return Array.from(r.cells).map(function (c) {"
                 " return c.textContent; }); })")
-    assert rows == [["x", "1", "0.5", "✗ disagree"], ["far", "2.5e-11", "not computed", "–"]]
+    assert rows == [["x", "1", "0.5", "✗ disagree"], ["no kink here"],
+                    ["far", "2.5e-11", "not computed", "–"]]
     legend = s.js(f"document.getElementById({s.id('legend')!r}).textContent")
     assert legend == "leaf"
+
+
+# ---- where scripts do not run: a picture and the steps ----------------------------------------
+
+def sanitized(fragment: str) -> str:
+    """The fragment as untrusted JupyterLab and Notebook 7 keep it: scripts and styles gone
+    with their text, ``<svg>`` tags gone with their text kept."""
+    text = re.sub(r"<(script|style)\b.*?</\1>", "", fragment, flags=re.S)
+    return re.sub(r"</?svg\b[^>]*>", "", text)
+
+
+def test_without_scripts_the_page_shows_a_picture_and_the_steps(browser, tmp_path):
+    J, named_values = two_neuron_chain()
+    steps = viz.backward_steps(J)
+    html_text = fragment_of(J)
+    # What a sanitizer leaves: no label soup, no dead controls, the picture as an <img>.
+    kept = sanitized(html_text)
+    assert "<svg" not in html_text.split("<script", 1)[0]
+    assert not re.search(r"<(button|input|select)\b", kept)
+    assert kept.count("<img src='data:image/svg+xml;charset=utf-8,") == 1
+    outside_details = re.sub(r"<details\b.*</details>", "", kept, flags=re.S)
+    words = re.sub(r"<[^>]+>", " ", outside_details)
+    assert "data 0.8" not in words and "grad" not in words  # no picture's text as a paragraph
+    assert "run the cell" in words and "Trust Notebook" in words
+
+    for name, text in (("plain.html", document(html_text)), ("kept.html", document(kept))):
+        page = open_page(browser, tmp_path, text, name=name, scripts=False)
+        assert page.eval("document.querySelector('.mg-stepper').mgStepper") is None
+        assert page.eval("document.querySelectorAll('.mg-stepper button, .mg-stepper input')"
+                         ".length") == 0
+        image = page.eval("(function () { var i = document.querySelector('.mg-fallback img');"
+                          " return [i.complete, i.naturalWidth, i.naturalHeight]; })()")
+        assert image[0] is True and image[1] > 200 and image[2] > 200  # the SVG decoded
+        visible = page.eval("document.body.innerText")
+        assert "run the cell" in visible and "11 chain-rule steps, as text" in visible
+        assert page.eval("document.body.scrollHeight") < 1200  # no 4,700-pixel paragraph
+        # The steps, folded: open, every step's text is there.
+        page.eval("document.querySelector('.mg-fallback details').open = true")
+        steps_text = page.eval("document.querySelector('.mg-fallback details pre').innerText")
+        assert all(step.equation in steps_text for step in steps)
+
+    # With scripts, the live page replaces the fallback: nothing of it stays behind.
+    page = open_page(browser, tmp_path, document(html_text), name="live.html")
+    assert page.eval("document.querySelectorAll('.mg-fallback').length") == 0
+    assert page.eval("document.querySelectorAll('.mg-stepper img').length") == 0
+    assert page.eval("document.querySelectorAll('.mg-canvas svg').length") == 1
+
+
+def test_a_backward_step_shows_a_picture_and_its_equation_without_scripts(browser, tmp_path):
+    J, _ = two_neuron_chain()
+    step = viz.backward_steps(J)[2]
+    shown = step._repr_html_()
+    assert "<svg" not in shown and "<script" not in shown and sanitized(shown) == shown
+    page = open_page(browser, tmp_path, document(shown), name="step.html", scripts=False)
+    image = page.eval("(function () { var i = document.querySelector('.mg-step img');"
+                      " return [i.complete, i.naturalWidth, i.alt]; })()")
+    assert image[0] is True and image[1] > 200 and "step 3" in image[2]
+    assert page.eval("document.querySelector('.mg-step pre').textContent") == step.equation
+
+
+# ---- the same stepper, the same bytes ----------------------------------------------------------
+
+SAME_STEPPER = """
+import sys
+from microgrant import Value, viz
+x = Value(0.5, label="x"); w = Value(-1.5, label="w")
+y = (w * x).tanh(); y.label = "y"
+viz.save_stepper(y, sys.argv[1])
+"""
+
+
+def test_the_same_stepper_saved_twice_gives_the_same_bytes(tmp_path):
+    J, _ = two_neuron_chain()
+    s = viz.stepper(J)
+    a, b = s.save(tmp_path / "a.html"), s.save(tmp_path / "b.html")
+    assert a.read_bytes() == b.read_bytes()
+    # Two steppers of one graph on one page still get two ids.
+    assert viz.stepper(J).uid != s.uid
+    # A notebook run again from the top writes the same page: no random ids.
+    import subprocess
+    import sys
+    pages = []
+    for k in range(2):
+        out = tmp_path / f"run{k}.html"
+        subprocess.run([sys.executable, "-c", SAME_STEPPER, str(out)], check=True,
+                       cwd=Path(__file__).resolve().parents[1], timeout=120)
+        pages.append(out.read_bytes())
+    assert pages[0] == pages[1]
+
+
+# ---- keys: the stepper's, not the notebook's ---------------------------------------------------
+
+def test_keys_inside_the_stepper_never_reach_the_notebook(browser, tmp_path):
+    J, _ = two_neuron_chain()
+    html_text = fragment_of(J)
+    tall = document(html_text) .replace("</body>", "<div style='height: 3000px'></div></body>")
+    page = open_page(browser, tmp_path, tall, name="keys.html")
+    s = Stepper(page, uid_of(html_text))
+    # The notebook's stand-in: a listener on the document that records every key it sees.
+    page.eval("window.seen = []; document.addEventListener('keydown', function (e) {"
+              " window.seen.push(e.key); }); 1")
+    unmarked = s.js("Array.from(root.querySelectorAll('button, input, summary, [tabindex]'))"
+                    ".filter(function (e) { return !e.closest('[data-lm-suppress-shortcuts]');"
+                    " }).length")
+    assert unmarked == 0
+    assert s.js("Array.from(root.querySelectorAll('button, input')).every(function (e) {"
+                " return e.getAttribute('data-lm-suppress-shortcuts') === 'true'; })")
+
+    page.click(s.id("next"))  # a button has the focus: letters do not reach the notebook
+    assert s.position() == 1
+    page.key("b", 66)
+    page.key(" ", 32)  # Space on a button presses it: Next
+    assert page.eval("window.seen") == []
+    page.click(s.id("equation"))  # the stepper itself has the focus
+    position = s.position()
+    scrolled = page.eval("window.scrollY")
+    page.key(" ", 32)
+    assert s.position() == position + 1
+    page.send("Input.dispatchKeyEvent", {"type": "keyDown", "key": " ", "code": "Space",
+                                         "windowsVirtualKeyCode": 32, "modifiers": 8})
+    page.send("Input.dispatchKeyEvent", {"type": "keyUp", "key": " ", "code": "Space",
+                                         "windowsVirtualKeyCode": 32, "modifiers": 8})
+    assert s.position() == position  # Shift+Space steps back
+    page.key("PageDown", 34)
+    assert s.position() == position + 1
+    assert page.eval("window.scrollY") == scrolled  # Space and PageDown did not scroll
+    # The slider's own arrows step.
+    page.eval(f"document.getElementById({s.id('slider')!r}).focus()")
+    page.key("ArrowRight", 39)
+    assert s.position() == position + 2
+    assert page.eval("window.seen") == []
+    # Esc gives the focus (and the keys) back to the page.
+    page.key("Escape", 27)
+    assert page.eval(f"document.getElementById({s.uid!r}).contains(document.activeElement)") \
+        is False
+    page.key("x", 88)
+    assert page.eval("window.seen") == ["x"]
+    assert "Esc gives the keys back to the notebook" in s.js("root.textContent")
+
+
+# ---- the payload, built once; the gradient check, from gradcheck --------------------------------
+
+def test_the_page_is_built_from_one_trace_its_names_and_equations_once(monkeypatch):
+    from microgrant.viz import steps as steps_module
+    from microgrant.viz import trace as trace_module
+    calls = {"names": 0, "equations": 0, "traces": 0}
+
+    def counting(name, real):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return real(*args, **kwargs)
+        return wrapper
+
+    for module in (stepper_module, steps_module):
+        monkeypatch.setattr(module, "display_names", counting("names", module.display_names))
+        monkeypatch.setattr(module, "equations", counting("equations", module.equations))
+    real_init = trace_module.Trace.__init__
+
+    def init(self, root):
+        calls["traces"] += 1
+        real_init(self, root)
+
+    monkeypatch.setattr(trace_module.Trace, "__init__", init)
+    assert not hasattr(trace_module.Trace, "central_difference")  # gradcheck's is the one
+    loss = xor_mlp_loss()
+    data = viz.stepper(loss).data
+    assert calls == {"names": 1, "equations": 1, "traces": 1}
+    assert all(c["agree"] is True for c in data["checks"])
+
+
+def test_a_check_at_a_kink_says_why_and_a_big_one_is_checked_or_says_why_not(monkeypatch):
+    x, y = Value(0.0, label="x"), Value(2.0, label="y")
+    data = viz.stepper(named(x.relu() * y, "out")).data
+    checks = {c["name"]: c for c in data["checks"]}
+    assert checks["x"]["agree"] is False and checks["y"]["agree"] is True
+    assert "kink" in checks["x"]["reason"] and "relu's input 'x' is 0.0" in \
+        checks["x"]["reason"]
+    # Every leaf of a net over a few points is checked, not skipped.
+    loss = xor_mlp_loss((8, 8, 1))
+    data = viz.stepper(loss).data
+    assert len(data["checks"]) == 105 and all(c["agree"] is True for c in data["checks"])
+    # Past the page's limit, the page says why nothing was checked.
+    monkeypatch.setattr(stepper_module, "MAX_CHECKS", 3)
+    data = viz.stepper(loss).data
+    assert all(c["agree"] is None for c in data["checks"])
+    assert data["check_note"].startswith("not checked: 105 leaves")
+
+
+# ---- practice: predict, then reveal --------------------------------------------------------------
+
+def answers_of(step) -> list[str]:
+    """What a learner types at a step: each edge's local derivative, then its contribution."""
+    typed = []
+    for x, d, c in zip(step.inputs, step.local_grads, step.contributions):
+        if x.grad is not None:
+            typed += [viz.format_number(d), viz.format_number(c)]
+    return typed
+
+
+def type_answer(page: Page, s: Stepper, k: int, text: str) -> None:
+    page.eval(f"(function () {{ var i = document.getElementById({s.id('blanks')!r})"
+              f".querySelectorAll('input')[{k}]; i.focus(); i.value = ''; return 1; }})()")
+    page.send("Input.insertText", {"text": text})
+    page.key("Enter", 13)
+
+
+def test_practice_hides_each_steps_numbers_until_they_are_typed(browser, tmp_path):
+    J, named_values = two_neuron_chain()
+    steps = viz.backward_steps(J)
+    J.backward()
+    secrets = [viz.format_number(named_values[n].grad) for n in ("w1", "w2")]
+    secrets += [viz.format_number(c) for step in steps[2:] for c in step.contributions
+                if c is not None and len(viz.format_number(c)) > 4]
+    # Only numbers the forward pass does not show as well (the data stays on the page).
+    shown = " ".join(viz.format_number(v.data) for step in steps for v in (step.node,
+                                                                              *step.inputs))
+    secrets = [n for n in secrets if n not in shown]
+    assert len(secrets) > 4
+    html_text = fragment_of(J, practice=True)
+    # In the page's bytes only inside the fallback's folded answers (for viewers without
+    # scripts; the live page removes them): the data and the picture carry none.
+    answers = re.search(r"<details><summary[^>]*>Answers</summary>.*?</details>", html_text,
+                        flags=re.S)
+    assert answers and all(n in answers.group(0) for n in secrets)
+    assert not [n for n in secrets if n in html_text.replace(answers.group(0), "")]
+
+    page = open_page(browser, tmp_path, document(html_text), name="practice.html")
+    s = Stepper(page, uid_of(html_text))
+    dom = "document.documentElement.textContent + document.body.innerText"
+    assert not [n for n in secrets if n in page.eval(dom)]
+    table = s.js("Array.from(root.querySelectorAll('.mg-checks td')).map(function (c) {"
+                 " return c.textContent; })")
+    assert "?" in table and not [n for n in secrets if n in " ".join(table)]
+
+    s.click("next")
+    first = steps[0]
+    assert s.position() == 1 and "[?1]" in s.equation()
+    # A miss: the formula with the numbers in, and the blank waits.
+    type_answer(page, s, 0, "12345")
+    feedback = s.js(f"document.getElementById({s.id('feedback')!r}).textContent")
+    assert "Try again" in feedback and first.formulas[0] in feedback
+    assert s.position() == 1
+    # Right answers (to the shown precision) reveal the step and move on.
+    for k, text in enumerate(answers_of(first)):
+        type_answer(page, s, k, text)
+    assert s.position() == 2
+    for step in steps[1:]:
+        assert s.position() == step.index + 1
+        for k, text in enumerate(answers_of(step)):
+            type_answer(page, s, k, text)
+    text = page.eval(dom)
+    assert all(n in text for n in secrets[:2])  # the leaves' grads, now on the page
+    s.go_to(1)
+    assert s.equation() == first.equation
+    score = s.js(f"document.getElementById({s.id('score')!r}).textContent")
+    ops = [step.op.name for step in steps]
+    assert f"{ops[0]}: 0 of {ops.count(ops[0])}" in score  # the miss at the first step
+    assert f"mul: {ops.count('mul')} of {ops.count('mul')}" in score
+    # Start again: the numbers are hidden again.
+    s.click("reset")
+    assert not [n for n in secrets[:2] if n in page.eval(dom)]
+    assert s.position() == 0 and "none yet" in s.js(
+        f"document.getElementById({s.id('score')!r}).textContent")
+
+
+def test_practice_without_scripts_lists_exercises_and_folds_the_answers(browser, tmp_path):
+    J, named_values = two_neuron_chain()
+    J.backward()
+    w1 = viz.format_number(named_values["w1"].grad)
+    html_text = fragment_of(J, practice=True)
+    page = open_page(browser, tmp_path, document(html_text), name="practice-plain.html",
+                     scripts=False)
+    assert w1 not in page.eval("document.body.innerText")
+    page.eval("document.querySelector('.mg-fallback details').open = true")
+    visible = page.eval("document.body.innerText")
+    assert "[?1]" in visible and w1 not in visible  # exercises shown, answers still folded
+    page.eval("document.querySelectorAll('.mg-fallback details')[1].open = true")
+    assert w1 in page.eval("document.body.innerText")
+
+
+def test_a_big_graph_cut_by_max_nodes_does_not_suggest_minutes_of_layout(monkeypatch):
+    x = Value(0.5, label="x")
+    v = x
+    for _ in range(30):
+        v = v.tanh()
+    data = viz.stepper(v, max_nodes=10).data
+    assert "max_nodes=None to draw all 31" in data["omitted_note"]
+    monkeypatch.setattr(stepper_module, "LAYOUT_LIMIT", 20)
+    data = viz.stepper(v, max_nodes=10).data
+    cut = [step["text"] for step in data["steps"] if not step["drawn"]]
+    for said in [data["omitted_note"], *cut]:
+        assert "max_nodes=None" not in said and "busy for minutes" in said
+
+
+def test_a_page_that_is_one_stepper_takes_the_keys_at_once(browser, tmp_path):
+    x = Value(3.0, label="x")
+    page, s = stepper_page(browser, tmp_path, named((x * 2).tanh(), "y"), name="alone.html")
+    page.key("ArrowRight", 39)
+    assert s.position() == 1

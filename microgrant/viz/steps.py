@@ -19,7 +19,7 @@ from .render import Drawing, RenderError, draw, svg_element
 from .text import check_digits, display_names, equations
 from .trace import Trace, check_root
 
-__all__ = ["BackwardStep", "backward_steps", "steps_of"]
+__all__ = ["BackwardStep", "backward_steps", "steps_of", "picture_img"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,19 +120,54 @@ class BackwardStep:
         return draw(self.root, highlight=self, **options)
 
     def _repr_html_(self) -> str:
-        """In a notebook: the step's equation above the graph with the step in red."""
-        text = f'<pre style="white-space: pre-wrap">{_html_module.escape(self.equation)}</pre>'
+        """In a notebook: the step's equation above the graph with the step in red.
+
+        Plain HTML that every notebook viewer keeps: the equation in a ``<pre>``, the picture
+        as an ``<img>`` (an SVG data URI: sanitizers that strip ``<svg>`` keep it), no script.
+        """
+        text = (f'<pre style="white-space: pre-wrap; margin: 0 0 6px 0">'
+                f"{_html_module.escape(self.equation)}</pre>")
         try:
-            picture = svg_element(self.draw().pipe("svg"))
+            picture = picture_img(self.draw().pipe("svg"),
+                                  f"the backward graph, step {self.index + 1} in red")
         except RenderError as error:
             picture = f"<pre>{_html_module.escape(str(error))}</pre>"
         return f'<div class="mg-step">{text}{picture}</div>'
 
 
-def steps_of(trace: Trace, digits: int = 4) -> list[BackwardStep]:
-    """The `BackwardStep` list of an already-made trace (one replay, shared by every step)."""
-    names = display_names(trace, digits)
-    texts = equations(trace, names, digits)
+# What a data URI in a single-quoted attribute must not hold as it is; the rest of the SVG
+# (its quotes, spaces, any letter) stays as it is, so the picture grows by a few percent
+# rather than base64's third.
+_URI_ESCAPES = str.maketrans({"%": "%25", "#": "%23", "'": "%27", "&": "%26", "<": "%3C",
+                              ">": "%3E", "\n": "%0A", "\r": "%0D", "\t": "%09"})
+
+
+def picture_img(svg: bytes | str, alt: str) -> str:
+    """An SVG as an ``<img>`` whose source is the picture itself (a data URI).
+
+    Notebook sanitizers (untrusted JupyterLab and Notebook 7) strip ``<svg>`` elements but
+    keep their text, which reads as a soup of labels; they keep an ``<img>`` and its data.
+
+    >>> picture_img("<svg><text>a & b</text></svg>", "a picture")[:68]
+    "<img src='data:image/svg+xml;charset=utf-8,%3Csvg%3E%3Ctext%3Ea %26 "
+    """
+    data = svg_element(svg).translate(_URI_ESCAPES)
+    return (f"<img src='data:image/svg+xml;charset=utf-8,{data}' "
+            f'alt="{_html_module.escape(alt)}" '
+            f'style="max-width: 100%; height: auto; background: #fff">')
+
+
+def steps_of(trace: Trace, digits: int = 4, names: dict | None = None,
+             texts: list[str] | None = None) -> list[BackwardStep]:
+    """The `BackwardStep` list of an already-made trace (one replay, shared by every step).
+
+    ``names`` (from `display_names`) and ``texts`` (from `equations`), when the caller has
+    them already, are used rather than written again.
+    """
+    if names is None:
+        names = display_names(trace, digits)
+    if texts is None:
+        texts = equations(trace, names, digits)
     ids = trace.ids
     steps = []
     for chain, text in zip(trace.steps, texts):

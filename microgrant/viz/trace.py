@@ -270,44 +270,6 @@ class Trace:
             level[node] = 1 + max(level.get(x, 0) for x in node.inputs)
         return level.get(self.root, 0)
 
-    # ---- finite differences -------------------------------------------------------------------
-
-    def rerun(self, leaf: Value, data: float) -> float:
-        """The output's number with ``leaf``'s set to ``data``: the forward pass re-run.
-
-        Runs each op's ``forward`` from the op table over the topological order, reading the
-        other values' numbers as they are; nothing is recorded and no Value changes.
-
-        >>> from microgrant import Value
-        >>> x = Value(3.0)
-        >>> Trace(x * x + 1).rerun(x, 4.0)
-        17.0
-        """
-        if leaf is self.root:
-            return data
-        numbers: dict[Value, float] = {leaf: data}
-        get = numbers.get
-        for node in self.order:
-            xs = tuple(get(x, x.data) for x in node.inputs)
-            numbers[node] = OPS[node.op].forward(xs, node.arg)
-        return numbers[self.root]
-
-    def central_difference(self, leaf: Value, h: float = 1e-6) -> float:
-        """d(root)/d(leaf) by a central difference, ``(f(x + h') - f(x - h')) / 2h'``.
-
-        ``h'`` is ``h`` scaled by the size of the leaf's number, so large and small numbers
-        are nudged alike.  An op undefined at a nudged point gives NaN.
-        """
-        x = leaf.data
-        step = h * max(1.0, abs(x))
-        try:
-            up, down = self.rerun(leaf, x + step), self.rerun(leaf, x - step)
-        except (ArithmeticError, ValueError):
-            return math.nan
-        return (up - down) / (2.0 * step)
-
-
-
 
 def _same(recorded: float, now: float) -> bool:
     if recorded == now or (math.isnan(recorded) and math.isnan(now)):

@@ -1,0 +1,87 @@
+/* The overview (minimap): the picture's outline, one shape per node and edge.
+ *
+ * Only each node's outer shape and each edge's line are copied (no text, no table cells, no
+ * ids): an overview a few times lighter than the picture, drawn once.  A rectangle shows the
+ * view, a red mark the current step; a click or a drag there moves the view.
+ */
+function mgOverview(S) {
+  var ui = S.ui, full = S.full, view = S.view;
+  var mini = document.createElementNS(SVG_NS, "svg");
+  mini.setAttribute("viewBox", [full.x, full.y, full.w, full.h].join(" "));
+  mini.setAttribute("preserveAspectRatio", "xMidYMid meet");
+  mini.setAttribute("aria-hidden", "true");
+  var picture = S.svg.querySelector("g.graph") || S.svg.querySelector("g");
+  if (picture) {
+    var outline = document.createElementNS(SVG_NS, "g");
+    var transform = picture.getAttribute("transform");
+    if (transform) { outline.setAttribute("transform", transform); }
+    Array.prototype.forEach.call(picture.querySelectorAll("g.node, g.edge, g.cluster"),
+      function (group) {
+        var shape = group.querySelector(group.classList.contains("edge") ? "path"
+          : "polygon, ellipse, path");
+        if (!shape) { return; }
+        var copy = shape.cloneNode(false);
+        copy.removeAttribute("id");
+        copy.removeAttribute("class");
+        if (group.classList.contains("cluster")) { copy.setAttribute("fill", "none"); }
+        outline.appendChild(copy);
+      });
+    mini.appendChild(outline);
+  }
+  var miniView = document.createElementNS(SVG_NS, "rect");
+  miniView.setAttribute("class", "mg-mm-view");
+  var miniHere = document.createElementNS(SVG_NS, "rect");
+  miniHere.setAttribute("class", "mg-mm-here");
+  mini.appendChild(miniView);
+  mini.appendChild(miniHere);
+  ui.minimap.appendChild(mini);
+  // The overview keeps the picture's proportions, within 210 x 140 pixels.
+  var w0 = 210, h0 = Math.round(210 * full.h / full.w);
+  if (h0 > 140) { h0 = 140; w0 = Math.max(40, Math.round(140 * full.w / full.h)); }
+  ui.minimap.style.width = w0 + "px";
+  ui.minimap.style.height = Math.max(24, h0) + "px";
+
+  S.drawViewport = function () {
+    var s = S.size();
+    var w = s.w / view.k, h = s.h / view.k;
+    miniView.setAttribute("x", (view.cx - w / 2).toFixed(1));
+    miniView.setAttribute("y", (view.cy - h / 2).toFixed(1));
+    miniView.setAttribute("width", w.toFixed(1));
+    miniView.setAttribute("height", h.toFixed(1));
+    // A view that shows everything needs no overview.
+    ui.minimap.hidden = w >= full.w && h >= full.h;
+  };
+  S.markHere = function (element) {
+    if (!element) { miniHere.setAttribute("width", "0"); return; }
+    var b = S.boxOf(element);
+    // At least a few pixels of the overview, so a small node stays visible in a big map.
+    var least = full.w / 60;
+    miniHere.setAttribute("x", (b.x + b.w / 2 - Math.max(b.w, least) / 2).toFixed(1));
+    miniHere.setAttribute("y", (b.y + b.h / 2 - Math.max(b.h, least) / 2).toFixed(1));
+    miniHere.setAttribute("width", Math.max(b.w, least).toFixed(1));
+    miniHere.setAttribute("height", Math.max(b.h, least).toFixed(1));
+  };
+  function miniMove(event) {
+    var point = mini.createSVGPoint();
+    point.x = event.clientX;
+    point.y = event.clientY;
+    var matrix = mini.getScreenCTM();
+    var at = matrix ? point.matrixTransform(matrix.inverse()) : {x: view.cx, y: view.cy};
+    view.cx = at.x;
+    view.cy = at.y;
+    S.applyView();
+  }
+  var miniDrag = false;
+  ui.minimap.addEventListener("pointerdown", function (event) {
+    S.root.focus({preventScroll: true});
+    miniDrag = true;
+    ui.minimap.setPointerCapture(event.pointerId);
+    miniMove(event);
+    event.preventDefault();
+  });
+  ui.minimap.addEventListener("pointermove", function (event) {
+    if (miniDrag) { miniMove(event); }
+  });
+  ui.minimap.addEventListener("pointerup", function () { miniDrag = false; });
+  ui.minimap.addEventListener("pointercancel", function () { miniDrag = false; });
+}
