@@ -1,7 +1,6 @@
 """Every example runs, and the numbers each one checks against the notes are right."""
 
 import importlib.util
-import inspect
 import math
 import subprocess
 import sys
@@ -9,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from microgrant import check_engine, viz
+from microgrant import check_engine
 from microgrant.notes import note_004_factors, two_neurons
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -42,14 +41,8 @@ def test_examples_are_found():
     assert len(set(names)) == len(names), "two examples share a number"
 
 
-# 15 shows the stepper's practice mode, which viz.stepper gains with its own change.
-PRACTICE = "practice" in inspect.signature(viz.stepper).parameters
-
-
 @pytest.mark.parametrize("script", SCRIPTS, ids=[s.stem for s in SCRIPTS])
 def test_example_runs(script, tmp_path):
-    if script.name.startswith("15") and not PRACTICE:
-        pytest.skip("viz.stepper has no practice mode yet")
     argv = [sys.executable, str(script), *SMALL.get(script.name[:2], [])]
     out_dir = tmp_path / "out"
     if '"--out"' in script.read_text():
@@ -255,10 +248,9 @@ def test_14_the_hand_pass_is_the_perceptrons_and_each_slip_is_recognised():
 
 
 def test_15_builds_a_practice_page(tmp_path):
-    if not PRACTICE:
-        pytest.skip("viz.stepper has no practice mode yet")
     ex = load("15")
     page = ex.practice_page(two_neurons()["J"])
+    assert page.data["practice"]
     assert page.save(tmp_path / "p.html").read_text().lower().startswith("<!doctype html>")
 
 
