@@ -2,13 +2,15 @@
 
 `examples/tour.ipynb` is executed with nbclient and an ipykernel started from this very
 interpreter (a kernel spec made here, so that no kernel needs installing and no other Python
-on the machine is picked up).  Its pictures must come out as SVG, its steppers as HTML that
+on the machine is picked up).  Its pictures must come out as SVG with a PNG beside it (what an
+untrusted notebook or a static page shows) and a description in words, its steppers as HTML that
 holds a whole stepper, and nothing may land on stderr: a learner's first notebook should not
 open on warnings.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 import sys
 from pathlib import Path
@@ -24,16 +26,18 @@ pytest.importorskip("ipykernel")
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager  # noqa: E402
 from jupyter_client.manager import AsyncKernelManager  # noqa: E402
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "examples" / "tour.ipynb"
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "examples" / "tour.ipynb"
 CELL_TIMEOUT = 120  # seconds for any one cell; the whole tour takes a few seconds
 
 
 class ThisInterpreter(KernelSpecManager):
-    """Every kernel name means an ipykernel on ``sys.executable`` (this test's Python)."""
+    """Every kernel name means an ipykernel on ``sys.executable`` (this test's Python), which
+    imports microgrant from this checkout."""
 
     def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
         return KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f",
-                                "{connection_file}"],
+                                "{connection_file}"], env={"PYTHONPATH": str(ROOT)},
                           display_name="Python 3 (the tests' interpreter)", language="python",
                           resource_dir=str(Path(__file__).parent))
 
@@ -68,7 +72,8 @@ def test_the_pictures_are_svg_and_the_steppers_html(executed):
     svgs = [out.data["image/svg+xml"] for out in shown if "image/svg+xml" in out.data]
     pages = [out.data["text/html"] for out in shown if "text/html" in out.data
              and "mg-stepper" in out.data["text/html"]]
-    assert len(svgs) == 3  # the neuron forward and backward, the XOR net collapsed
+    # The neuron forward and backward, micrograd's picture of it, the XOR net collapsed.
+    assert len(svgs) == 4
     assert all(svg.lstrip().startswith(("<?xml", "<svg")) and "</svg>" in svg for svg in svgs)
     assert len(pages) == 2  # the neuron's stepper and the network's
     found = [re.search(r'<div class="mg-stepper" id="([^"]+)"', page) for page in pages]
@@ -83,3 +88,17 @@ def test_the_pictures_are_svg_and_the_steppers_html(executed):
     assert '"L1.n2.w1"' in pages[1]
     printed = "".join(out.text for out in outputs(executed) if out.output_type == "stream")
     assert re.search(r"loss \d+\.\d{4} over 4 points, 37 parameters", printed)
+
+
+def test_each_picture_carries_a_png_and_words_and_no_html(executed):
+    pictures = [out.data for out in outputs(executed) if out.output_type == "execute_result"
+                and "image/svg+xml" in out.data]
+    for data in pictures:
+        assert "text/html" not in data  # it would outrank the PNG where SVG is not shown
+        assert base64.b64decode(data["image/png"]).startswith(b"\x89PNG")
+    words = [data["text/plain"] for data in pictures]
+    assert words[0].startswith("Forward graph of a = tanh(z) = ")
+    assert words[1].startswith("Backward graph of a = tanh(z) = ")
+    assert words[2].startswith("micrograd's picture of a: ")
+    assert words[3].startswith("Collapsed graph of ")
+    assert not any("<Drawing" in text for text in words)

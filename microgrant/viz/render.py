@@ -8,36 +8,63 @@ a graph out needs Graphviz's ``dot`` engine, found here in this order:
 2. a ``dot`` executable on PATH (a system Graphviz);
 3. otherwise a `RenderError` that says exactly what to install.
 
-Rendering is quiet.  The fontconfig inside pygraphviz's wheels is older than many systems'
-configuration and warns about every element it does not know, on the process's own stderr, at
-the first picture.  So, unless the user chose a ``FONTCONFIG_FILE`` of their own, the layout
-reads a small configuration shipped with microgrant (``fonts.conf``, elements every fontconfig
-knows); and whatever Graphviz itself still prints during a layout is caught and, when the
-layout fails, put in the error message instead.
+Every layout runs in a child process (``layout_job.py``: for pygraphviz, one long-lived child
+per process on POSIX, so a picture costs no interpreter start), for two reasons.
+Graphviz's C code cannot be interrupted from Python: a long chain whose edge labels make the
+spline router run away would hang a notebook for good, deaf to Ctrl-C.  In a child process a
+layout is bounded in time: after `LAYOUT_TIMEOUT` seconds it is stopped and the graph is laid
+out the quick way (straight edges, capped passes), and the picture says so in red at its top;
+should even that run out of time, the picture is a note saying what to draw instead.  Ctrl-C
+stops the child at once.  And rendering is quiet: what Graphviz and fontconfig print goes to
+the child's stderr, which is caught and shown only when the layout fails.  Unless the user
+chose a ``FONTCONFIG_FILE`` of their own, the child reads a small configuration shipped with
+microgrant (``fonts.conf``, elements every fontconfig knows).
 
-Pictures are saved with `microgrant.io.write_atomically`, so a failed render leaves no file.
+A `Drawing` shows itself wherever a notebook is opened: its mime bundle carries the SVG and,
+beside it, a size-capped PNG (untrusted notebooks do not show SVG), and a text/plain that
+describes the graph in words.  Pictures are saved with `microgrant.io.write_atomically`, so a
+failed render leaves no file.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import subprocess
-import tempfile
+import sys
 import threading
+import webbrowser
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..checks import count
+from ..checks import count, positive
 from ..engine import Value
 from ..io import write_atomically
 from .dot import prepare, write
+from .layout_job import (
+    CAPTION_COLOUR,
+    NO_PYGRAPHVIZ,
+    QUICK,
+    JobError,
+    Worker,
+    run_once,
+    split_frames,
+)
+from .lecture import lecture_dot
+from .text import display_names, expression, format_number
 from .trace import DEFAULT_MAX_NODES, Trace
 
-__all__ = ["FORMATS", "INSTALL_HINT", "RenderError", "Drawing", "draw", "draw_dot",
-           "load_pygraphviz", "find_dot", "render_dot", "check_format", "format_from_path",
-           "svg_element", "picture"]
+try:
+    import pygraphviz
+except ImportError:  # a `dot` on PATH is tried instead
+    pygraphviz = None
+
+__all__ = ["FORMATS", "INSTALL_HINT", "LAYOUT_TIMEOUT", "PNG_MAX_INCHES", "NOTEBOOK_PNG_INCHES",
+           "RenderError", "Drawing", "draw", "draw_dot", "load_pygraphviz", "find_dot",
+           "render_dot", "lay_out", "check_format", "format_from_path", "svg_element", "picture",
+           "describe"]
 
 FORMATS = ("svg", "png")
 """The picture formats that `render_dot` produces."""
@@ -50,6 +77,25 @@ INSTALL_HINT = (
     "    brew install graphviz, conda install graphviz, or https://graphviz.org/download/\n"
     "to_dot() needs neither: it returns the DOT text, which any Graphviz can lay out."
 )
+
+LAYOUT_TIMEOUT = 15.0
+"""Seconds one layout may take before it is stopped and the graph laid out the quick way.
+
+Graphs of the default ``max_nodes`` lay out in well under a second; a chain of a few hundred
+labelled edges can make Graphviz's spline router run for hours.
+"""
+
+PNG_MAX_INCHES = 60
+"""The largest PNG saved to a file, in inches at 96 dpi (5760 px a side): bigger drawings are
+scaled down.  A 150-term sum lays out 12,000 x 32,000 px; rasterising that takes seconds and
+gives a file no viewer shows whole.  The SVG, which scales, is never capped.
+"""
+
+NOTEBOOK_PNG_INCHES = 16
+"""The largest PNG in a notebook's mime bundle (1536 px a side), kept small because it is
+stored in the notebook beside the SVG; untrusted notebooks and static pages show it."""
+
+_JOB = Path(__file__).with_name("layout_job.py")
 
 
 class RenderError(RuntimeError):
@@ -71,11 +117,8 @@ def check_format(fmt: Any) -> str:
 
 
 def load_pygraphviz():
-    """The pygraphviz module, or None where it is not installed (or cannot load its library)."""
-    try:
-        import pygraphviz
-    except ImportError:
-        return None
+    """The pygraphviz module, or None where it is not installed (or cannot load its library);
+    a layout then looks for a ``dot`` on PATH."""
     return pygraphviz
 
 
@@ -84,55 +127,137 @@ def find_dot() -> str | None:
     return shutil.which("dot")
 
 
-# One layout at a time: Graphviz's in-process library is not thread-safe, and stderr is one
-# file descriptor for the whole process.
-_LAYOUT = threading.Lock()
+def _environment() -> dict:
+    """The child's environment: microgrant's quiet font configuration unless the user chose one."""
+    env = dict(os.environ)
+    env.setdefault("FONTCONFIG_FILE", str(resources.files(__package__) / "fonts.conf"))
+    return env
 
 
-def _quiet_fonts() -> None:
-    """Points fontconfig at microgrant's small configuration, unless the user chose one."""
-    if "FONTCONFIG_FILE" not in os.environ:
-        os.environ["FONTCONFIG_FILE"] = str(resources.files(__package__) / "fonts.conf")
+def _picture(command: list[str], dot: str, timeout: float) -> bytes:
+    """The stdout of a layout command that succeeded, or a RenderError with its stderr."""
+    try:
+        status, out, err = run_once(command, dot, timeout, _environment())
+    except OSError as error:
+        raise RenderError(f"could not run {command[0]}: {error}\n\n{INSTALL_HINT}") from error
+    if status == NO_PYGRAPHVIZ and command[0] == sys.executable:
+        raise ImportError("pygraphviz cannot be loaded in a child process")
+    if status != 0 or not out:
+        said = err.decode("utf-8", "replace").strip()
+        raise RenderError(f"Graphviz could not lay out this graph (exit {status}): {said}")
+    return out
 
 
-def _in_process(pygraphviz, dot: str, fmt: str) -> bytes:
-    """Lays ``dot`` out with pygraphviz, catching what Graphviz writes to file descriptor 2."""
-    with _LAYOUT, tempfile.TemporaryFile() as caught:
-        _quiet_fonts()
-        saved = os.dup(2)
+def _with_dot(executable: str, dot: str, formats: list[str], caption: str,
+              timeout: float) -> dict[str, bytes]:
+    """The pictures from a ``dot`` executable: one run per format, the quick way when asked."""
+    quick = [f"-G{k}={v}" for k, v in QUICK.items()] if caption else []
+    if caption:
+        quick += [f"-Glabel={caption}", "-Glabelloc=t", "-Glabeljust=l",
+                  f"-Gfontcolor={CAPTION_COLOUR}"]
+    pictures = {}
+    for fmt in formats:
+        kind, _, inches = fmt.partition("@")
+        size = [f"-Gsize={inches},{inches}"] if inches else []
+        pictures[fmt] = _picture([executable, f"-T{kind}", *quick, *size], dot, timeout)
+    return pictures
+
+
+# One layout child per process, used by one thread at a time.
+_WORKERS: dict[int, Worker] = {}
+_WORKER_LOCK = threading.Lock()
+
+
+def _in_worker(dot: str, formats: list[str], caption: str, timeout: float) -> dict[str, bytes]:
+    """One layout by this process's long-lived layout child (started on first need)."""
+    with _WORKER_LOCK:
+        worker = _WORKERS.get(os.getpid())
+        if worker is None or not worker.alive():
+            worker = _WORKERS[os.getpid()] = Worker(_environment())
         try:
-            os.dup2(caught.fileno(), 2)
-            try:
-                graph = pygraphviz.AGraph(string=dot)
-                if fmt == "png":
-                    graph.graph_attr["size"] = PNG_MAX_INCHES
-                return graph.draw(format=fmt, prog="dot")
-            except Exception as error:  # pygraphviz raises DotError, ValueError, OSError, ...
-                os.dup2(saved, 2)
-                caught.seek(0)
-                said = caught.read().decode("utf-8", "replace").strip()
-                extra = f"\n{said}" if said else ""
-                raise RenderError(f"Graphviz could not lay out this graph: {error}{extra}") \
-                    from error
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+            return worker.run(dot, formats, caption, timeout)
+        except JobError as error:
+            raise RenderError(f"Graphviz could not lay out this graph: {error}") from None
+        except (ConnectionError, BrokenPipeError) as error:
+            raise RenderError(f"Graphviz stopped while laying out this graph: {error}") from None
 
 
-PNG_MAX_INCHES = "60,60"
-"""The largest PNG, in inches at 96 dpi (5760 px a side): bigger drawings are scaled down.
+def _once(dot: str, formats: list[str], caption: str, timeout: float) -> dict[str, bytes]:
+    """One layout of ``dot`` (the quick one when ``caption`` is given), by the first backend."""
+    if load_pygraphviz() is not None:
+        try:
+            if os.name == "posix":  # where select() can wait on a pipe
+                return _in_worker(dot, formats, caption, timeout)
+            command = [sys.executable, str(_JOB), ",".join(formats)] + ([caption] if caption
+                                                                           else [])
+            return split_frames(_picture(command, dot, timeout), formats)
+        except ImportError:
+            pass  # pygraphviz imports here but not in a fresh interpreter: try `dot`
+    executable = find_dot()
+    if executable is None:
+        raise RenderError(INSTALL_HINT)
+    return _with_dot(executable, dot, formats, caption, timeout)
 
-A 150-term sum lays out 12,000 x 32,000 px; rasterising that takes seconds and gives a file
-no viewer shows whole.  The SVG, which scales, is never capped.
-"""
+
+def _note_graph(dot: str, timeout: float) -> str:
+    """A picture that is only a note: what to draw when no layout of ``dot`` fits the time."""
+    nodes = dot.count(" [id=")
+    text = (f"Graphviz could not lay out this graph ({nodes} elements) within {timeout:g} s, "
+            f"even with straight edges.<br/>Draw fewer values (max_nodes=100), the collapsed "
+            f"view of a net (view=\"collapsed\"), or pass timeout= to wait longer.")
+    return ('digraph microgrant {\n  graph [fontname="Helvetica"];\n  note [shape="box", '
+            f'fontname="Helvetica", fontcolor="{CAPTION_COLOUR}", label=<{text}>];\n}}\n')
 
 
-def render_dot(dot: str, fmt: str = "svg") -> bytes:
+def lay_out(dot: str, formats: list[str], timeout: float | None = None,
+            start: int = 0) -> tuple[dict[str, bytes], int]:
+    """Lays ``dot`` out once and makes every picture in ``formats``, bounded in time.
+
+    Args:
+        dot: a graph in the DOT language.
+        formats: ``"svg"``, ``"png"`` (capped at `PNG_MAX_INCHES`) or ``"png@INCHES"``.
+        timeout: seconds each attempt may take (`LAYOUT_TIMEOUT` when None).
+        start: the attempt to start from (what an earlier call returned): 0 the full layout,
+            1 the quick one, 2 the note.
+
+    Returns:
+        the pictures by format, and which attempt made them.
+
+    Raises:
+        RenderError: when no Graphviz is available, or Graphviz rejects the DOT text.
+        KeyboardInterrupt: on Ctrl-C, with the layout's process already stopped.
+    """
+    seconds = LAYOUT_TIMEOUT if timeout is None else positive(timeout, "timeout")
+    wanted = sorted({f"png@{PNG_MAX_INCHES}" if f == "png" else f for f in formats},
+                    key=lambda f: (f != "svg", f))
+    caption = (f"Laid out the quick way (straight edges): the full layout took more than "
+               f"{seconds:g} s. Pass max_nodes= to draw fewer values, or timeout= to wait "
+               f"longer.")
+    for attempt in range(start, 3):
+        source, said = (dot, caption if attempt == 1 else "") if attempt < 2 else (
+            _note_graph(dot, seconds), "")
+        try:
+            pictures = _once(source, wanted, said, seconds)
+        except subprocess.TimeoutExpired:
+            if attempt < 2:
+                continue
+            raise RenderError(f"Graphviz did not lay out even a one-node note within "
+                              f"{seconds:g} s: the machine is too busy") from None
+        pictures.update({f: pictures[f"png@{PNG_MAX_INCHES}"] for f in formats if f == "png"})
+        return {f: pictures[f] for f in formats}, attempt
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def render_dot(dot: str, fmt: str = "svg", timeout: float | None = None) -> bytes:
     """Lays out DOT text with Graphviz's ``dot`` and returns the picture's bytes.
+
+    The layout is bounded in time (see `lay_out`): a graph that would take longer than
+    ``timeout`` seconds comes back laid out the quick way, saying so in the picture.
 
     Args:
         dot: a graph in the DOT language.
         fmt: ``"svg"`` or ``"png"``.
+        timeout: seconds a layout may take (`LAYOUT_TIMEOUT` when None).
 
     Raises:
         ValueError: for a format other than those in `FORMATS`.
@@ -143,24 +268,7 @@ def render_dot(dot: str, fmt: str = "svg") -> bytes:
     True
     """
     fmt = check_format(fmt)
-    pygraphviz = load_pygraphviz()
-    if pygraphviz is not None:
-        return _in_process(pygraphviz, dot, fmt)
-    executable = find_dot()
-    if executable is not None:
-        env = dict(os.environ)
-        env.setdefault("FONTCONFIG_FILE", str(resources.files(__package__) / "fonts.conf"))
-        try:
-            size = [f"-Gsize={PNG_MAX_INCHES}"] if fmt == "png" else []
-            done = subprocess.run([executable, f"-T{fmt}", *size], input=dot.encode("utf-8"),
-                                  capture_output=True, check=False, env=env)
-        except OSError as error:
-            raise RenderError(f"could not run {executable}: {error}\n\n{INSTALL_HINT}") from error
-        if done.returncode != 0 or not done.stdout:
-            message = done.stderr.decode("utf-8", "replace").strip()
-            raise RenderError(f"{executable} -T{fmt} failed (exit {done.returncode}): {message}")
-        return done.stdout
-    raise RenderError(INSTALL_HINT)
+    return lay_out(dot, [fmt], timeout)[0][fmt]
 
 
 def format_from_path(path, fmt: str | None) -> str:
@@ -187,13 +295,29 @@ def svg_element(svg: bytes | str) -> str:
     return text[start:]
 
 
+_ATTEMPTS = ("", "laid out the quick way (straight edges): the full layout ran out of time",
+             "not laid out: even the quick layout ran out of time; the picture says what to do")
+
+# Picture formats Graphviz knows but microgrant does not make: a file named so is refused,
+# not taken for a DOT source file to which ".svg" is appended.
+_OTHER_PICTURES = {"pdf", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp", "ps", "eps"}
+
+
 class Drawing:
     """A laid-out graph: shows itself in Jupyter, and saves as SVG or PNG.
+
+    In a notebook its mime bundle holds the SVG, a PNG of at most `NOTEBOOK_PNG_INCHES` a
+    side (what untrusted notebooks and static pages show) and the description as text;
+    ``format="png"`` leaves the SVG out.
 
     Attributes:
         source: the DOT text.
         omitted: how many values were left out to keep the drawing small (0 when none).
-        format: the format `pipe` and a notebook use unless told otherwise.
+        format: the format `pipe`, `render` and a notebook use unless told otherwise.
+        description: the graph in words: the notebook's text/plain, a picture's alt text.
+        timeout: seconds a layout may take before the quick layout is used (None:
+            `LAYOUT_TIMEOUT`).
+        note: ``""``, or what the pictures made so far say about how they were laid out.
 
     >>> from microgrant import Value
     >>> from microgrant.viz import to_dot
@@ -204,11 +328,30 @@ class Drawing:
     b'\\x89PNG'
     """
 
-    def __init__(self, source: str, omitted: int = 0, format: str = "svg"):
+    def __init__(self, source: str, omitted: int = 0, format: str = "svg",
+                 description: str = "", timeout: float | None = None):
         self.source = source
         self.omitted = omitted
         self.format = check_format(format)
+        self.description = description or (
+            f"A graph of {source.count(' [id=')} elements (its DOT text is in .source)")
+        self.timeout = None if timeout is None else positive(timeout, "timeout")
         self._pictures: dict[str, bytes] = {}
+        self._attempt = 0
+
+    @property
+    def note(self) -> str:
+        """``""`` when laid out in full, else how the pictures were laid out, and why."""
+        return _ATTEMPTS[self._attempt]
+
+    def _made(self, formats: list[str]) -> dict[str, bytes]:
+        """The pictures in ``formats``, laid out together (once) for those not made yet."""
+        missing = [f for f in formats if f not in self._pictures]
+        if missing:
+            pictures, self._attempt = lay_out(self.source, missing, self.timeout,
+                                              start=self._attempt)
+            self._pictures.update(pictures)
+        return {f: self._pictures[f] for f in formats}
 
     def pipe(self, format: str | None = None) -> bytes:
         """The picture's bytes, ``"svg"`` or ``"png"`` (laid out once, then remembered).
@@ -225,60 +368,150 @@ class Drawing:
         (True, True, True)
         """
         fmt = check_format(self.format if format is None else format)
-        if fmt not in self._pictures:
-            self._pictures[fmt] = render_dot(self.source, fmt)
-        return self._pictures[fmt]
+        return self._made([fmt])[fmt]
 
-    def render(self, path, format: str | None = None) -> Path:
-        """Writes the picture to ``path``, whole or not at all; returns the path.
+    def save(self, filename: Any = "graph.gv", directory: Any = None) -> Path:
+        """Writes the DOT text to a file, whole or not at all, as graphviz's ``save`` does."""
+        path = Path(directory or "") / filename
+        return write_atomically(path, self.source)
+
+    def render(self, filename: Any = None, directory: Any = None, view: bool = False,
+               cleanup: bool = False, format: str | None = None, *,
+               outfile: Any = None) -> Path:
+        """Writes the picture, as graphviz's ``render`` does; returns the picture's path.
+
+        ``render("gout")`` writes the DOT text to ``gout`` and the picture to ``gout.svg``
+        (in `format`); ``render("graph.png")``, a name ending in a picture's suffix, writes
+        only that picture, in the format the suffix names.  Nothing is written until the
+        picture is made, so a failed layout leaves no file, and each file is written whole.
 
         Args:
-            path: where to write; its suffix (``.svg``, ``.png``) gives the format.
-            format: ``"svg"`` or ``"png"``, overriding the suffix.
+            filename: where the DOT text goes (``"graph.gv"`` when None), or the picture's
+                name when it ends in ``.svg`` or ``.png``.
+            directory: a folder to put the files in (made if need be).
+            view: open the picture afterwards with the system's viewer.
+            cleanup: delete the DOT file once the picture is written.
+            format: ``"svg"`` or ``"png"``, overriding `Drawing.format` and any suffix.
+            outfile: the picture's name, its format from its suffix; the DOT text then goes
+                to ``filename``, or beside it with the suffix ``.gv``.
 
         Raises:
-            ValueError: for an unknown format.
+            ValueError: for an unknown format, or a picture suffix other than .svg or .png.
             RenderError: when no Graphviz layout engine is available (nothing is written).
-            OSError: when ``path`` cannot be written (nothing is left behind).
+            OSError: when a file cannot be written (nothing half-written is left behind).
 
-        >>> import pathlib, tempfile
+        >>> import os, pathlib, tempfile
         >>> from microgrant import Value
         >>> from microgrant.viz import to_dot
         >>> d = Drawing(to_dot(Value(2.0, label="x") * 3))
         >>> with tempfile.TemporaryDirectory() as folder:
         ...     path = d.render(pathlib.Path(folder) / "graph.png")
-        ...     files = sorted(p.name for p in pathlib.Path(folder).iterdir())
         ...     head = path.read_bytes()[:4]
-        >>> path.name, head, files               # the whole PNG, and no temporary file left
-        ('graph.png', b'\\x89PNG', ['graph.png'])
+        ...     gout = d.render("gout", directory=folder)
+        ...     files = sorted(os.listdir(folder))
+        >>> path.name, head, gout.name, files     # no temporary file is left
+        ('graph.png', b'\\x89PNG', 'gout.svg', ['gout', 'gout.svg', 'graph.png'])
         """
-        fmt = format_from_path(path, format)
-        return write_atomically(path, self.pipe(fmt))
-
-    def _repr_svg_(self) -> str | None:
-        try:
-            return self.pipe("svg").decode("utf-8")
-        except RenderError:
-            return None
+        folder = Path(directory or "")
+        source_path, picture_path, fmt = _render_paths(folder, filename, outfile, format,
+                                                       self.format)
+        data = self.pipe(fmt)
+        if directory is not None:  # graphviz makes the folder it is given
+            folder.mkdir(parents=True, exist_ok=True)
+        if source_path is not None:
+            write_atomically(source_path, self.source)
+        written = write_atomically(picture_path, data)
+        if cleanup and source_path is not None:
+            source_path.unlink()
+        if view:
+            webbrowser.open(written.resolve().as_uri())
+        return written
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """The SVG (unless ``format="png"``), a capped PNG and the description, for Jupyter."""
+        def wanted(mime: str) -> bool:
+            return (include is None or mime in include) and (exclude is None
+                                                             or mime not in exclude)
+        png = f"png@{NOTEBOOK_PNG_INCHES}"
+        kinds = {"image/svg+xml": "svg", "image/png": png}
+        if self.format == "png":
+            del kinds["image/svg+xml"]
+        kinds = {mime: fmt for mime, fmt in kinds.items() if wanted(mime)}
+        text = self.alt_text()
         try:
-            if self.format == "png":
-                return {"image/png": self.pipe("png"), "text/plain": repr(self)}
-            return {"image/svg+xml": self.pipe("svg").decode("utf-8"), "text/plain": repr(self)}
+            pictures = self._made(list(kinds.values()))
         except RenderError as error:
-            return {"text/plain": f"{self!r}\n{error}"}
+            return {"text/plain": f"{text}\n{error}"}
+        bundle: dict[str, Any] = {}
+        if "image/svg+xml" in kinds:
+            bundle["image/svg+xml"] = pictures["svg"].decode("utf-8")
+        if "image/png" in kinds:
+            bundle["image/png"] = base64.b64encode(pictures[png]).decode("ascii")
+        if wanted("text/plain"):
+            bundle["text/plain"] = self.alt_text()  # says how it was laid out, once it was
+        return bundle
+
+    def alt_text(self) -> str:
+        """The description, with what was left out and how it was laid out: the alt text."""
+        extra = [f"{self.omitted} values farthest from the output are left out"] * bool(
+            self.omitted) + [self.note] * bool(self.note)
+        return self.description + "".join(f" ({e})" for e in extra)
 
     def __repr__(self) -> str:
-        nodes = self.source.count(" [id=")
-        note = f", {self.omitted} values left out" if self.omitted else ""
-        return f"<Drawing: {nodes} elements{note}; .render(path) saves it, .source is the DOT>"
+        return f"<Drawing: {self.alt_text()}. .render(path) saves it, .source is the DOT>"
+
+
+def _render_paths(folder: Path, filename: Any, outfile: Any, format: str | None,
+                  default: str) -> tuple[Path | None, Path, str]:
+    """Where `Drawing.render` writes the DOT text (or nowhere) and the picture, and in what."""
+    if outfile is not None:
+        picture_path = folder / outfile
+        fmt = format_from_path(picture_path, format)
+        source = folder / filename if filename is not None else picture_path.with_suffix(".gv")
+        return source, picture_path, fmt
+    path = folder / (filename if filename is not None else "graph.gv")
+    suffix = path.suffix.lstrip(".").lower()
+    if suffix in FORMATS or suffix in _OTHER_PICTURES:
+        return None, path, format_from_path(path, format)
+    fmt = check_format(default if format is None else format)
+    return path, path.with_name(f"{path.name}.{fmt}"), fmt
+
+
+def describe(trace: Trace, view: str, digits: int = 4, listed: int = 8) -> str:
+    """The graph of ``trace`` in words, for those who cannot see the picture.
+
+    >>> from microgrant import Value
+    >>> x, w = Value(2.0, label="x"), Value(-3.0, label="w")
+    >>> y = x * w; y.label = "y"
+    >>> describe(Trace(y), "backward")
+    'Backward graph of y = x × w = -6: 3 values, 1 op; gradients of y: x -3, w 2'
+    """
+    names = display_names(trace, digits)
+    root = trace.root
+    head = f"{view.capitalize()} graph of {names[root]}"
+    if root.inputs:
+        head += f" = {expression(root, names, digits)}"
+    ops = len(trace.order)
+    head += (f" = {format_number(root.data, digits)}: {len(trace.values)} values, {ops} "
+             f"op{'s' * (ops != 1)}")
+    leaves = [v for v in trace.values if not v.inputs and v.grad is not None]
+    if view == "backward":
+        grads = trace.grads
+        items = [f"{names[v]} {format_number(grads.get(v, 0.0), digits)}" for v in leaves]
+        what = f"gradients of {names[root]}"
+    else:
+        items = [f"{names[v]} = {format_number(v.data, digits)}" for v in leaves]
+        what = "inputs and parameters"
+    if not items:
+        return head
+    more = f", and {len(items) - listed} more" if len(items) > listed else ""
+    return f"{head}; {what}: {', '.join(items[:listed])}{more}"
 
 
 def picture(trace: Trace, view: str, max_nodes: int | None, digits: int = 4,
             rankdir: str | None = None, highlight: Any = None, legend: bool = False,
             mark_grads: bool = False, group: Any = None, sample: int | None = None,
-            format: str = "svg") -> Drawing:
+            format: str = "svg", timeout: float | None = None) -> Drawing:
     """A `Drawing` of ``trace`` (arguments already checked), cut to ``max_nodes`` values."""
     keep = None
     if max_nodes is not None and len(trace.values) > max_nodes:
@@ -286,23 +519,27 @@ def picture(trace: Trace, view: str, max_nodes: int | None, digits: int = 4,
     source = write(trace, view, digits, rankdir, highlight, keep=keep, legend=legend,
                    mark_grads=mark_grads, group=group, sample=sample)
     omitted = len(trace.values) - len(keep) if keep is not None else 0
-    return Drawing(source, omitted=omitted, format=format)
+    return Drawing(source, omitted=omitted, format=format,
+                   description=describe(trace, view, digits), timeout=timeout)
 
 
 def draw(root: Value, view: str = "forward", max_nodes: int | None = DEFAULT_MAX_NODES,
          digits: int = 4, rankdir: str | None = None, highlight: Any = None,
          legend: bool = False, *, group: Any = None, sample: int | None = None,
-         format: str = "svg") -> Drawing:
+         format: str = "svg", timeout: float | None = None) -> Drawing:
     """Draws the graph of ``root``: in a notebook it shows itself; ``.render(path)`` saves it.
 
     Graphviz takes minutes on thousands of nodes, so a graph of more than ``max_nodes``
     values is drawn in part: the ``max_nodes`` values nearest the output, and a note saying
-    how many were left out (``max_nodes=None`` draws everything).
+    how many were left out (``max_nodes=None`` draws everything).  Whatever its shape, a
+    graph is laid out within ``timeout`` seconds: a layout that runs longer is stopped and
+    replaced by the quick one (straight edges), and the picture says so.
 
     The backward view's grads are computed from the graph (d root / d value, what one
     ``backward()`` would give), not read from ``.grad``; where a leaf's ``.grad`` differs from
     them (before any backward, or after several without ``zero_grad``) it is shown beside
-    them in red, ``.grad 12``, and its tooltip says why.
+    them in red, ``.grad 12``, and its tooltip says why.  (`draw_dot` draws micrograd's
+    picture instead, with the stored ``.grad`` alone.)
 
     Args:
         root: the output Value.
@@ -310,6 +547,7 @@ def draw(root: Value, view: str = "forward", max_nodes: int | None = DEFAULT_MAX
         max_nodes: the most values to draw, or None for no limit.
         digits, rankdir, highlight, legend, group, sample: as for `to_dot`.
         format: ``"svg"`` or ``"png"``: what a notebook shows and ``pipe()`` returns.
+        timeout: seconds the layout may take (`LAYOUT_TIMEOUT` when None).
 
     >>> from microgrant import Value
     >>> x = Value(0.5, label="x")
@@ -325,27 +563,36 @@ def draw(root: Value, view: str = "forward", max_nodes: int | None = DEFAULT_MAX
         count(max_nodes, "max_nodes")
     trace = prepare(root, "draw", view, digits, rankdir, highlight, group, sample)
     check_format(format)
+    if timeout is not None:
+        positive(timeout, "timeout")
     return picture(trace, view, max_nodes, digits, rankdir, highlight, legend, group=group,
-                   sample=sample, format=format)
+                   sample=sample, format=format, timeout=timeout)
 
 
-def draw_dot(root: Value, format: str = "svg", rankdir: str | None = "LR",
-             **options) -> Drawing:
-    """micrograd's name for `draw`: the backward view (data and grad of every value).
+def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR") -> Drawing:
+    """micrograd's picture of ``root``: as the lecture's ``draw_dot`` draws it.
 
-    ``draw_dot(root)`` and ``draw_dot(root, format="svg", rankdir="LR")`` work as in
-    micrograd's notebooks; in Jupyter the result shows itself.
+    Values are record boxes ``label | data %.4f | grad %.4f`` showing the stored ``.grad``
+    (zeros before ``backward()``, and whatever a cell set by hand), each op a small node
+    between its inputs and its result, arrows pointing forward (left to right).  The result
+    shows itself in a notebook, and ``draw_dot(root).render('gout')`` writes ``gout`` (the
+    DOT text) and ``gout.svg`` as graphviz's does.  microgrant's own views, with every
+    gradient computed and each edge's chain-rule factors, are
+    ``draw(root, view="backward")`` and ``draw(root)``.
 
     Args:
         root: the output Value.
         format: ``"svg"`` or ``"png"``.
-        rankdir: as for `to_dot` (micrograd's default, ``"LR"``).
-        **options: anything else `draw` takes (``view`` defaults to ``"backward"``).
+        rankdir: ``"LR"`` (left to right, micrograd's default) or ``"TB"``.
 
     >>> from microgrant import Value
     >>> a, b = Value(2.0, label="a"), Value(-3.0, label="b")
-    >>> draw_dot(a * b, format="png").pipe()[:4]
+    >>> c = a * b; c.label = "c"
+    >>> drawing = draw_dot(c)
+    >>> [line.strip() for line in drawing.source.splitlines() if "grad" in line][0]
+    'n0 [id="n0", shape="record", label="{ a | data 2.0000 | grad 0.0000 }"];'
+    >>> draw_dot(c, format="png").pipe()[:4]
     b'\\x89PNG'
     """
-    options.setdefault("view", "backward")
-    return draw(root, rankdir=rankdir, format=format, **options)
+    source, description = lecture_dot(root, rankdir)
+    return Drawing(source, format=check_format(format), description=description)
