@@ -28,7 +28,14 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 __all__ = ["shown", "real", "finite", "positive", "nonnegative", "fraction", "count", "one_of",
-           "rng", "satisfies", "isfinite"]
+           "rng", "satisfies", "isfinite", "stabilizer", "KEEP", "CHECK", "SHIFT"]
+
+#: The hooks by which `microgrant.compile` cooperates with these checks, by attribute of a
+#: number's type (nothing is registered anywhere; a plain float has none of them):
+#: ``KEEP``: `real` returns such a number as it is, so a Value made from a traced number keeps
+#: where that number came from; ``CHECK``: `satisfies` hands the number and the check to it;
+#: ``SHIFT``: `stabilizer` hands its numbers to it.
+KEEP, CHECK, SHIFT = "__microgrant_keep__", "__microgrant_check__", "__microgrant_shift__"
 
 _SHORT = reprlib.Repr()
 _SHORT.maxstring = 60
@@ -71,6 +78,8 @@ def real(value: Any, name: str) -> float:
     ...
     TypeError: lr must be a real number (int, float, bool or numpy scalar); got str '0.1'
     """
+    if getattr(type(value), KEEP, False):
+        return value  # a traced number (microgrant.compile): it keeps where it came from
     if not _is_real(value):
         if hasattr(value, "grad") and hasattr(value, "data"):  # a microgrant Value
             raise TypeError(f"{name} must be a real number, not a Value (use .data for its "
@@ -158,7 +167,7 @@ def satisfies(value: Any, ok: Callable[[Any], Any]) -> bool:
     array.  ``ok`` is therefore written with comparisons against plain numbers, joined by
     ``&`` and ``|``, which work on a float and, elementwise, on a numpy array alike.  (A
     check that comes out False, or that does not work on an array, is traced as any other
-    decision.  The tracer finds ``value`` and ``ok`` in this call's frame, by those names.)
+    decision.)  A traced number's type may take the check over through the ``CHECK`` hook.
 
     >>> satisfies(1.0, lambda y: (y == -1.0) | (y == 1.0)), satisfies(0.0, isfinite)
     (True, True)
@@ -166,6 +175,9 @@ def satisfies(value: Any, ok: Callable[[Any], Any]) -> bool:
     >>> isfinite(np.array([0.5, np.nan, np.inf]))
     array([ True, False, False])
     """
+    hook = getattr(type(value), CHECK, None)
+    if hook is not None:
+        return bool(hook(value, ok))
     return bool(ok(value))
 
 
@@ -182,7 +194,11 @@ def stabilizer(numbers: Iterable) -> float:
     >>> stabilizer([1.0, 3.0, 2.0])
     3.0
     """
-    numbers = list(numbers)  # held here by name: compile's tracer reads it from this frame
+    numbers = list(numbers)
+    for number in numbers:
+        hook = getattr(type(number), SHIFT, None)
+        if hook is not None:  # traced numbers: compile keeps the shift and says how far
+            return float(hook(numbers))
     return float(max(numbers))
 
 

@@ -235,6 +235,13 @@ def accuracy(model, X, y, threshold: float | None = None, *, loss=None) -> float
 
 # ---- training -------------------------------------------------------------------------------
 
+def _numbers(nested):
+    """Values (nested in lists) as their numbers: a compiled step's targets as eager's."""
+    if isinstance(nested, list):
+        return [_numbers(x) for x in nested]
+    return nested.data if isinstance(nested, Value) else nested
+
+
 def _loss_fn(loss) -> tuple[Callable, float | None]:
     if callable(loss) and not isinstance(loss, str):
         return loss, None
@@ -427,7 +434,11 @@ def _prepare(model, X, y, loss, optimizer, epochs, batch_size, lr, l2, seed,
         optimizer.lr = rate
     step = None
     if compile:
+        custom = callable(loss) and not isinstance(loss, str)
+
         def batch_loss(batch_rows, batch_targets):
+            if custom:  # the user's loss gets numbers as targets, as it does eagerly
+                batch_targets = _numbers(batch_targets)
             value = loss_fn([model(row) for row in batch_rows], batch_targets)
             return value + l2 * Value.sum([p * p for p in params]) if l2 else value
         step = compile_step(batch_loss)

@@ -1,0 +1,88 @@
+"""compile: one training step's scalar graph, traced once and replayed as numpy array code.
+
+A scalar engine pays Python's price for every node of every step, yet the graph is the same
+every step; only the numbers change.  `compile` runs ``loss_fn`` on input Values, keeps the
+graph it recorded, and replays it as array code, a tensor library's way (`plan`).  What a
+replay cannot see is Python deciding something from a number; the trace watches for that
+(`watch`) and guards it, or runs eagerly and says why (`step`).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..checks import shown
+from .plan import Tape, TapeGroup
+from .step import MAX_PROGRAMS, TOLERANCE, CheckReport, CompiledStep
+from .watch import SHIFT_BAND
+
+__all__ = ["compile", "CompiledStep", "CheckReport", "Tape", "TapeGroup", "TOLERANCE",
+           "SHIFT_BAND", "MAX_PROGRAMS"]
+
+
+def compile(fn: Callable) -> CompiledStep:  # noqa: A001  (the public name, as in PyTorch)
+    """Traces ``fn``'s scalar graph once per shape and replays forward and backward as arrays.
+
+    ``step = compile(fn)``; ``step(X, y)`` with numpy arrays (or nested lists) hands ``fn``
+    each array as nested lists of Values of the same shape, and on the first call with these
+    shapes records the graph.  Every call then reads the parameters' current ``.data``, runs
+    forward and backward as array code, returns the loss as a float and *adds* the gradients
+    into the ``.grad`` of every parameter, as ``loss.backward()`` would.
+
+    **How the trace watches.**  While ``fn`` is traced, the number of every Value in play
+    (inputs, the Values ``fn`` reaches, every Value made in the run) is a float that
+    remembers where it came from.  A comparison (``x.data > 0``, ``a < b``, ``if x.data``)
+    becomes a guard on its outcome; any other look at a number (``int``, ``round``,
+    ``float()``, printing, a constant made from numbers of several Values) a guard on those
+    exact numbers.  Every call checks its guards on the replayed numbers and traces again when
+    one fails.  A Value made from one input's or parameter's number (``Value(y.data)``,
+    ``-y``, a target, ``copy.deepcopy(model)``) reads that number at every call.  The losses'
+    checks of their targets (`microgrant.checks.satisfies`) are applied to each call's numbers;
+    softmax's shift (`microgrant.checks.stabilizer`) is kept while the largest score stays
+    within `SHIFT_BAND` of it.
+
+    **Run eagerly, said once** (a ``RuntimeWarning`` naming the reason): ``fn`` draws from
+    Python's or numpy's global random generator; computes under ``no_grad()``; assigns a
+    Value's ``.data``; runs ``backward()`` itself; uses Values made in another thread or
+    computed before the call.  The parameters of the models ``fn`` names (closure or globals)
+    are compared every call: one replaced or removed traces again.  A step keeps
+    `MAX_PROGRAMS` programs (one per shape) and says when it drops one.  Domain errors are
+    never hidden: a non-finite number runs that call eagerly, which raises eager's error.
+    Traces are isolated: one at a time in the process, each watching its own thread; other
+    threads meanwhile read plain numbers (a `Number` is a float).
+
+    **Not seen**: a number read by C code straight from the float (``math.exp(x.data)``,
+    ``np.exp(x.data)``) loses where it came from, and a Value made from the result is a
+    constant of the trace; an op on a ``requires_grad=False`` Value that existed before the
+    call is computed once; a random generator of the loss's own (``random.Random(0)``).
+    Write ``x.exp()`` and other Value ops, and pass random masks in as arrays.
+
+    **Exactness.**  Loss and gradients agree with the eager engine within ``TOLERANCE * M``,
+    M the magnitude of the terms: for a gradient, the sum over its chain-rule paths of the
+    magnitude of each path's product (a tanh or sigmoid partial, ``1 - t^2`` or
+    ``s - s^2``, counts as the magnitude of its two terms); for the loss, the sum of the
+    magnitudes of the graph's numbers.  numpy's exp, log, tanh and pow may differ from
+    ``math``'s in the last bit, and a layer over a batch is a matrix product, which sums in
+    its own order.  Graphs of ``+ - * /``, ``relu`` and sums (``Value.sum``, Python's
+    ``sum``) outside matrix products are added in eager's order and give its loss and
+    gradients bit for bit.  `CompiledStep.check` applies the same rule.
+
+    Args:
+        fn: the loss function: takes one argument per array, returns a scalar Value.
+
+    Returns:
+        A `CompiledStep`: call it, ``check`` it against eager, ``describe`` its tape.
+
+    >>> import numpy as np
+    >>> from microgrant.nn import MLP, mse_loss
+    >>> model = MLP(2, [4, 1], seed=0)
+    >>> step = compile(lambda X, y: mse_loss([model(x) for x in X], y))
+    >>> X, y = np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([1.0, -1.0])
+    >>> model.zero_grad()
+    >>> loss = step(X, y)
+    >>> bool(step.check(X, y))
+    True
+    """
+    if not callable(fn):
+        raise TypeError(f"compile needs a function (the loss_fn to trace); got {shown(fn)}")
+    return CompiledStep(fn)

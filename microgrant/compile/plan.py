@@ -1,0 +1,509 @@
+"""plan: a traced graph as an array program: levels, groups, grids, and their replay.
+
+A node's *level* is one more than its deepest input's; within a level, nodes doing the same op
+form a *group*, and every group is one numpy operation over all of its nodes:
+
+* forward, level by level: gather each group's inputs by index, apply the op's array kernel
+  (``OPS[name].array_forward``, the op table's own), store the results;
+* backward, level by level from the top: a node's gradient is the sum of the contributions of
+  the edges leaving it, added in the order ``Value.backward`` adds them, then the op's
+  ``array_local_grads`` times that gradient are the contributions its inputs receive.
+
+A layer of neurons over a batch (a group of ``dot`` nodes that pair every weight row with every
+input row) becomes one matrix product: a *grid*, a tensor library's dense layer found in the
+scalar graph.  The guards the trace noted (`microgrant.compile.watch`) are checked on the
+replayed numbers before backward.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..engine import Value, topological_order
+from ..ops import OPS
+from .chains import collapse
+from .watch import SHIFT_BAND, Trace
+
+__all__ = ["Tape", "TapeGroup", "Program"]
+
+_COMPARE = {"__eq__": np.equal, "__ne__": np.not_equal, "__lt__": np.less,
+            "__le__": np.less_equal, "__gt__": np.greater, "__ge__": np.greater_equal}
+
+
+def _named(v: Value) -> str:
+    return f"'{v.label}'" if v.label else f"a Value ({v.op or 'leaf'})"
+
+
+@dataclass(frozen=True)
+class TapeGroup:
+    """One array operation of the tape: every node of one op at one level.
+
+    Attributes:
+        level: 1 + the deepest level among the nodes' inputs (leaves are level 0).
+        op: the op's name.
+        nodes: how many scalar nodes the group computes at once.
+        inputs_each: inputs per node.
+        in_loss: False for nodes computed only for a guard (not part of the loss).
+    """
+
+    level: int
+    op: str
+    nodes: int
+    inputs_each: int
+    in_loss: bool = True
+
+
+@dataclass(frozen=True)
+class Tape:
+    """What a compiled step replays, in numbers: `CompiledStep.tape`.
+
+    Attributes:
+        nodes: scalar op nodes of the traced graph (each a Value in an eager step).
+        leaves: leaves it reads: ``parameters`` + ``inputs`` + constants.
+        parameters: leaves that take a gradient, read from ``.data`` at every call.
+        inputs: the stand-ins for the arrays' elements.
+        edges: input-to-node connections (one contribution each in backward).
+        levels: the number of levels; the graph's depth.
+        groups: one `TapeGroup` per array operation, in forward order.
+        numpy_calls: about how many numpy calls one step makes (forward and backward).
+        outcome_guards: comparisons whose outcome every call checks.
+        exact_guards: numbers every call checks are unchanged.
+        guard_reasons: where the trace saw ``loss_fn`` decide from a number.
+        eager_reason: why every call runs eagerly instead (``""`` when it is compiled).
+        input_checks: numbers every call checks as ``loss_fn`` does (`checks.satisfies`),
+            such as a loss's targets; they decide nothing about the graph.
+        shift_guards: shifts kept from the trace (`checks.stabilizer`: softmax's max), each
+            checked to stay within `SHIFT_BAND` of the max of the numbers it was taken of.
+    """
+
+    nodes: int
+    leaves: int
+    parameters: int
+    inputs: int
+    edges: int
+    levels: int
+    groups: tuple[TapeGroup, ...]
+    numpy_calls: int
+    outcome_guards: int
+    exact_guards: int
+    guard_reasons: tuple[str, ...]
+    eager_reason: str = ""
+    input_checks: int = 0
+    shift_guards: int = 0
+
+
+_SUM, _DOT, _TABLE, _GRID = 0, 1, 2, 3
+# Ops whose derivative is a difference of terms near 1 (1 - tanh^2, s - s^2): the magnitude of
+# its terms, not of the difference, is what its rounding is relative to.
+_CANCELLING = frozenset({"tanh", "sigmoid"})
+_GRAD, _DATA = operator.attrgetter("grad"), operator.attrgetter("data")
+
+
+class _Group:
+    """One group's plan: its nodes' slots, how to gather their inputs and where its edges go."""
+
+    __slots__ = ("op", "arg", "kind", "k", "n", "half", "bias", "level", "in_loss", "start",
+                 "stop", "gather", "e0", "e1", "gidx", "bin_ids", "bin_slots", "xs", "out",
+                 "root", "rows", "cols", "w_idx", "x_idx", "b_idx", "targets")
+    op: Any
+    arg: Any
+    kind: int
+    k: int
+    n: int
+    half: int
+    bias: bool
+    level: int
+    in_loss: bool
+    start: int
+    stop: int
+    gather: Any
+    e0: int
+    e1: int
+    gidx: Any
+    bin_ids: Any
+    bin_slots: Any
+    xs: Any
+    out: Any
+    root: bool
+    rows: Any
+    cols: Any
+    w_idx: Any
+    x_idx: Any
+    b_idx: Any
+    targets: Any
+
+
+def _grid(nodes: list, k: int, ins: dict):
+    """A dot group as a matrix product, when it is one: (rows, columns, node order) or None.
+
+    A layer of neurons applied to a batch of samples is n = J x S weighted sums, each pairing
+    one neuron's weights (and bias) with one sample's inputs.  Computed as one (J, h) @
+    (h, S) product instead of gathering J x S copies of the weights, it is a tensor
+    library's dense layer, found in the scalar graph.
+    """
+    h = k // 2
+    rows: dict = {}
+    cols: dict = {}
+    pairs = []
+    for node in nodes:
+        inputs = ins[node]
+        w = inputs[:h] + inputs[2 * h:]
+        x = inputs[h:2 * h]
+        pairs.append((rows.setdefault(w, len(rows)), cols.setdefault(x, len(cols)), node))
+    if len(rows) * len(cols) != len(nodes) or len(rows) == len(nodes) == 1 or len(
+            {(j, s) for j, s, _ in pairs}) != len(nodes):
+        return None
+    pairs.sort(key=lambda p: (p[0], p[1]))
+    return list(rows), list(cols), [node for _, _, node in pairs]
+
+
+def _column_sums(block: np.ndarray) -> np.ndarray:
+    # Sums down each column, adding rows one after another as Python's sum() and +=
+    # do: numpy reduces a (k, n) block row by row, except for a single column, which it
+    # would sum pairwise (a different order of additions), so that one is a running sum.
+    if block.shape[1] == 1 and block.shape[0] > 2:
+        return np.cumsum(block[:, 0])[-1:]
+    return np.add.reduce(block, axis=0)
+
+
+class Program:
+    """The arrays and index plans of one trace, and the replay of forward and backward.
+
+    Args:
+        loss: the traced loss.
+        placeholders: the inputs' Values, in the order of the flattened arrays.
+        preexisting: Values that existed before the call (read at every call).
+        trace: what the watched run noted (`watch.Trace`).
+        aliases: leaves made during the run from another leaf's number (``Value(y.data)``,
+            a copy of a model): each call copies that leaf's number into them.
+    """
+
+    def __init__(self, loss: Value, placeholders: list[Value], preexisting: set,
+                 trace: Trace, aliases: dict):
+        order, in_loss, leaves, extra = self._order(loss, trace)
+        slot: dict = {}
+        self.input_slots = np.array([_slot(slot, v) for v in placeholders], dtype=np.intp)
+        outer = [v for v in leaves if v in preexisting and v not in slot]
+        self.outer = outer
+        self.outer_slots = np.array([_slot(slot, v) for v in outer], dtype=np.intp)
+        linked = [v for v in leaves if v in aliases and aliases[v] in slot and v not in slot]
+        self.alias_slots = np.array([_slot(slot, v) for v in linked], dtype=np.intp)
+        self.alias_sources = np.array([slot[aliases[v]] for v in linked], dtype=np.intp)
+        constants = [v for v in leaves if v not in slot]
+        for v in constants:
+            _slot(slot, v)
+        loss_leaves = {x for node in order if node in in_loss for x in self.inputs_of(node)}
+        self.params = [v for v in outer if v.grad is not None and v in loss_leaves]
+        self.fixed = [v for v in outer if v.grad is None]
+        groups = self._groups(order, in_loss, slot, loss)
+        self._guards(trace, slot)
+        self.V = np.zeros(len(slot))
+        for v in constants:
+            self.V[slot[v]] = float(v.data)
+        for key in slot:
+            if isinstance(key, tuple):
+                self.V[slot[key]] = key[1]
+        self.loss_slot = slot[loss]
+        self.op_start = groups[0][0].start if groups else len(slot)
+        self.op_stop = groups[-1][0].stop if groups else len(slot)
+        self._edges(groups, order, set(self.params))
+        self.groups = tuple(TapeGroup(g.level, g.op.name, g.n, g.k, g.in_loss)
+                            for g, _ in groups)
+        self.levels = max((g.level for g, _ in groups), default=0)
+        self.leaf_count = len(leaves)
+        calls = (4 + 3 * len(self.outcome_guards) + (2 if len(self.exact_slots) else 0)
+                 + 3 * len(self.checks) + (4 if len(self.shift_slots) else 0))
+        for g, _ in groups:
+            calls += {_GRID: 6, _DOT: 5, _SUM: 3}.get(g.kind, 2 + g.k)
+            if g.in_loss:
+                calls += {_GRID: 5, _DOT: 6, _SUM: 3}.get(g.kind, 3 + 2 * g.k)
+        self.numpy_calls = calls
+
+    def inputs_of(self, node: Value) -> tuple:
+        """A node's inputs as the replay sees them: a chain's last node has all its terms."""
+        return self.ins[node]
+
+    def op_of(self, node: Value) -> str:
+        return "sum" if node in self.chains else node.op
+
+    def _order(self, loss: Value, trace: Trace):
+        """The nodes to compute (the loss's, and those a guard watches) and their leaves."""
+        order = topological_order(loss)
+        in_loss = set(order)
+        # Values a guard watches are computed too, even where the loss does not use them.
+        extra = list(dict.fromkeys([*trace.exact, *(
+            n for key in trace.outcomes for n in (key[0], key[2]) if isinstance(n, Value)),
+            *(n for nodes in trace.checked.values() for n in nodes),
+            *(n for nodes, _ in trace.shifts for n in nodes)]))
+        seen = set(order)
+        for root in extra:
+            if root.op and root not in seen:
+                more = [n for n in topological_order(root) if n not in seen]
+                order += more
+                seen.update(more)
+        self.nodes = len(order)  # as eager makes them; chains are computed as fewer
+        order, self.chains = collapse(order, set(extra) | {loss})
+        # Each node's inputs, read once (``inputs`` builds a tuple on every read).
+        self.ins = {node: self.chains.get(node) or node.inputs for node in order}
+        leaves: dict = {}
+        for node in order:
+            for x in self.inputs_of(node):
+                if not x.op:
+                    leaves[x] = None
+        for v in extra:
+            if not v.op:
+                leaves[v] = None
+        if not loss.op:
+            leaves[loss] = None
+        return order, in_loss, leaves, extra
+
+    def _groups(self, order: list, in_loss: set, slot: dict, loss: Value) -> list:
+        """Levels, then groups of one op (and one argument and arity) per level."""
+        level: dict = {}
+        for node in order:
+            level[node] = 1 + max([level.get(x, 0) for x in self.ins[node]], default=0)
+        keyed: dict = {}
+        for node in order:
+            arg = None if node in self.chains else node.arg
+            key = (level[node], node in in_loss, self.op_of(node), len(self.inputs_of(node)),
+                   None if arg is None else float(arg))
+            keyed.setdefault(key, []).append(node)
+        groups = []
+        for key in sorted(keyed, key=lambda k: (k[0], not k[1], k[2], k[3], k[4] or 0.0)):
+            nodes = keyed[key]
+            g = _Group()
+            g.level, g.in_loss, name, g.k, g.arg = key
+            g.op = OPS[name]
+            g.n = len(nodes)
+            g.kind = _SUM if name == "sum" else _DOT if name == "dot" else _TABLE
+            g.half, g.bias = g.k // 2, bool(g.k % 2)
+            grid = _grid(nodes, g.k, self.ins) if g.kind == _DOT else None
+            if grid is not None:
+                g.kind, (g.rows, g.cols, nodes) = _GRID, grid
+            g.start = len(slot)
+            for node in nodes:
+                _slot(slot, node)
+            g.stop = len(slot)
+            rows = [self.ins[node] for node in nodes]
+            g.gather = np.array([[slot[x] for x in row] for row in rows],
+                                dtype=np.intp).reshape(g.n, g.k).T.copy()
+            g.root = loss in nodes
+            if g.kind == _GRID:
+                h = g.half
+                g.w_idx = np.array([[slot[v] for v in w[:h]] for w in g.rows],
+                                   dtype=np.intp).reshape(len(g.rows), h)
+                g.x_idx = np.array([[slot[v] for v in x] for x in g.cols],
+                                   dtype=np.intp).reshape(len(g.cols), h)
+                g.b_idx = np.array([slot[w[h]] for w in g.rows] if g.bias else [],
+                                   dtype=np.intp)
+                # Its edges: one per weight, input and bias of the product (not per node).
+                g.targets = ([v for w in g.rows for v in w[:h]] + [v for x in g.cols for v in x]
+                             + ([w[h] for w in g.rows] if g.bias else []))
+            groups.append((g, nodes))
+        return groups
+
+    def _guards(self, trace: Trace, slot: dict) -> None:
+        """Guards read the replayed numbers; a comparison with a number keeps it in a slot."""
+        def guard_slot(v):
+            if isinstance(v, Value):
+                return slot[v]
+            return _slot(slot, ("constant", v))
+        by_name: dict = {}
+        for (node, name, other), outcome in trace.outcomes.items():
+            entry = by_name.setdefault(name, ([], [], []))
+            entry[0].append(slot[node])
+            entry[1].append(guard_slot(other))
+            entry[2].append(outcome)
+        self.outcome_guards = [(_COMPARE[name], np.array(a, dtype=np.intp),
+                                np.array(b, dtype=np.intp), np.array(c, dtype=bool))
+                               for name, (a, b, c) in by_name.items()]
+        self.reasons = tuple(trace.reasons)
+        self.exact_slots = np.array([slot[v] for v in trace.exact], dtype=np.intp)
+        self.exact_values = np.array([float(v.data) for v in trace.exact], dtype=np.float64)
+        self.checks = [(ok, np.array([slot[v] for v in nodes], dtype=np.intp))
+                       for ok, nodes in trace.checked.items()]
+        # One row per shift, the slots of the numbers it is the max of (a short row repeats
+        # its first: the max is the same).
+        width = max((len(nodes) for nodes, _ in trace.shifts), default=1)
+        self.shift_slots = np.array([[slot[v] for v in nodes] + [slot[nodes[0]]] * (
+            width - len(nodes)) for nodes, _ in trace.shifts], dtype=np.intp).reshape(-1, width)
+        self.shift_values = np.array([c for _, c in trace.shifts], dtype=np.float64)
+
+    def _edges(self, groups: list, order: list, params: set) -> None:
+        """Edges: each (group, input position, node) contribution has one place in C.
+
+        A node's gradient is the sum of the contributions of the edges into its inputs from
+        its consumers, in the order backward visits them.
+        """
+        rank = {node: i for i, node in enumerate(order)}
+        edges_of: dict = {}
+        offset = 0
+        for g, nodes in groups:
+            if not g.in_loss:
+                continue
+            if g.kind == _GRID:
+                g.e0, g.e1 = offset, offset + len(g.targets)
+                r = -rank[nodes[-1]]
+                for i, x in enumerate(g.targets):
+                    if x.grad is not None and (x.op or x in params):
+                        edges_of.setdefault(x, []).append((r, 0, offset + i))
+                offset = g.e1
+                continue
+            g.e0, g.e1 = offset, offset + g.k * g.n
+            for i, node in enumerate(nodes):
+                r = -rank[node]
+                for j, x in enumerate(self.inputs_of(node)):
+                    if x.grad is not None and (x.op or x in params):
+                        edges_of.setdefault(x, []).append((r, j, offset + j * g.n + i))
+            offset = g.e1
+        self.edge_count = offset
+        self.C = np.zeros(offset + 1)  # the last slot stays 0.0: padding for uneven sums
+        self.forward_groups = [g for g, _ in groups]
+        self.backward_groups = [g for g, _ in reversed(groups) if g.in_loss]
+        for g, nodes in groups:
+            g.gidx = g.bin_ids = g.bin_slots = None
+            if g.in_loss and not g.root:
+                self._plan(g, [edges_of.get(node, []) for node in nodes])
+        self.pplan = _Group()
+        self.pplan.n = len(self.params)
+        self.pplan.gidx = self.pplan.bin_ids = self.pplan.bin_slots = None
+        self._plan(self.pplan, [edges_of.get(p, []) for p in self.params])
+
+    def _plan(self, g, edge_lists: list) -> None:
+        """How to sum each node's incoming contributions, in backward's order."""
+        n = len(edge_lists)
+        lists = [[s for _, _, s in sorted(edges)] for edges in edge_lists]
+        total = sum(len(s) for s in lists)
+        m = max((len(s) for s in lists), default=0)
+        zero = self.edge_count
+        if m * n <= 2 * total + 64:
+            g.gidx = np.array([[s[i] if i < len(s) else zero for s in lists]
+                               for i in range(m)], dtype=np.intp).reshape(m, n)
+        else:  # very uneven: one bincount, which adds in array order, node by node
+            g.bin_ids = np.array([i for i, s in enumerate(lists) for _ in s], dtype=np.intp)
+            g.bin_slots = np.array([x for s in lists for x in s], dtype=np.intp)
+
+    def gradient(self, g) -> np.ndarray:
+        if g.gidx is not None:
+            if g.gidx.shape[0] == 1:  # one consumer each: the gradient is that contribution
+                return self.C[g.gidx[0]]
+            if g.gidx.shape[0] == 0:
+                return np.zeros(g.n)
+            return _column_sums(self.C[g.gidx])
+        return np.bincount(g.bin_ids, weights=self.C[g.bin_slots], minlength=g.n)
+
+    def forward(self, flat_inputs: np.ndarray) -> str:
+        """Loads the numbers and runs forward; returns why it must not be used, or ""."""
+        V = self.V
+        V[self.input_slots] = flat_inputs
+        outer = self.outer
+        if None in map(_GRAD, self.params) or any(v.grad is not None for v in self.fixed):
+            return "retrace"  # a parameter was frozen or unfrozen: the graph differs
+        try:
+            V[self.outer_slots] = np.fromiter(map(_DATA, outer), np.float64, len(outer))
+        except (TypeError, ValueError):
+            return "eager"  # a .data that is not a number: the engine says what is wrong
+        V[self.alias_slots] = V[self.alias_sources]
+        with np.errstate(all="ignore"):
+            for g in self.forward_groups:
+                if g.kind == _GRID:
+                    w, x = V[g.w_idx], V[g.x_idx]
+                    z = w @ x.T
+                    if g.bias:
+                        z += V[g.b_idx][:, None]
+                    V[g.start:g.stop] = z.ravel()
+                    g.xs = (w, x)
+                    continue
+                xs = V[g.gather]
+                if g.kind == _SUM:
+                    out = _column_sums(xs)
+                elif g.kind == _DOT:
+                    out = _column_sums(xs[:g.half] * xs[g.half:2 * g.half])
+                    if g.bias:
+                        out = out + xs[-1]
+                else:
+                    out = g.op.array_forward(tuple(xs), g.arg)
+                V[g.start:g.stop] = out
+                g.xs, g.out = xs, out
+        # First: a stale shift can itself overflow exp, which a new trace would not.
+        if len(self.shift_slots):
+            with np.errstate(all="ignore"):  # a NaN score fails the test, quietly
+                near = np.abs(V[self.shift_slots].max(axis=1) - self.shift_values) <= SHIFT_BAND
+            if not near.all():
+                return "retrace"  # the scores moved far from the traced shift: take a new one
+        if not np.isfinite(V[self.op_start:self.op_stop]).all():
+            return "eager"  # a domain error or overflow: the eager engine raises it
+        with np.errstate(all="ignore"):
+            for ok, idx in self.checks:
+                if not np.all(ok(V[idx])):
+                    return "eager"  # numbers loss_fn refuses (a label 0 for hinge): eager says so
+        for compare, a, b, outcome in self.outcome_guards:
+            if not np.array_equal(compare(V[a], V[b]), outcome):
+                return "retrace"
+        if len(self.exact_slots) and not np.array_equal(
+                V[self.exact_slots].view(np.int64), self.exact_values.view(np.int64)):
+            return "retrace"
+        return ""
+
+    def backward(self, absolute: bool = False) -> np.ndarray | None:
+        """Fills the contributions; returns the parameters' gradients, or None to go eager.
+
+        With ``absolute``, every local derivative is taken by its magnitude: each gradient is
+        then the sum of the magnitudes of its chain-rule terms, the scale of `TOLERANCE`.
+        """
+        C = self.C
+        mag = np.abs if absolute else _same
+        with np.errstate(all="ignore"):
+            for g in self.backward_groups:
+                G = np.ones(1) if g.root else self.gradient(g)
+                if g.kind == _GRID:
+                    # d z[j, s] / d w[j, i] = x[s, i], d z[j, s] / d x[s, i] = w[j, i]: summed
+                    # over the batch, these are the two matrix products of a dense layer.
+                    w, x = mag(g.xs[0]), mag(g.xs[1])
+                    rows, cols, h = w.shape[0], x.shape[0], g.half
+                    grid = G.reshape(rows, cols)
+                    e = g.e0
+                    np.matmul(grid, x, out=C[e:e + rows * h].reshape(rows, h))
+                    e += rows * h
+                    np.matmul(grid.T, w, out=C[e:e + cols * h].reshape(cols, h))
+                    if g.bias:
+                        e += cols * h
+                        np.add.reduce(grid, axis=1, out=C[e:e + rows])
+                    continue
+                block = C[g.e0:g.e1].reshape(g.k, g.n)
+                if g.kind == _SUM:
+                    block[:] = G
+                elif g.kind == _DOT:
+                    # The table's dot partials (d/dw_i = x_i, d/dx_i = w_i, d/db = 1) on the
+                    # whole block at once, each times the node's gradient as backward does.
+                    h = g.half
+                    np.multiply(mag(g.xs[h:2 * h]), G, out=block[:h])
+                    np.multiply(mag(g.xs[:h]), G, out=block[h:2 * h])
+                    if g.bias:
+                        block[-1] = G
+                else:
+                    if g.op.name == "vpow" and (g.xs[0] < 0).any():
+                        return None  # d(a^b)/db does not exist for a < 0: eager says so
+                    local = g.op.array_local_grads(tuple(g.xs), g.out, g.arg)
+                    if absolute and g.op.name in _CANCELLING:
+                        local = [np.abs(d) + 1.0 for d in local]
+                    for j, d in enumerate(local):
+                        np.multiply(mag(d), G, out=block[j])
+            if not np.isfinite(C).all():
+                return None  # an undefined derivative (or 0 * inf): eager decides
+            return self.gradient(self.pplan)
+
+
+def _same(x):
+    return x
+
+
+def _slot(slot: dict, key) -> int:
+    if key not in slot:
+        slot[key] = len(slot)
+    return slot[key]
+

@@ -1,0 +1,491 @@
+"""step: the compiled step a user calls: trace (watched), cache, replay, or run eagerly.
+
+`CompiledStep` turns each call's arrays into input Values, traces ``loss_fn`` once per shape
+under `watch` (its numbers watched, its randomness and its models' parameters compared), builds
+the `plan.Program` and replays it; whatever a replay cannot follow runs eagerly, said once.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..checks import shown
+from ..engine import Value, topological_order
+from .plan import Program, Tape
+from .watch import Number, Trace, models_named, random_state, watching
+
+__all__ = ["CompiledStep", "CheckReport", "TOLERANCE", "MAX_PROGRAMS"]
+
+#: How close a compiled step is to the eager engine, and how close `CompiledStep.check`
+#: requires it to be: ``|compiled - eager| <= TOLERANCE * M`` for the loss and each gradient,
+#: where M is the magnitude of the terms (for a gradient, the sum over its chain-rule paths of
+#: the magnitude of each path's product; for the loss, the sum of the magnitudes of the numbers
+#: the graph computes).
+TOLERANCE = 1e-12
+
+#: Programs a step keeps (one per shape of its arrays); the least recently used goes first.
+MAX_PROGRAMS = 8
+
+# One trace at a time in the process: a trace gives Values it reaches a watched number, and
+# two traces of one model at once would each see the other's.
+_TRACING = threading.Lock()
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """A compiled call compared with an eager forward and backward: `CompiledStep.check`.
+
+    Truthy when the loss and every gradient agree within ``TOLERANCE`` times the magnitude
+    of their terms.
+
+    Attributes:
+        loss: the compiled loss.
+        eager_loss: the eager engine's loss.
+        loss_difference: their absolute difference.
+        grad_difference: the largest absolute difference over the parameters' gradients.
+        worst: the label (or index) of the parameter where the difference is largest relative
+            to its bound.
+        parameters: how many gradients were compared.
+        compiled: False when the compiled call itself ran eagerly (a guard or domain error).
+        loss_scale: the magnitude of the loss's terms.
+        grad_excess: the largest gradient difference divided by its bound (<= 1 passes).
+    """
+
+    loss: float
+    eager_loss: float
+    loss_difference: float
+    grad_difference: float
+    worst: str
+    parameters: int
+    compiled: bool
+    loss_scale: float = 1.0
+    grad_excess: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Whether the loss and every gradient agree within the bound."""
+        return bool(self.loss_difference <= TOLERANCE * self.loss_scale
+                    and self.grad_excess <= 1.0)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        verdict = "agree" if self.ok else "DISAGREE"
+        how = "" if self.compiled else " (this call ran eagerly)"
+        return (f"compiled and eager {verdict} within {TOLERANCE:g} of the magnitude of the "
+                f"terms{how}: loss {self.loss!r} vs {self.eager_loss!r} (difference "
+                f"{self.loss_difference:.3g}); {self.parameters} gradients, largest "
+                f"difference {self.grad_difference:.3g}, at most {self.grad_excess:.3g} of its "
+                f"bound (at {self.worst})")
+
+
+class CompiledStep:
+    """``loss_fn`` traced once per shape and replayed as array code; made by `compile`.
+
+    Attributes:
+        fn: the function compiled.
+        calls: how many times the step was called.
+        traces: how many times ``loss_fn`` was traced.
+        eager_calls: calls that ran the eager engine instead.
+        evictions: programs dropped from the cache (more than `MAX_PROGRAMS` shapes).
+    """
+
+    def __init__(self, fn: Callable):
+        self.fn = fn
+        self.calls = self.traces = self.eager_calls = self.evictions = 0
+        self._programs: OrderedDict = OrderedDict()
+        self._last: Program | None = None
+        self._eager_reason: dict = {}
+        self._lock = threading.RLock()
+        self._warned: set = set()
+        self._models = models_named(fn)
+        self._signature = self._parameter_ids()
+        try:
+            names = [p.name for p in inspect.signature(fn).parameters.values()
+                     if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        except (TypeError, ValueError):
+            names = []
+        self._names = names
+        functools.update_wrapper(self, fn)
+
+    def __repr__(self) -> str:
+        name = getattr(self.fn, "__qualname__", repr(self.fn))
+        return f"<compiled {name}: {self.calls} calls, {self.traces} traces>"
+
+    # ---- arguments ------------------------------------------------------------------------
+
+    def _arrays(self, args: tuple) -> list[np.ndarray]:
+        arrays = []
+        for i, a in enumerate(args):
+            if np.iscomplexobj(a):
+                raise TypeError(f"a compiled step takes real numbers; argument {i + 1} is "
+                                f"complex")
+            try:
+                array = np.asarray(a, dtype=np.float64)
+            except (TypeError, ValueError) as error:
+                raise TypeError(f"a compiled step takes arrays (or nested lists) of real "
+                                f"numbers; argument {i + 1} is {shown(a)} ({error})") from None
+            arrays.append(array)
+        return arrays
+
+    def _stand_ins(self, arrays: list[np.ndarray], requires_grad: bool = False):
+        """Each array as nested lists of Values of the same shape, and all of them flat.
+
+        Traced, they take a gradient, so an op on them alone (``-y``) is a node the replay
+        recomputes from each call's arrays, not a constant.
+        """
+        nested, flat = [], []
+        for i, array in enumerate(arrays):
+            name = self._names[i] if i < len(self._names) else f"arg{i + 1}"
+            cells = np.empty(array.shape, dtype=object)
+            for index, x in np.ndenumerate(array):
+                where = "".join(f"[{k}]" for k in index)
+                v = Value(float(x), label=f"{name}{where}", requires_grad=requires_grad)
+                cells[index] = v
+                flat.append(v)
+            nested.append(cells.tolist())
+        return nested, flat
+
+    def _parameter_ids(self) -> tuple:
+        ids: list[int] = []
+        for model in self._models:
+            try:
+                ids.extend(map(id, model.parameters()))
+            except Exception:  # noqa: BLE001  (a model that cannot list them is not followed)
+                continue
+        return tuple(ids)
+
+    # ---- running ----------------------------------------------------------------------------
+
+    def _loss(self, nested: list) -> Value:
+        loss = self.fn(*nested)
+        if not isinstance(loss, Value):
+            raise TypeError(f"a compiled loss_fn must return one Value, the scalar loss; "
+                            f"got {shown(loss)}")
+        if loss.grad is None:
+            raise RuntimeError("the loss is a constant: it depends on nothing with a "
+                               "gradient (loss_fn's parameters have requires_grad=False, or "
+                               "it ran under no_grad()), so there is nothing to compile")
+        return loss
+
+    def _eager(self, arrays: list[np.ndarray]) -> float:
+        nested, _ = self._stand_ins(arrays)
+        loss = self._loss(nested)
+        loss.backward()
+        self.eager_calls += 1
+        return float(loss.data)
+
+    def _say(self, reason: str, kind: str = "") -> None:
+        if (kind or reason) not in self._warned:
+            self._warned.add(kind or reason)
+            name = getattr(self.fn, "__name__", "loss_fn")
+            warnings.warn(f"compiled {name}: {reason}", RuntimeWarning, stacklevel=4)
+
+    def __call__(self, *args) -> float:
+        arrays = self._arrays(args)
+        key = tuple(a.shape for a in arrays)
+        with self._lock:
+            self.calls += 1
+            if self._models and self._parameter_ids() != self._signature:
+                self._programs.clear()  # a parameter replaced or removed: trace anew
+                self._eager_reason.clear()
+                self._signature = self._parameter_ids()
+            if key in self._eager_reason:
+                return self._eager(arrays)
+            flat = np.concatenate([a.ravel() for a in arrays]) if arrays else np.zeros(0)
+            program = self._programs.get(key)
+            traced = program is None
+            if program is None:
+                program = self._trace(arrays, key)
+                if program is None:
+                    return self._eager(arrays)
+            self._programs.move_to_end(key)
+            self._last = program
+            verdict = program.forward(flat)
+            if verdict == "retrace" and not traced:
+                program = self._trace(arrays, key)
+                if program is None:
+                    return self._eager(arrays)
+                self._last = program
+                self._warn_retraces()
+                verdict = program.forward(flat)
+            if verdict:  # still failing right after a trace, or a domain error: eager
+                return self._eager(arrays)
+            grads = program.backward()
+            if grads is None:
+                return self._eager(arrays)
+            for p, g in zip(program.params, grads.tolist()):
+                p.grad += g
+            return float(program.V[program.loss_slot])
+
+    def _warn_retraces(self) -> None:
+        if self.calls >= 10 and self.traces > self.calls // 2:
+            reasons = "; ".join(self._last.reasons[:3]) if self._last else ""
+            self._say(f"traced again on {self.traces} of {self.calls} calls, because the "
+                      f"numbers it decides from keep changing ({reasons}): it is slower than "
+                      f"the eager engine this way. Where those decisions are your code's, "
+                      f"write them with Value ops (relu, abs, step) instead", "retrace")
+
+    def _keep(self, key, program) -> None:
+        self._programs[key] = program
+        self._programs.move_to_end(key)
+        while len(self._programs) > MAX_PROGRAMS:
+            self._programs.popitem(last=False)
+            self.evictions += 1
+            self._say(f"called with more than {MAX_PROGRAMS} shapes of arrays: it keeps the "
+                      f"programs of the {MAX_PROGRAMS} used last and traces the others again "
+                      f"when they come back (use one batch size, or pad the last batch)", "evict")
+
+    def _trace(self, arrays: list[np.ndarray], key) -> Program | None:
+        with _TRACING:
+            self.traces += 1
+            nested1, flat1 = self._stand_ins(arrays, requires_grad=True)
+            before = random_state()
+            first = self._loss(nested1)
+            drew = random_state() != before
+            order1 = topological_order(first)
+            known = {x for node in order1 for x in node.inputs if not x.op}
+            if not first.op:
+                known.add(first)
+            known.difference_update(flat1)
+            interior1 = set(order1)
+            del nested1, flat1, first
+            trace = Trace()
+            nested2, flat2 = self._stand_ins(arrays, requires_grad=True)
+            ordered = list(known)
+            grads = [v.grad for v in ordered]
+            for v in (*flat2, *known):
+                trace.taint(v)
+            try:
+                with watching(trace):
+                    loss = self._loss(nested2)
+            finally:
+                trace.restore()
+            drew = drew or random_state() != before
+            if grads != [v.grad for v in ordered]:
+                # Both runs added the same gradients (the two graphs agree): take them back.
+                for v, before2 in zip(ordered, grads):
+                    if v.grad is not None and before2 is not None:
+                        v.grad = 2.0 * before2 - v.grad
+                trace.unwatched.append("loss_fn runs backward() itself and reads gradients, "
+                                       "which a replay would keep as traced; a compiled step "
+                                       "runs backward for you (use grad(..., create_graph=True) "
+                                       "for a gradient inside the loss)")
+            reason = self._refusal(loss, order1, interior1, trace, drew)
+            aliases = _aliases(loss, trace) if not reason else {}
+            trace.forget()
+        if reason:
+            self._eager_reason[key] = reason
+            self._say(f"every call with these shapes runs eagerly: {reason}")
+            return None
+        if not any(v.grad is not None for v in known):
+            raise RuntimeError("the loss is a constant: it depends on nothing with a gradient "
+                               "but the arrays (loss_fn's parameters have requires_grad=False, "
+                               "or it ran under no_grad()), so there is nothing to compile")
+        program = Program(loss, flat2, known, trace, aliases)
+        self._keep(key, program)
+        return program
+
+    @staticmethod
+    def _refusal(loss: Value, order1: list, interior1: set, trace: Trace, drew: bool) -> str:
+        """Why no replay of this trace can be trusted, or ``""``."""
+        order2 = topological_order(loss)
+        if drew:
+            return ("loss_fn draws random numbers (from Python's random or numpy's global "
+                    "generator), which a replay would freeze. Draw them outside and pass "
+                    "them in as an array argument (a dropout mask: step(X, y, mask))")
+        if [n.op for n in order1] != [n.op for n in order2]:
+            raise RuntimeError("loss_fn built different graphs on two runs with the same "
+                               "inputs, so no trace of it can be replayed: compile needs a "
+                               "function whose graph depends only on its arguments and "
+                               "parameters (no random choices, no state changed per call)")
+        if trace.unwatched:
+            return trace.unwatched[0]
+        unseen = [n for n in order2 if id(n) not in trace.own]
+        if unseen:
+            return ("loss_fn computes Values the trace did not watch (made in another "
+                    "thread, or before the call and changed since): a replay could not "
+                    "follow decisions on them")
+        stale = [n for n in order2 if n in interior1]
+        if not loss.op:
+            return "loss_fn returned a leaf"
+        if stale:
+            return (f"loss_fn uses a Value computed before the call (op {stale[0].op}): its "
+                    "number is not recomputed from its inputs, which a replay would do. "
+                    "Compute it inside loss_fn to compile")
+        return ""
+
+
+    # ---- looking at it ------------------------------------------------------------------------
+
+    @property
+    def tape(self) -> Tape | None:
+        """The most recent trace's `Tape`, or ``None`` before the first call."""
+        return describe_tape(self._last, self._eager_reason)
+
+    def describe(self) -> str:
+        """The tape as text: its levels and groups, and how many scalar nodes each replaces.
+
+        >>> import numpy as np
+        >>> from microgrant import Value
+        >>> from microgrant.compile import compile
+        >>> w = Value(0.5, label="w")
+        >>> step = compile(lambda x: Value.sum([(w * xi).tanh() for xi in x]))
+        >>> round(step(np.array([1.0, 2.0, 3.0])), 6)     # tanh(0.5) + tanh(1) + tanh(1.5)
+        2.12886
+        >>> print(step.describe())  # doctest: +NORMALIZE_WHITESPACE
+        7 scalar nodes in 3 levels became 3 array operations (about 29 numpy calls a step):
+          level   op          nodes  inputs each
+              1   mul             3            2
+              2   tanh            3            1
+              3   sum             1            3
+        1 parameter, 3 inputs, 0 constants; no guards: the graph does not depend on the data.
+        """
+        tape = self.tape
+        if tape is None:
+            return "not traced yet: call the step once (step(X, y)) and describe it then"
+        if tape.eager_reason:
+            return f"every call runs eagerly: {tape.eager_reason}"
+        lines = [f"{tape.nodes:,} scalar nodes in {tape.levels} levels became "
+                 f"{len(tape.groups)} array operations (about {tape.numpy_calls} numpy calls "
+                 f"a step):",
+                 f"  {'level':>5}   {'op':<10} {'nodes':>6}  inputs each"]
+        for g in tape.groups:
+            note = "" if g.in_loss else "   (for a guard only)"
+            lines.append(f"  {g.level:>5}   {g.op:<10} {g.nodes:>6,}  {g.inputs_each:>11}{note}")
+        constants = tape.leaves - tape.parameters - tape.inputs
+        plural = "" if tape.parameters == 1 else "s"
+        summary = (f"{tape.parameters:,} parameter{plural}, {tape.inputs:,} inputs, "
+                   f"{constants:,} constants; ")
+        guards = tape.outcome_guards + tape.exact_guards + tape.shift_guards
+        if guards:
+            kinds = [f"{n:,} {what}" for n, what in (
+                (tape.outcome_guards, "comparison"), (tape.exact_guards, "exact-number"),
+                (tape.shift_guards, "softmax-shift")) if n]
+            lines.append(summary + f"{' and '.join(kinds)} guard{'' if guards == 1 else 's'}, "
+                         f"checked every call (a failing one traces again):")
+            lines.extend(f"  - {reason}" for reason in tape.guard_reasons[:5])
+            if len(tape.guard_reasons) > 5:
+                lines.append(f"  - ... ({max(guards, len(tape.guard_reasons)) - 5} more)")
+        else:
+            lines.append(summary + "no guards: the graph does not depend on the data.")
+        if tape.input_checks:
+            lines.append(f"Each call also checks {tape.input_checks:,} numbers as loss_fn "
+                         f"does (a loss's targets), all at once.")
+        return "\n".join(lines)
+
+    def check(self, *args) -> CheckReport:
+        """Runs one compiled call and one eager forward and backward, and compares them.
+
+        The rule is `TOLERANCE` times the magnitude of the terms (see `compile`).  The
+        parameters' ``.grad`` are left as they were.
+        """
+        arrays = self._arrays(args)
+        key = tuple(a.shape for a in arrays)
+        with self._lock:
+            if key not in self._programs and key not in self._eager_reason:
+                self._trace(arrays, key)
+            program = self._programs.get(key)
+            params = program.params if program is not None else self._leaves(arrays)
+            saved = [p.grad for p in params]
+            try:
+                for p in params:
+                    p.grad = 0.0
+                before = self.eager_calls
+                loss = self(*arrays)
+                compiled = self.eager_calls == before and program is not None
+                mine = [float(p.grad or 0.0) for p in params]
+                scales = [abs(g) for g in mine]
+                loss_scale = abs(loss)
+                if compiled and program is not None:
+                    loss_scale = float(np.abs(program.V[program.op_start:program.op_stop]).sum())
+                    absolute = program.backward(absolute=True)
+                    if absolute is not None:
+                        scales = absolute.tolist()
+                for p in params:
+                    p.grad = 0.0
+                nested, _ = self._stand_ins(arrays)
+                reference = self._loss(nested)
+                reference.backward()
+                theirs = [float(p.grad or 0.0) for p in params]
+            finally:
+                for p, g in zip(params, saved):
+                    p.grad = g
+        return _report(loss, float(reference.data), mine, theirs, scales, loss_scale, params,
+                       compiled)
+
+    def _leaves(self, arrays: list[np.ndarray]) -> list[Value]:
+        """The leaves that take a gradient in an eager graph of ``fn``, stand-ins aside."""
+        nested, flat = self._stand_ins(arrays)
+        loss = self._loss(nested)
+        mine = set(flat)
+        found = {x: None for node in topological_order(loss) for x in node.inputs
+                 if not x.op and x.grad is not None and x not in mine}
+        if not loss.op and loss.grad is not None:
+            found[loss] = None
+        return list(found)
+
+
+def _report(loss, eager_loss, mine, theirs, scales, loss_scale, params, compiled):
+    diffs = [abs(a - b) for a, b in zip(mine, theirs)]
+    # A bound never below the result itself, nor below the smallest normal float.
+    excess = [d / (TOLERANCE * max(s, abs(t), 2.2e-308))
+              for d, s, t in zip(diffs, scales, theirs)]
+    worst = max(range(len(excess)), key=excess.__getitem__, default=None)
+    label = "-" if worst is None else (params[worst].label or f"parameter {worst}")
+    return CheckReport(loss, eager_loss, abs(loss - eager_loss), max(diffs, default=0.0),
+                       label, len(params), compiled, max(loss_scale, abs(eager_loss)),
+                       max(excess, default=0.0))
+
+def _aliases(loss: Value, trace: Trace) -> dict:
+    """Leaves made in the run from a traced number: {leaf: the Value that number is}.
+
+    A number computed from several (``Value(a.data * 2)``), or an interior node's, is guarded
+    exactly instead.  Every such leaf gets its plain float back.  The walk covers the loss
+    and every Value a guard watches (and what those guards add).
+    """
+    found: dict = {}
+    done: set = set()
+    while True:
+        roots = [loss, *trace.exact, *(n for key in trace.outcomes for n in (key[0], key[2])
+                                       if isinstance(n, Value)),
+                 *(n for nodes in trace.checked.values() for n in nodes),
+                 *(n for nodes, _ in trace.shifts for n in nodes)]
+        todo = [r for r in roots if r not in done]
+        if not todo:
+            return found
+        for root in todo:
+            done.add(root)
+            for x in {x for node in topological_order(root) for x in node.inputs} | {root}:
+                d = getattr(x, "data", None)
+                if x.op or not isinstance(d, Number) or d.node is x:
+                    continue
+                if d.trace is trace and d.node is not None and not d.node.op:
+                    found[x] = d.node
+                elif d.trace is trace:
+                    trace.exactly(d.roots, "makes a Value from the number of", "loss_fn")
+                x.data = float.__float__(d)
+
+
+def describe_tape(program: Program | None, eager_reason: dict) -> Tape | None:
+    """The `Tape` of ``program`` (or of a step that runs eagerly)."""
+    if program is None:
+        if eager_reason:
+            reason = next(iter(eager_reason.values()))
+            return Tape(0, 0, 0, 0, 0, 0, (), 0, 0, 0, (), reason)
+        return None
+    return Tape(program.nodes, program.leaf_count, len(program.params),
+                len(program.input_slots), program.edge_count, program.levels,
+                program.groups, program.numpy_calls,
+                sum(len(g[1]) for g in program.outcome_guards), len(program.exact_slots),
+                program.reasons, input_checks=sum(len(idx) for _, idx in program.checks),
+                shift_guards=len(program.shift_slots))

@@ -1,0 +1,434 @@
+"""watch: what a traced run of a loss does with its numbers, beyond the graph it records.
+
+A replay of a recorded graph is right only if the graph did not depend on the numbers.  While
+``loss_fn`` is traced, every Value in play (the inputs, the parameters it reaches, and every
+Value returned during the run) holds a `Number` in ``.data``: a real ``float`` (so
+``isinstance``, numpy, json, ``statistics`` and other threads see the number itself) that
+remembers which Values it came from.  Arithmetic on it gives another `Number`; every use that
+*looks* at it (a comparison, ``bool``, ``int``, ``round``, ``hash``, printing, ``float()``
+outside the engine) is noted as a guard by the `Trace`.  microgrant's own checks cooperate
+through the hooks of `microgrant.checks` (``KEEP``, ``CHECK``, ``SHIFT``).
+
+This is the one module that looks at frames: a watched run sets a per-thread profile function
+(calling on to any profiler already set, so a user's profiler keeps working) that gives each
+Value returned by a function a `Number`, and it names the user's line in messages.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import threading
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import checks, ops
+from ..engine import Value, is_grad_enabled
+
+__all__ = ["Number", "Trace", "watching", "user_line", "models_named", "random_state",
+           "SHIFT_BAND"]
+
+SHIFT_BAND = 50.0
+"""How far the largest of some scores may move from the shift traced as their max
+(`microgrant.checks.stabilizer`) before the step traces again.  Within it, exp of a shifted
+score never overflows, and log-sum-exp loses at most about 50 units of 2^-52, relative to its
+terms, to the shift."""
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_ENGINE, _OPS = "microgrant.engine", "microgrant.ops"
+_OP_TABLE = vars(ops)  # the op table's functions run with these globals
+_SYMBOL = {"__eq__": "==", "__ne__": "!=", "__lt__": "<", "__le__": "<=", "__gt__": ">",
+           "__ge__": ">="}
+_EXACT_INT = 2 ** 53
+
+
+def user_line() -> str:
+    """Where the user's code is: the innermost frame outside the microgrant package."""
+    frame: Any = sys._getframe(1)
+    while frame is not None and (frame.f_code.co_filename.startswith(_PACKAGE)
+                                 or frame.f_code.co_filename.startswith("<microgrant")):
+        frame = frame.f_back
+    if frame is None:
+        return "loss_fn"
+    code = frame.f_code
+    return f"{os.path.basename(code.co_filename)}:{frame.f_lineno} in {code.co_name}"
+
+
+def _in_op() -> bool:
+    """Whether the number is being used by an op's forward, called by the engine: the graph
+    at work, not a decision (frames: the dunder, then the op table's, then the engine's)."""
+    frame: Any = sys._getframe(3)
+    inside = False
+    while frame is not None and (frame.f_globals.get("__name__") == _OPS
+                                 or frame.f_code.co_filename.startswith("<microgrant")):
+        frame, inside = frame.f_back, True
+    return inside and frame is not None and frame.f_globals.get("__name__") == _ENGINE
+
+
+def _plain(x):
+    return float.__float__(x) if isinstance(x, Number) else x
+
+
+class Number(float):
+    """A Value's number while a trace watches it: the float itself, remembering its roots.
+
+    ``node`` is the Value whose number this is (``None`` for a number computed from such
+    numbers); ``parts`` the Numbers it was computed from, and `roots` the Values they come
+    from (found only when asked: arithmetic stays cheap).  Once its trace is over it behaves
+    as the float it is and notes nothing.
+    """
+
+    __slots__ = ("node", "parts", "trace")
+    node: Any
+    parts: tuple
+    trace: Any
+
+    def __new__(cls, value=0.0):
+        # Code that rebuilds a number through its type (statistics, copy) gets a plain float.
+        return float(value)
+
+    @staticmethod
+    def make(value: float, node, parts: tuple, trace: Trace) -> Number:
+        n = float.__new__(Number, value)
+        n.node, n.parts, n.trace = node, parts, trace
+        return n
+
+    @property
+    def roots(self) -> tuple:
+        """The Values this number was computed from."""
+        found: dict = {}
+        stack, seen = [self], set()
+        while stack:
+            n = stack.pop()
+            if id(n) in seen:
+                continue
+            seen.add(id(n))
+            if n.node is not None:
+                found[n.node] = None
+            else:
+                stack.extend(n.parts)
+        return tuple(found)
+
+    def __deepcopy__(self, memo):  # a copy of a Value reads the same number: an alias
+        return self
+
+    def __copy__(self):
+        return self
+
+    def __reduce__(self):  # pickling takes the number
+        self.trace.looked(self, "pickles")
+        return (float, (float.__float__(self),))
+
+    def __float__(self):
+        # The engine turns an op's result into a float; the new Value gets its own Number.
+        if sys._getframe(1).f_globals.get("__name__") == _ENGINE:
+            self.trace.converted(self)
+        else:
+            self.trace.looked(self, "float()")
+        return float.__float__(self)
+
+
+_new, _getframe = float.__new__, sys._getframe
+
+
+def _arith(name: str):
+    method = getattr(float, name)  # float's own methods take a Number as the float it is
+
+    def arith(self, other=None):
+        result = method(self) if other is None else method(self, other)
+        trace = self.trace
+        if type(result) is not float or not trace.open:
+            if trace.open and result is not NotImplemented:
+                trace.looked(self, name)
+            return result
+        if _getframe(1).f_globals is _OP_TABLE:
+            # The op table at work: a forward's result becomes a node (its own Number); a
+            # partial's (local_grads) is judged when the engine returns it (see profile).
+            trace.tentative.append((trace.looked_now, (self, name, "the op table")))
+            return result
+        n = _new(Number, result)
+        n.node, n.trace = None, trace
+        n.parts = (self, other) if type(other) is Number and other.trace is trace else (self,)
+        return n
+    arith.__name__ = name
+    return arith
+
+
+def _look(name: str):
+    method = getattr(float, name)
+
+    def look(self, *args):
+        self.trace.looked(self, name)
+        return method(float.__float__(self), *map(_plain, args))
+    look.__name__ = name
+    return look
+
+
+def _compare(name: str):
+    method = getattr(float, name)
+
+    def compare(self, other):
+        result = method(self, other)
+        if result is not NotImplemented and self.trace.open:
+            self.trace.compared(self, name, other, result)
+        return result
+    compare.__name__ = name
+    return compare
+
+
+for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
+              "__truediv__", "__rtruediv__", "__floordiv__", "__rfloordiv__", "__mod__",
+              "__rmod__", "__pow__", "__rpow__", "__neg__", "__pos__", "__abs__"):
+    setattr(Number, _name, _arith(_name))
+for _name in ("__divmod__", "__rdivmod__", "__int__", "__trunc__", "__floor__", "__ceil__",
+              "__round__", "__hash__", "__repr__", "__str__", "__format__", "is_integer",
+              "hex", "as_integer_ratio", "conjugate"):
+    setattr(Number, _name, _look(_name))
+for _name in _SYMBOL:
+    setattr(Number, _name, _compare(_name))
+Number.__bool__ = lambda self: self.__ne__(0.0)  # type: ignore[method-assign]
+setattr(Number, checks.KEEP, True)
+setattr(Number, checks.CHECK, lambda self, ok: self.trace.check(self, ok))
+setattr(Number, checks.SHIFT, staticmethod(lambda numbers: _shift(numbers)))
+
+
+def _shift(numbers: list) -> float:
+    trace = next(n.trace for n in numbers if isinstance(n, Number))
+    return trace.shift(numbers)
+
+
+def _named(v) -> str:
+    if not isinstance(v, Value):
+        return repr(v)
+    return f"'{v.label}'" if v.label else f"a Value ({v.op or 'leaf'})"
+
+
+class Trace:
+    """What one watched run of ``loss_fn`` did with numbers, beyond the graph it recorded."""
+
+    def __init__(self) -> None:
+        self.open = True
+        self.thread = threading.get_ident()
+        self.tainted: list[Value] = []
+        self.restored = 0
+        self.own: set[int] = set()            # ids of Values given their Number here
+        self.outcomes: dict = {}              # (node, name, other) -> outcome
+        self.exact: dict = {}                 # node -> None: numbers checked unchanged
+        self.checked: dict = {}               # ok -> {node: None}: checks.satisfies
+        self.shifts: list = []                # (nodes, max): checks.stabilizer
+        self.reasons: list[str] = []
+        self.unwatched: list[str] = []        # why no replay can follow this run
+        self.pending: Number | None = None    # the engine's last float() of a Number
+        self.tentative: list = []             # uses inside the op table, not yet judged
+        self.previous: Callable | None = None
+
+    # ---- the numbers ---------------------------------------------------------------------
+
+    def taint(self, v: Value) -> None:
+        d = getattr(v, "data", None)  # a Value being rebuilt (copy) has none yet
+        if type(d) is float:
+            v.data = Number.make(d, v, (), self)
+            self.tainted.append(v)
+            self.own.add(id(v))
+
+    def restore(self) -> None:
+        """Every Value given a Number gets its plain float back (Ctrl-C cannot stop it).
+
+        The Values stay listed (and alive) until `forget`: while they are, no other Value
+        can take one's id, which tells the Values this run watched.
+        """
+        self.open = False
+        interrupted = None
+        while self.restored < len(self.tainted):
+            try:
+                while self.restored < len(self.tainted):
+                    v = self.tainted[self.restored]
+                    d = v.data
+                    if isinstance(d, Number):
+                        if d.node is not v:
+                            self.unwatched.append(f"loss_fn assigns {_named(v)}.data, which a "
+                                                  f"replay would not repeat")
+                        v.data = float.__float__(d)
+                    self.restored += 1
+            except KeyboardInterrupt as error:  # finish first, then stop as asked
+                interrupted = error
+        if interrupted is not None:
+            raise interrupted
+
+    def forget(self) -> None:
+        """Lets go of the Values the run made (once the trace has been judged)."""
+        self.tainted, self.own = [], set()
+
+    # ---- what the numbers were used for -----------------------------------------------------
+
+    def _reason(self, text: str) -> None:
+        if len(self.reasons) < 20 and text not in self.reasons:
+            self.reasons.append(text)
+
+    def exactly(self, roots: tuple, why: str, where: str = "") -> None:
+        for node in roots:
+            if node not in self.exact:
+                self.exact[node] = None
+                self._reason(f"{where or user_line()} {why} {_named(node)}")
+
+    def looked(self, n: Number, what: str) -> None:
+        if not self.open:
+            return
+        if _in_op():  # decided when the engine returns (see profile)
+            self.tentative.append((self.looked_now, (n, what, user_line())))
+            return
+        self.looked_now(n, what)
+
+    def looked_now(self, n: Number, what: str, where: str = "") -> None:
+        self.exactly(n.roots, f"uses the number ({what}) of", where)
+
+    def converted(self, n: Number) -> None:
+        if self.open:
+            self.pending = n
+
+    def compared(self, n: Number, name: str, other, outcome) -> None:
+        if not self.open:
+            return
+        if _in_op():  # decided when the engine returns (see profile)
+            self.tentative.append((self.compared_now, (n, name, other, outcome, user_line())))
+            return
+        self.compared_now(n, name, other, outcome)
+
+    def compared_now(self, n: Number, name: str, other, outcome, where: str = "") -> None:
+        rhs: Any = None
+        if isinstance(other, Number) and other.trace is self:
+            rhs = other.node
+        elif isinstance(other, (int, float, np.integer, np.floating, np.bool_)) and not (
+                isinstance(other, Number)):
+            if isinstance(other, (int, np.integer)) and abs(int(other)) > _EXACT_INT \
+                    and float(other) != int(other):
+                rhs = None  # no float holds it: the number itself is guarded instead
+            else:
+                rhs = float(other)
+        if n.node is None or rhs is None:
+            roots = n.roots + (other.roots if isinstance(other, Number) else ())
+            self.exactly(roots, f"compares ({_SYMBOL[name]}) the number of", where)
+            return
+        key = (n.node, name, rhs)
+        if key not in self.outcomes:
+            self.outcomes[key] = bool(outcome)
+            self._reason(f"{where or user_line()} compares {_named(n.node)} {_SYMBOL[name]} "
+                         f"{_named(rhs)}")
+
+    def check(self, n: Number, ok: Callable) -> bool:
+        """`checks.satisfies` on a traced number: kept as a check when it can be one."""
+        plain = float.__float__(n)
+        result = bool(ok(plain))
+        if self.open and result and n.node is not None and _works_on_arrays(ok, plain):
+            self.checked.setdefault(ok, {})[n.node] = None
+        elif self.open:
+            self.exactly(n.roots, "checks (and the check decides) the number of")
+        return result
+
+    def shift(self, numbers: list) -> float:
+        """`checks.stabilizer` on traced numbers: the max, kept while the largest stays near."""
+        plain = [_plain(x) for x in numbers]
+        top = float(max(plain))
+        nodes = [x.node for x in numbers if isinstance(x, Number) and x.trace is self]
+        if self.open and nodes:
+            if all(n is not None for n in nodes) and len(nodes) == len(numbers):
+                self.shifts.append((nodes, top))
+                self._reason(f"softmax's shift, the max of {len(nodes)} scores, is kept "
+                             f"while the largest stays within {SHIFT_BAND:g} of it")
+            else:
+                roots = tuple(r for x in numbers if isinstance(x, Number) for r in x.roots)
+                self.exactly(roots, "takes softmax's shift from")
+        return top
+
+    # ---- the profile function --------------------------------------------------------------
+
+    def profile(self, frame, event, arg):
+        if event == "return" and (type(arg) is Value or self.tentative):
+            self.returned(frame, arg)
+
+    def chained(self, frame, event, arg):
+        self.previous(frame, event, arg)  # type: ignore[misc]
+        if event == "return" and (type(arg) is Value or self.tentative):
+            self.returned(frame, arg)
+
+    def returned(self, frame, arg) -> None:
+        """A function returned ``arg``: an engine-made Value gets its Number."""
+        engine = frame.f_globals.get("__name__") == _ENGINE
+        if self.tentative and engine and (arg is None or type(arg) in (Value, tuple)):
+            # An op's forward computing a node: the graph at work, which the replay repeats.
+            # Anything else the engine returns (local_grads' numbers, backward's gradients)
+            # was computed from those uses: they were decisions and constants after all.
+            tentative, self.tentative = self.tentative, []
+            if type(arg) is not Value:
+                for note, args in tentative:
+                    note(*args)
+        if type(arg) is Value and engine:
+            # The engine made (or passed on) this Value in this thread: it is watched from
+            # now on.  One made elsewhere (another thread) stays unwatched, and is refused.
+            pending, self.pending = self.pending, None
+            if id(arg) in self.own:
+                return
+            if not is_grad_enabled():
+                self.unwatched.append(f"{user_line()} computes under no_grad(): a replay "
+                                      f"would keep that number; use .detach() instead")
+            elif pending is not None and arg.grad is None and not arg.op:
+                self.exactly(pending.roots, "makes a constant from")
+            self.taint(arg)
+
+
+class watching:
+    """Runs the profile function of ``trace`` in this thread, after any profiler already set."""
+
+    def __init__(self, trace: Trace):
+        self.trace = trace
+
+    def __enter__(self) -> Trace:
+        self.trace.previous = sys.getprofile()
+        sys.setprofile(self.trace.profile if self.trace.previous is None
+                       else self.trace.chained)
+        return self.trace
+
+    def __exit__(self, *exc) -> None:
+        sys.setprofile(self.trace.previous)
+
+
+def _works_on_arrays(ok: Callable, number: float) -> bool:
+    """Whether ``ok`` on an array gives an elementwise bool array (so a replay can apply it)."""
+    try:
+        with np.errstate(all="ignore"):
+            result = np.asarray(ok(np.array([number, number], dtype=np.float64)))
+    except Exception:  # noqa: BLE001  (any failure means: not an array check)
+        return False
+    return result.shape == (2,) and result.dtype == bool and bool(result.all())
+
+
+def models_named(fn: Callable) -> list:
+    """The models ``fn`` names directly: objects with ``parameters()`` in its closure or in
+    the globals it names (and the object of a bound method)."""
+    found: list = []
+    owner = getattr(fn, "__self__", None)
+    target = getattr(fn, "__func__", fn)
+    candidates = [owner] if owner is not None else []
+    for cell in getattr(target, "__closure__", None) or ():
+        try:
+            candidates.append(cell.cell_contents)
+        except ValueError:  # an empty cell
+            continue
+    code = getattr(target, "__code__", None)
+    names = getattr(target, "__globals__", {})
+    if code is not None:
+        candidates.extend(names[n] for n in code.co_names if n in names)
+    for obj in candidates:
+        if (not isinstance(obj, type) and callable(getattr(obj, "parameters", None))
+                and callable(getattr(obj, "named_parameters", None))
+                and all(obj is not f for f in found)):
+            found.append(obj)
+    return found
+
+
+def random_state() -> tuple:
+    """The state of Python's and numpy's global random generators, to compare."""
+    state: Any = np.random.get_state()
+    return random.getstate(), state[1].tobytes(), tuple(state[2:])

@@ -1,0 +1,426 @@
+"""microgrant.compile is never silently wrong: each way a replay could drift from eager.
+
+Every test compares a compiled call with the eager engine on the same numbers, after the
+thing that could make them drift (a weight that moved, another thread, a new label): the
+answer is eager's, or the step says (one warning) that it runs eagerly, or an error says what
+to write instead.
+"""
+
+import copy
+import json
+import random
+import statistics
+import sys
+import threading
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from microgrant import Value, grad, local_grads
+from microgrant.compile import MAX_PROGRAMS, compile
+from microgrant.nn import MLP, Linear, mse_loss
+from microgrant.train import fit
+
+
+def eager(loss_fn, *arrays):
+    """The eager loss and the gradients it adds, on fresh input Values."""
+    nested = [np.vectorize(lambda x: Value(float(x), requires_grad=False), otypes=[object])(
+        np.asarray(a, dtype=float)).tolist() for a in arrays]
+    return loss_fn(*nested)
+
+
+def compare(step, loss_fn, params, *arrays):
+    """One compiled call and one eager call agree (loss and gradients)."""
+    for p in params:
+        p.grad = 0.0
+    got = step(*arrays)
+    mine = [p.grad for p in params]
+    for p in params:
+        p.grad = 0.0
+    loss = eager(loss_fn, *arrays)
+    loss.backward()
+    assert got == pytest.approx(loss.data, rel=1e-9, abs=1e-12)
+    assert mine == pytest.approx([p.grad for p in params], rel=1e-9, abs=1e-12)
+
+
+# ---- the numbered cases --------------------------------------------------------------------
+
+def test_case1_grad_and_local_grads_inside_the_loss_follow_the_weight():
+    w = Value(1.5, label="w")
+
+    def with_grad(x):
+        y = w * w * w * x[0]
+        (g,) = grad(y, [w])           # a number: 3 w^2 x
+        return w * g
+
+    def with_local_grads(x):
+        partials = local_grads(w * x[0])
+        return w * partials[1] * x[0]
+
+    def as_a_constant(x):
+        (g,) = grad(w ** 2, w)         # 2 w, made a constant Value
+        return w * Value(g, requires_grad=False) * x[0]
+
+    for fn in (with_grad, with_local_grads, as_a_constant):
+        w.data = 1.5
+        step = compile(fn)
+        compare(step, fn, [w], [2.0])
+        w.data = 4.0                  # the weight moved: the number from grad moved too
+        compare(step, fn, [w], [2.0])
+
+
+def test_case2_two_steps_tracing_at_once_in_two_threads_keep_their_guards():
+    w = Value(3.0, label="w")
+
+    def loss_fn(x):
+        time.sleep(0.02)              # both traces overlap
+        return (w * x[0]) ** 2 if w.data > 0 else -2.0 * w * x[0]
+
+    steps = [compile(loss_fn), compile(loss_fn)]
+    threads = [threading.Thread(target=s, args=([1.0],)) for s in steps]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    w.data = -3.0
+    for s in steps:
+        compare(s, loss_fn, [w], [1.0])    # the other branch: each step's guard sees it
+
+
+def test_case3_a_deep_copy_of_the_model_inside_the_loss_follows_the_model():
+    model = MLP(2, [3, 1], seed=0)
+    X, y = np.array([[0.5, -1.0], [1.0, 2.0]]), np.array([1.0, -1.0])
+
+    def loss_fn(X, y):
+        teacher = copy.deepcopy(model)            # a target network, the model as it is
+        return Value.sum([(model(x) - teacher(x).detach()) ** 2 + (model(x) - t) ** 2
+                          for x, t in zip(X, y)])
+
+    step = compile(loss_fn)
+    compare(step, loss_fn, model.parameters(), X, y)
+    for p in model.parameters():
+        p.data += 0.25
+    compare(step, loss_fn, model.parameters(), X, y)
+
+
+def test_case4_a_parameter_replaced_after_the_trace_gets_its_gradient():
+    model = MLP(2, [3, 1], seed=0)
+    X, y = np.array([[0.5, -1.0], [1.0, 2.0]]), np.array([1.0, -1.0])
+
+    def loss_fn(X, y):
+        return mse_loss([model(x) for x in X], y)
+
+    step = compile(loss_fn)
+    step(X, y)
+    model.layers[0].neurons[0].w[0] = Value(0.7, label="new")
+    compare(step, loss_fn, model.parameters(), X, y)
+    assert model.layers[0].neurons[0].w[0].grad != 0.0
+    del model.layers[0].neurons[1:]                   # a neuron removed
+    model.layers[1].neurons[0].w[1:] = []
+    compare(step, loss_fn, model.parameters(), X, y)
+
+
+def test_case5_a_random_mask_drawn_per_call_runs_eagerly_with_one_warning():
+    w = Value(1.0, label="w")
+
+    def loss_fn(x):
+        return Value.sum([w * xi * (random.random() > 0.5) for xi in x])
+
+    step = compile(loss_fn)
+    with pytest.warns(RuntimeWarning, match="random"):
+        step([1.0, 2.0, 3.0, 4.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")               # said once
+        for seed in range(5):
+            random.seed(seed)
+            got = step([1.0, 2.0, 3.0, 4.0])
+            random.seed(seed)
+            assert got == eager(loss_fn, [1.0, 2.0, 3.0, 4.0]).data
+
+
+def test_case6_data_is_a_float_while_tracing():
+    w = Value(2.0, label="w")
+
+    def loss_fn(x):
+        return w * x[0] if isinstance(w.data, float) else w * 100.0 * x[0]
+
+    compare(compile(loss_fn), loss_fn, [w], [3.0])
+
+
+def test_case7_a_comparison_with_an_int_no_float_holds_is_exact():
+    w = Value(1.0, label="w")
+    big = 2 ** 53 + 1
+
+    def loss_fn(x):
+        return w * 2.0 if x[0].data < big else w * 3.0
+
+    step = compile(loss_fn)
+    compare(step, loss_fn, [w], [float(2 ** 53 + 2)])
+    compare(step, loss_fn, [w], [float(2 ** 53)])    # 2**53 < 2**53 + 1, as Python says
+
+
+def test_case8_values_made_in_worker_threads_are_not_replayed_blindly():
+    w = Value(1.0, label="w")
+
+    def loss_fn(x):
+        def term(xi):
+            z = w * xi
+            return z if z.data > 0 else -3.0 * z
+        with ThreadPoolExecutor(2) as pool:
+            return Value.sum(list(pool.map(term, x)))
+
+    step = compile(loss_fn)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        compare(step, loss_fn, [w], [1.0, 2.0])
+        w.data = -1.0
+        compare(step, loss_fn, [w], [1.0, 2.0])
+    assert len([s for s in said if "thread" in str(s.message)]) == 1
+
+
+def test_case9_fit_compiled_hands_a_custom_loss_numbers_as_targets():
+    def my_loss(outputs, targets):
+        terms = [(o - 1.0) ** 2 if t == 1 else (o + float(t) * -1.0) ** 2
+                 for o, t in zip(outputs, targets)]
+        return Value.sum(terms) / len(terms)
+
+    X = np.array([[0.5, -1.0], [1.0, 2.0], [-1.0, 0.5], [2.0, 1.0]])
+    y = np.array([1.0, -1.0, 1.0, -1.0])
+    a, b = MLP(2, [4, 1], seed=2), MLP(2, [4, 1], seed=2)
+    fit(a, X, y, loss=my_loss, epochs=5, lr=0.1, batch_size=2, seed=1, verbose=False)
+    with pytest.warns(RuntimeWarning, match="decides from"):  # t == 1 is a decision
+        fit(b, X, y, loss=my_loss, epochs=5, lr=0.1, batch_size=2, seed=1, verbose=False,
+            compile=True)
+    assert [p.data for p in b.parameters()] == pytest.approx(
+        [p.data for p in a.parameters()], rel=1e-9, abs=1e-12)
+
+
+def test_case10_check_passes_on_linear_regression_at_its_optimum():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3)) * 1000.0       # large terms, a tiny gradient: the optimum
+    y = X @ [0.5, -2.0, 3.0] + 1.5 + rng.normal(scale=100.0, size=200)
+    A = np.hstack([X, np.ones((200, 1))])
+    best = np.linalg.lstsq(A, y, rcond=None)[0]
+    model = Linear(3, 1)
+    for p, v in zip(model.parameters(), best):
+        p.data = float(v)
+    step = compile(lambda X, y: mse_loss([model(x)[0] for x in X], y))
+    report = step.check(X, y)
+    assert report, str(report)
+    tanh_model = MLP(3, [8, 1], activation="tanh", seed=0)
+    step = compile(lambda X, y: mse_loss([tanh_model(x) for x in X], y))
+    assert step.check(X, y)
+
+
+# ---- nothing internal escapes ------------------------------------------------------------------
+
+def test_other_threads_see_plain_numbers_while_a_trace_runs():
+    model = MLP(2, [3, 1], seed=0)
+    saved, failed = [], []
+
+    def save():
+        try:
+            saved.append(json.dumps(model.state_dict()))
+        except TypeError as error:
+            failed.append(error)
+
+    def loss_fn(X):
+        other = threading.Thread(target=save)   # another thread, while this one traces
+        other.start()
+        other.join()
+        return model(X[0])
+
+    compile(loss_fn)([[1.0, 2.0]])
+    assert not failed and saved
+    assert all(json.loads(text) == model.state_dict() for text in saved)
+    assert all(type(p.data) is float for p in model.parameters())
+
+
+def test_numbers_kept_from_inside_the_loss_are_plain_floats_after():
+    w = Value(2.0, label="w")
+    kept = []
+
+    def loss_fn(x):
+        loss = w * x[0]
+        kept.append(loss.item())
+        kept.append(float(np.exp(w.data)) + float(np.isnan(w.data)))
+        kept.append(statistics.mean([w.data, x[0].data]))
+        return loss
+
+    step = compile(loss_fn)
+    step([3.0])
+    assert json.loads(json.dumps(kept)) == kept
+    assert all(isinstance(k, float) for k in kept)
+    assert type(kept[0] + 1.0) is float and kept[0] == 6.0
+    assert all(type(p.data) is float for p in [w])
+
+
+def test_torch_takes_data_inside_a_traced_loss():
+    torch = pytest.importorskip("torch")
+    w = Value(2.0, label="w")
+
+    def loss_fn(x):
+        assert float(torch.tensor(w.data)) == 2.0
+        return w * x[0]
+
+    assert compile(loss_fn)([3.0]) == 6.0
+
+
+def test_the_program_cache_is_bounded_and_says_when_it_drops_one():
+    w = Value(1.0, label="w")
+    step = compile(lambda x: Value.sum([w * xi for xi in x]))
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        for n in range(1, MAX_PROGRAMS + 5):
+            step(np.ones(n))
+    assert len(step._programs) == MAX_PROGRAMS and step.evictions == 4
+    assert len([s for s in said if "shapes" in str(s.message)]) == 1
+
+
+def test_an_interrupted_trace_leaves_every_number_a_plain_float():
+    w = Value(2.0, label="w")
+
+    def loss_fn(x):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        compile(loss_fn)([1.0])
+    assert type(w.data) is float
+
+
+def test_ctrl_c_while_a_trace_is_undone_still_undoes_all_of_it():
+    from microgrant.compile.watch import Trace
+
+    class Interrupted:
+        """Reading its .data is interrupted once, as Ctrl-C would between two Values."""
+        reads = 0
+
+        @property
+        def data(self):
+            Interrupted.reads += 1
+            if Interrupted.reads == 1:
+                raise KeyboardInterrupt
+            return 0.0
+
+    a, b = Value(1.0, label="a"), Value(2.0, label="b")
+    trace = Trace()
+    trace.taint(a)
+    trace.tainted.append(Interrupted())
+    trace.taint(b)
+    with pytest.raises(KeyboardInterrupt):
+        trace.restore()
+    assert type(a.data) is float and type(b.data) is float and (a.data, b.data) == (1.0, 2.0)
+
+
+def test_a_users_profiler_keeps_running_during_a_trace():
+    w = Value(2.0, label="w")
+    seen = []
+
+    def loss_fn(x):
+        return w * x[0]
+
+    def profiler(frame, event, arg):
+        if frame.f_code is loss_fn.__code__:
+            seen.append(event)
+
+    sys.setprofile(profiler)
+    try:
+        compile(loss_fn)([1.0])
+    finally:
+        sys.setprofile(None)
+    assert seen.count("call") >= 2  # both runs of the trace, watched by the user's profiler
+
+
+# ---- the losses people write -------------------------------------------------------------------
+
+def micrograd_moons():
+    """micrograd's demo loss, written as its notebook writes it (built-in sum, -yi)."""
+    from microgrant.data import moons
+    model = MLP(2, [16, 16, 1], seed=1)
+    X, y = moons(40, seed=0, labels="pm1")
+
+    def loss_fn(X, y):
+        scores = [model(x) for x in X]
+        losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
+        data_loss = sum(losses) * (1.0 / len(losses))
+        return data_loss + 1e-4 * sum((p * p for p in model.parameters()))
+    return model, loss_fn, X, y
+
+
+def test_builtin_sum_becomes_one_ordered_sum_and_gives_eagers_bits():
+    model, loss_fn, X, y = micrograd_moons()
+    step = compile(loss_fn)
+    compare(step, loss_fn, model.parameters(), X, y)
+    assert step.tape.levels <= 12          # not one level per term of the sums
+    sums = [g for g in step.tape.groups if g.op == "sum"]
+    assert sorted(g.inputs_each for g in sums) == [len(X) + 1, len(model.parameters()) + 1]
+    w = Value(0.5, label="w")
+
+    def exact(x):
+        return sum((w * xi - xi / 3.0).relu() for xi in x)
+    xs = np.random.default_rng(1).normal(size=50)
+    step = compile(exact)
+    w.grad = 0.0
+    got = step(xs)
+    mine, w.grad = w.grad, 0.0
+    loss = eager(exact, xs)
+    loss.backward()
+    assert (got, mine) == (loss.data, w.grad)   # + - * / relu in eager's order: same bits
+
+
+def test_shuffled_minibatches_replay_one_trace():
+    model, loss_fn, X, y = micrograd_moons()
+    step = compile(loss_fn)
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        order = rng.permutation(len(y))[:20]
+        compare(step, loss_fn, model.parameters(), X[order], y[order])
+    assert step.traces == 1
+
+
+# ---- run eagerly, said once ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("body, said", [
+    ("no_grad", "no_grad"),
+    ("assign", "assigns"),
+    ("backward", "backward"),
+])
+def test_what_a_replay_cannot_follow_runs_eagerly_with_one_warning(body, said):
+    from microgrant import no_grad
+    w = Value(2.0, label="w")
+
+    def loss_fn(x):
+        if body == "no_grad":
+            with no_grad():
+                scale = w * 3.0
+            return w * x[0] * scale
+        if body == "assign":
+            w.data = w.data * 1.0          # changes state: eager does it on every call
+            return w * x[0]
+        inner = w * w
+        inner.backward()
+        return w * x[0] * w.grad
+
+    step = compile(loss_fn)
+    with pytest.warns(RuntimeWarning, match=said):
+        compare(step, loss_fn, [w], [1.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        w.data = 3.0
+        compare(step, loss_fn, [w], [2.5])
+    assert step.eager_calls >= 2
+
+
+def test_frames_are_looked_at_in_watch_only():
+    from pathlib import Path
+
+    import microgrant
+    root = Path(microgrant.__file__).parent
+    for path in root.rglob("*.py"):
+        text = path.read_text()
+        if path.name != "watch.py":
+            assert "_getframe" not in text and "setprofile" not in text, path
+        assert "f_locals" not in text and ".register(" not in text, path
