@@ -302,16 +302,26 @@ def case_to_dot(name, n=20000):
     return {"forward_ms": times[0] * 1e3, "backward_ms": times[1] * 1e3}
 
 
+BEFORE = "microgrant-before"
+AGAINST = (("chain backward ns/node", "chain", "backward_ns_per_node", 1.15),
+           ("moons step ms", "moons", "ms_per_step", 1.03))
+"""What --against compares, with the most this tree may cost relative to the other."""
+
 CASES = {"chain": case_chain, "wide": case_wide, "moons": case_moons, "memory": case_memory,
          "depth": case_depth, "to_dot": case_to_dot}
 
 # ---- the driver, in the parent process -----------------------------------------------------
 
 
-def run_child(engine: str, case: str, **kwargs) -> dict:
-    """Runs one case for one engine in a fresh interpreter; returns its JSON result."""
+def run_child(engine: str, case: str, source: str = "", **kwargs) -> dict:
+    """Runs one case for one engine in a fresh interpreter; returns its JSON result.
+
+    ``source``, when given, is the folder of another microgrant source tree (an earlier
+    version, say) that the child imports instead of the installed one.
+    """
     code = (f"import json, sys; sys.path.insert(0, {repr(sys.path[0])}); import bench; "
-            f"print(json.dumps(bench.CASES[{case!r}]({engine!r}, **{kwargs!r})))")
+            + (f"sys.path.insert(0, {source!r}); " if source else "")
+            + f"print(json.dumps(bench.CASES[{case!r}]({engine!r}, **{kwargs!r})))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=1800)
     if proc.returncode != 0:
@@ -355,6 +365,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke test)")
     parser.add_argument("--json", metavar="PATH", help="also write the raw results as JSON")
+    parser.add_argument("--against", metavar="TREE",
+                        help="also time another microgrant source tree (e.g. an earlier "
+                             "commit, from git archive) on the chain and moons cases, in "
+                             "the same alternating rounds, and print this tree's ratios")
     # Exit status: 1 when a case failed to run; a missed target is reported, not an error.
     args = parser.parse_args(argv)
 
@@ -370,14 +384,20 @@ def main(argv=None) -> int:
         # would move one engine's number and not the other's.  They run in rounds that
         # alternate the engines, and each engine keeps its median round.
         rounds = 1 if args.quick or case not in ("chain", "wide") else 5
-        runs: dict = {engine: [] for engine in engines}
+        racers = engines + ([BEFORE] if args.against and case in ("chain", "moons") else [])
+        if args.against and case == "moons":
+            rounds = 1 if args.quick else 5
+        runs: dict = {engine: [] for engine in racers}
         for round_ in range(rounds):
-            for engine in engines:
+            for engine in racers:
                 kwargs = quick.get(case, {}) if args.quick else {}
                 print(f"  {case:<7} {engine} ({round_ + 1}/{rounds}) ...", file=sys.stderr,
                       flush=True)
-                runs[engine].append(run_child(engine, case, **kwargs))
-        results[case] = {engine: _median_run(runs[engine]) for engine in engines}
+                if engine == BEFORE:
+                    runs[engine].append(run_child("microgrant", case, args.against, **kwargs))
+                else:
+                    runs[engine].append(run_child(engine, case, **kwargs))
+        results[case] = {engine: _median_run(runs[engine]) for engine in racers}
     # The batched side: microgrant's compiled step against PyTorch's nn.Linear step, and
     # the eager step again with torch imported first in the same process.
     fast_steps = {"steps": 20 if args.quick else 300}
@@ -474,6 +494,15 @@ def main(argv=None) -> int:
               for e, v in per.items() if isinstance(v, dict) and "error" in v]
     for case, engine, message in errors:
         print(f"{case} / {engine} failed: {message}")
+    if args.against:
+        print(f"\nthis tree against {args.against}, same rounds:")
+        for title, case, key, target in AGAINST:
+            r = ratio(get(case, "microgrant", key), get(case, BEFORE, key))
+            met = r != "-" and float(r) <= target
+            verdicts.append((f"{title} against {args.against}", met))
+            print(f"  {title}: {fmt(get(case, 'microgrant', key))} against "
+                  f"{fmt(get(case, BEFORE, key))}, ratio {r} "
+                  f"(<= {target:g} {'met' if met else 'MISSED'})")
     missed = [t for t, met in verdicts if not met]
     print("\nall targets met" if not missed else f"\ntargets missed: {', '.join(missed)}")
     if args.json:
