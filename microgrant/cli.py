@@ -50,6 +50,7 @@ DATASETS = {
     "and": "the AND truth table (4 points)",
     "or": "the OR truth table (4 points)",
     "nand": "the NAND truth table (4 points)",
+    "not": "the NOT truth table (2 points of one input)",
     "moons": "two interleaving half moons (micrograd's demo)",
     "circles": "a small circle inside a large one",
     "blobs": "two Gaussian clusters",
@@ -281,7 +282,7 @@ def _cmd_graph(args) -> int:
 
 
 def _dataset(name: str, n: int, seed: int):
-    if name in data.GATES:
+    if name in data.GATES or name in data.ONE_INPUT_GATES:
         return data.logic_gate(name)
     if name == "blobs":
         return data.blobs(n=n, centers=[[-1.5, -1.0], [1.5, 1.0]], seed=seed)
@@ -291,9 +292,9 @@ def _dataset(name: str, n: int, seed: int):
     return X, y
 
 
-def _check_work(sizes: list[int], points: int, epochs: int) -> None:
+def _check_work(sizes: list[int], points: int, epochs: int, inputs: int = 2) -> None:
     """Refuses a run beyond `MAX_WORK` before the model is even built, saying what to cut."""
-    parameters, fan_in = 0, 2
+    parameters, fan_in = 0, inputs
     for size in [*sizes, 1]:
         parameters += (fan_in + 1) * size
         fan_in = size
@@ -308,10 +309,11 @@ def _check_work(sizes: list[int], points: int, epochs: int) -> None:
 
 def _cmd_train(args) -> int:
     X, y = _dataset(args.dataset, args.n, args.seed)
-    _check_work(args.hidden, len(y), args.epochs)
+    inputs = X.shape[1]
+    _check_work(args.hidden, len(y), args.epochs, inputs)
     _check_out(args.out)
     lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
-    model = MLP(2, [*args.hidden, 1], activation=args.activation, seed=args.seed)
+    model = MLP(inputs, [*args.hidden, 1], activation=args.activation, seed=args.seed)
     optimizer = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}[args.optimizer](
         model.parameters(), lr=lr)
     print(f"{model} on {args.dataset} ({len(y)} points), {args.optimizer} lr {lr:g}, "
@@ -337,12 +339,14 @@ def _cmd_train(args) -> int:
     folder = _out_dir(args.out)
     boundary = folder / f"{args.dataset}_boundary.png"
     curves = folder / f"{args.dataset}_curves.png"
+    # A decision boundary is drawn over the plane of two inputs; one input has none to draw.
     written = _plot(lambda: plot.decision_boundary(
         model, X, y, title=f"{args.dataset}: {acc:.0%}", path=boundary), boundary,
-        "the decision-boundary plot")
-    if written:
-        plot.training_curves(history.loss, history.accuracy, path=curves)
-        _list_written([*written, curves])
+        "the decision-boundary plot") if inputs == 2 else []
+    if written or inputs != 2:
+        written += _plot(lambda: plot.training_curves(history.loss, history.accuracy,
+                                                      path=curves), curves, "the curves")
+        _list_written(written)
     return 0
 
 

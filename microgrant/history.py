@@ -58,7 +58,8 @@ class History:
             `accuracy` as ``loss=`` to score the model as `fit` did.
         snapshots: with ``fit(..., record=k)``, a `Snapshot` before training and after every
             k-th epoch (and after the last one that finished: an epoch that diverged leaves
-            none); empty without ``record``.
+            none, and one that stopped before its step, at a target accuracy, keeps the
+            weights it measured once, under the epoch before it); empty without ``record``.
 
     >>> h = History(loss=[0.9, 0.4], accuracy=[0.5, 1.0], lr=[0.1, 0.1])
     >>> h.epochs, h.loss[-1]

@@ -9,7 +9,7 @@ Every loss is called as PyTorch's are, ``loss(input, target, reduction="mean")``
 the model's output for one sample or a list of them, ``target`` what it should have been.
 ``reduction="mean"`` averages the per-sample losses, ``"sum"`` adds them and ``"none"`` returns
 the list.  The reduced loss is labelled with the loss's short name (``mse``, ``hinge``,
-``bce``, ``bce_logits``, ``cross_entropy``) and each per-sample term ``name[k]`` (k from 1), so
+``bce``, ``bce_logits``, ``cross_entropy``, ...) and each per-sample term ``name[k]`` (k from 1), so
 a drawing of the graph says which node is which.  The numbers match float64 PyTorch's.
 
 Stability is the subtle part.  ``exp(1000)`` overflows a float, and ``log(1 + u)`` loses every
@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from . import checks, labels
-from .engine import Value
+from .engine import Value, is_grad_enabled
 
 __all__ = [
     "softmax",
@@ -43,6 +44,7 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
+    "cross_entropy_probs",
     "hinge_loss",
     "REDUCTIONS",
 ]
@@ -434,15 +436,15 @@ def hinge_loss(input, target, reduction: str = "mean"):
                                            "datasets' labels='pm1')"))
 
 
-def _class_index(t, n_classes: int, at: str) -> int:
-    what = f"cross_entropy's target{at} (a class index)"
+def _class_index(name: str, t, n_classes: int, at: str) -> int:
+    what = f"{name}'s target{at} (a class index)"
     if isinstance(t, Value):  # a placeholder target: its number, which must be whole
         if not float(t.data).is_integer():
             raise TypeError(f"{what} must be a whole number; got {t.data!r}")
         t = int(t.data)
     index = checks.count(t, what, minimum=0)
     if index >= n_classes:
-        raise ValueError(f"cross_entropy: class index {index}{at} is out of range for "
+        raise ValueError(f"{name}: class index {index}{at} is out of range for "
                          f"{n_classes} classes (valid: 0 to {n_classes - 1})")
     return index
 
@@ -469,13 +471,22 @@ def _is_softmax_output(zs: list[Value]) -> bool:
 
 
 def _refuse_softmax_output(zs: list[Value], at: str) -> None:
+    if not is_grad_enabled():
+        # no_grad records no graph to read: flag what looks like probabilities instead.
+        data = [z.data for z in zs]
+        if all(0.0 <= p <= 1.0 for p in data) and abs(sum(data) - 1.0) < 1e-9:
+            warnings.warn(f"cross_entropy's input{at} looks like probabilities (each in "
+                          "[0, 1], adding up to 1): cross_entropy applies softmax itself, so "
+                          "pass the scores before softmax, or use cross_entropy_probs",
+                          UserWarning, stacklevel=4)
+        return
     if _is_softmax_output(zs):
         raise ValueError(f"cross_entropy takes class scores (logits) and applies softmax "
                          f"itself; its input{at} is already the output of a softmax, so "
                          "softmax would be applied twice and the loss would be wrong. Pass the "
                          "scores before softmax: cross_entropy(z, target) (for a model, end it "
                          "with a linear layer: MLP(..., output='linear'), no Softmax module); "
-                         "from probabilities p, the loss is -p[target].log()")
+                         "from probabilities, use cross_entropy_probs(p, target)")
 
 
 def cross_entropy(input, target, reduction: str = "mean"):
@@ -486,7 +497,9 @@ def cross_entropy(input, target, reduction: str = "mean"):
     ``softmax(z)_i - [i == target]``.  The class index is read as a number: it picks which
     score the loss takes, so it is part of the graph's shape.  It applies softmax itself, so
     the output of `softmax` (or of a model ending in one) is refused: softmax twice would
-    give a wrong loss without a word (0.802 instead of 0.417 in the example below).
+    give a wrong loss without a word (0.802 instead of 0.417 in the example below).  Inside
+    `no_grad` no graph says where an input came from: inputs that look like probabilities
+    get a warning there instead.
 
     Args:
         input: the scores z of one sample (a list of Values, one per class), or a list of
@@ -503,45 +516,83 @@ def cross_entropy(input, target, reduction: str = "mean"):
     [-0.341, 0.2424, 0.0986]
     """
     checks.one_of(reduction, REDUCTIONS, "reduction")
-    if _is_one(input):
-        raise ValueError("cross_entropy needs a list of class scores per sample (one Value "
-                         f"per class); got a single score {checks.shown(input)}")
-    rows = _listed(input, "cross_entropy's input")
-    one_sample = bool(rows) and all(_is_one(z) for z in rows)
-    if one_sample:
-        if not _is_one(target):
-            listed = _listed(target, "cross_entropy's target")
-            raise ValueError(
-                f"cross_entropy: input is one sample's list of class scores ({len(rows)} "
-                f"classes), so target must be its class index (an int); got a list "
-                f"{checks.shown(listed)}{_one_hot_hint(listed)}. For a batch, input is a "
-                "list of class-score lists, one per sample")
-        samples, targets, single = [rows], [target], True
-    else:
-        if _is_one(target):
-            raise ValueError(f"cross_entropy: input is a batch of {len(rows)} samples, so "
-                             f"target must be a list of {len(rows)} class indices; got "
-                             f"{checks.shown(target)}")
-        samples, targets = rows, _listed(target, "cross_entropy's target")
-        single = False
-        if len(samples) != len(targets):
-            raise ValueError(f"cross_entropy: input has {len(samples)} samples but target "
-                             f"has {len(targets)} class indices; they must pair up one to one")
-        if not samples:
-            raise ValueError("cross_entropy: input is empty (an empty list has no mean)")
+    samples, single = _class_samples("cross_entropy", input, target)
     terms = []
-    for k, (z, t) in enumerate(zip(samples, targets)):
-        at = "" if single else f" at index {k}"
-        if _is_one(z):
-            raise ValueError("cross_entropy needs a list of class scores per sample; got a "
-                             f"single score {checks.shown(z)}{at}")
-        if not _is_one(t):
-            raise ValueError(f"cross_entropy: the target{at} must be a class index (an int); "
-                             f"got {checks.shown(t)}{_one_hot_hint(t)}")
-        zs = _scores(z, "cross_entropy")
+    for at, zs, t in samples:
         _refuse_softmax_output(zs, at)
-        index = _class_index(t, len(zs), at)
+        index = _class_index("cross_entropy", t, len(zs), at)
         # 0 - x rather than -x: the same number, except that a perfect prediction (x = 0)
         # gives a loss of 0.0, where -x would give -0.0.
         terms.append(0.0 - log_softmax(zs)[index])
     return _reduce("cross_entropy", terms, reduction, single)
+
+
+def cross_entropy_probs(input, target, reduction: str = "mean"):
+    """-log p[target]: the loss of class probabilities (a softmax's outputs) against the true
+    class.
+
+    `cross_entropy` for a model that applies softmax itself (``MLP(..., output="softmax")``
+    or a `Softmax` module last); from scores, `cross_entropy` is stabler.  ``log p`` is
+    clamped at -100 as in `binary_cross_entropy` (p = 0 costs 100, not infinity).  Keras's
+    ``sparse_categorical_crossentropy``; not PyTorch's ``NLLLoss``, which takes log p.
+
+    Args:
+        input: one sample's probabilities (a list of Values in [0, 1], one per class), or a
+            list of such lists, one per sample.
+        target: the true class (an int in 0..k-1), or a list of them.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+
+    >>> p = softmax([Value(2.0), Value(1.0), Value(0.1)])
+    >>> round(cross_entropy_probs(p, 0).data, 4)     # cross_entropy of the scores: the same
+    0.417
+    """
+    checks.one_of(reduction, REDUCTIONS, "reduction")
+    name, terms = "cross_entropy_probs", []
+    samples, single = _class_samples(name, input, target)
+    for at, ps, t in samples:
+        for p in ps:
+            if not checks.satisfies(p.data, _unit):  # NaN fails too
+                raise ValueError(f"{name} needs probabilities in [0, 1]; got {p.data!r}{at} "
+                                 "(for class scores (logits) use cross_entropy)")
+        index = _class_index(name, t, len(ps), at)
+        terms.append(0.0 - _clamped_log(ps[index]))
+    return _reduce(name, terms, reduction, single)
+
+
+def _class_samples(name: str, input, target) -> tuple[list[tuple[str, list[Value], Any]], bool]:
+    """(where, class values, target) per sample: one sample's list (one Value per class)
+    with a class index, or a batch of lists with a list of class indices; checked."""
+    what = "class probabilities" if name == "cross_entropy_probs" else "class scores"
+    if _is_one(input):
+        raise ValueError(f"{name} needs a list of {what} per sample (one Value per "
+                         f"class); got a single value {checks.shown(input)}")
+    rows = _listed(input, f"{name}'s input")
+    if rows and all(_is_one(z) for z in rows):
+        if not _is_one(target):
+            listed = _listed(target, f"{name}'s target")
+            raise ValueError(
+                f"{name}: input is one sample's list of {what} ({len(rows)} "
+                f"classes), so target must be its class index (an int); got a list "
+                f"{checks.shown(listed)}{_one_hot_hint(listed)}. For a batch, input is a "
+                "list of lists, one per sample")
+        return [("", _scores(rows, name), target)], True
+    if _is_one(target):
+        raise ValueError(f"{name}: input is a batch of {len(rows)} samples, so target must "
+                         f"be a list of {len(rows)} class indices; got {checks.shown(target)}")
+    targets = _listed(target, f"{name}'s target")
+    if len(rows) != len(targets):
+        raise ValueError(f"{name}: input has {len(rows)} samples but target has "
+                         f"{len(targets)} class indices; they must pair up one to one")
+    if not rows:
+        raise ValueError(f"{name}: input is empty (an empty list has no mean)")
+    samples = []
+    for k, (z, t) in enumerate(zip(rows, targets)):
+        at = f" at index {k}"
+        if _is_one(z):
+            raise ValueError(f"{name} needs a list of {what} per sample; got a single "
+                             f"value {checks.shown(z)}{at}")
+        if not _is_one(t):
+            raise ValueError(f"{name}: the target{at} must be a class index (an int); got "
+                             f"{checks.shown(t)}{_one_hot_hint(t)}")
+        samples.append((at, _scores(z, name), t))
+    return samples, False

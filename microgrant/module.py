@@ -5,32 +5,44 @@ change, the parameters.  A `Module` finds them: it walks its attributes (Values,
 Values, other Modules) and lists every parameter once, in a fixed order, each named by its
 path (``layers.0.neurons.3.w.1``).  ``zero_grad``, the state dict and the weights files all
 come from that list.  The network parts built on it (`microgrant.nn`'s `Neuron`, `Layer`,
-`MLP`, `Linear`, ...) share the helpers that follow it: activations and initialisations by
-name, and one sample's inputs checked once.
+`MLP`, `Linear`, ...) share the helpers of `microgrant.parts`: activations and
+initialisations by name, and one sample's inputs checked once.
 
-Last come the parameter guards.  A parameter is trained only while it stays the same leaf
-Value: ``n.w[0] = 3.0`` would swap it for a number, and ``n.w[0] += 0.1`` for the result of an
-op (an interior node of a graph, which no gradient reaches).  Both are errors that say what to
-write instead (``n.w[0].data += 0.1``), as PyTorch refuses an in-place change of a leaf.
-Values kept in a dict are not parameters (as in PyTorch); the walk warns when it meets some.
+Last come the parameter guards.  A parameter is a leaf Value that takes a gradient, and it is
+trained only while it stays the same leaf: ``n.w[0] = 3.0`` would swap it for a number, and
+``n.w[0] += 0.1`` (or ``n.w[0:1] = [...]``, ``n.w = [w * 0.5 for w in n.w]``) for the result of
+an op (an interior node of a graph, which no gradient reaches).  These are errors that say
+what to write instead (``n.w[0].data += 0.1``), as PyTorch refuses an in-place change of a
+leaf.  As PyTorch tells parameters from plain attributes, the results of ops (a running total,
+an RNN's hidden state) are not parameters and may be replaced, and a parameter may be set to
+``None``.  Values kept in a dict are not parameters (as in PyTorch); assigning such a dict
+warns.
 """
 
 from __future__ import annotations
 
 import numbers
-import random
 import warnings
-from typing import Any, Callable
-
-import numpy as np
+from typing import Sequence, TypeGuard
 
 from . import checks, io
 from .engine import Value
-from .ops import OPS
 
-__all__ = ["Module", "ParameterList", "ACTIVATIONS", "INITS", "GlobalRandom",
-           "activation_named", "init_named", "micrograd_nonlin", "flag", "weight_source",
-           "draw_weights", "one_sample"]
+# The parts' shared helpers lived here once: still importable from here.
+from .parts import (  # noqa: F401
+    ACTIVATIONS,
+    INITS,
+    GlobalRandom,
+    activation_named,
+    draw_weights,
+    flag,
+    init_named,
+    micrograd_nonlin,
+    one_sample,
+    weight_source,
+)
+
+__all__ = ["Module", "ParameterList"]
 
 
 # ---- Module ---------------------------------------------------------------------------------
@@ -42,10 +54,12 @@ class Module:
     A subclass defines ``forward(x)`` (as in PyTorch; calling the module calls it) and keeps
     its parameters in attributes: a `Value`, a list of Values, another Module or a list of
     Modules.  `named_parameters` finds them all, in the order the attributes were set, and
-    names each by its path (``layers.0.neurons.3.w.1``).  A parameter attribute only takes a
-    trainable Value: ``n.b = 3.0`` is an error that says to write ``n.b.data = 3.0``.  Values
-    (or Modules) kept in a dict are not found, as in PyTorch: keep them in a list or an
-    attribute each (`parameters` warns when it meets a dict holding some).
+    names each by its path (``layers.0.neurons.3.w.1``).  A parameter is a leaf Value; the
+    results of ops (state a forward pass keeps, such as a running total) are not, as plain
+    tensors are not in PyTorch.  A parameter attribute only takes another leaf Value or
+    ``None``: ``n.b = 3.0`` is an error that says to write ``n.b.data = 3.0``.  Values (or
+    Modules) kept in a dict are not found, as in PyTorch: keep them in a list or an
+    attribute each (assigning a dict holding some warns).
 
     >>> class Line(Module):
     ...     def __init__(self):
@@ -67,20 +81,32 @@ class Module:
                                   "module calls it)")
 
     def __setattr__(self, name: str, value) -> None:
+        if name.startswith("_"):  # not searched for parameters, so not guarded
+            object.__setattr__(self, name, value)
+            return
         old = self.__dict__.get(name)
-        if isinstance(old, Value) and not isinstance(value, Value):
-            raise TypeError(f"{type(self).__name__}.{name} is a parameter (a Value); assigning "
-                            f"{checks.shown(value)} would stop it from being trained. Set its "
-                            f"number instead: {_hint(name, value)}")
-        if isinstance(old, Value):
-            _check_replacement(f"{type(self).__name__}.{name}", name, old, value)
-        if _holds_parameters(old) or _holds_parameters(value):
+        where = f"{type(self).__name__}.{name}"
+        if _is_parameter(old) and value is not None:
+            if not isinstance(value, Value):
+                raise TypeError(f"{where} is a parameter (a Value); assigning "
+                                f"{checks.shown(value)} would stop it from being trained. Set "
+                                f"its number instead: {_hint(name, value)}{_STATE_HINT}")
+            _check_replacement(where, name, old, value, _STATE_HINT)
+        if value is not None and (_holds_parameters(old) or _holds_parameters(value)):
             if not isinstance(value, (list, tuple)):
-                raise TypeError(f"{type(self).__name__}.{name} is a list of parameters; "
-                                f"assigning {checks.shown(value)} would stop them from being "
-                                f"trained. Assign a list of Values, or set each number: "
+                raise TypeError(f"{where} is a list of parameters; assigning "
+                                f"{checks.shown(value)} would stop them from being trained. "
+                                f"Assign a list of Values, or set each number: "
                                 f"{name}[i].data = ...")
+            if isinstance(old, (list, tuple)):
+                _check_items(name, old, value)
             value = ParameterList(value, name)
+        elif isinstance(value, dict) and any(isinstance(v, (Value, Module))
+                                             for v in value.values()):
+            warnings.warn(f"{where} is a dict holding Values or Modules; parameters() does "
+                          f"not look inside dicts, so they are not trained or saved. Keep "
+                          f"them in a list, or as attributes of their own", UserWarning,
+                          stacklevel=2)
         object.__setattr__(self, name, value)
 
     def named_parameters(self) -> list[tuple[str, Value]]:
@@ -122,7 +148,8 @@ class Module:
             prefix, children = stack[-1]
             for key, value in children:
                 if isinstance(value, Value):
-                    if id(value) not in seen:
+                    if id(value) not in seen and not value.inputs:  # results of ops are not
+                        # parameters (a forward pass's state or outputs), as in PyTorch
                         seen.add(id(value))
                         found.append((f"{prefix}{key}", value) if named else value)
                 elif isinstance(value, (Module, list, tuple)) and id(value) not in seen:
@@ -131,8 +158,6 @@ class Module:
                         _check_list(value, f"{prefix}{key}")
                     stack.append((f"{prefix}{key}." if named else "", _children(value)))
                     break  # visit the child now; this iterator resumes after it
-                elif isinstance(value, dict):
-                    _warn_dict(value, f"{prefix}{key}")
             else:
                 stack.pop()
         return found
@@ -232,145 +257,6 @@ class Module:
         return f"{type(self).__name__}({len(self.parameters())} parameters)"
 
 
-# ---- what every part shares: activations, initialisations, one sample's inputs -------------
-
-#: Activations by name: the op table's activations, plus the identity (``None``) and softmax,
-#: which acts on a whole layer at once.
-ACTIVATIONS: dict[str, Callable | None] = {
-    "linear": None,
-    **{op.method: getattr(Value, op.method) for op in OPS.values() if op.activation},
-    "softmax": None,
-}
-
-#: Weight initialisations by name: each draws one weight from (rng, fan_in, fan_out), where
-#: rng has numpy Generator's ``uniform(low, high)`` and ``normal(loc, scale)`` (a seeded
-#: numpy Generator, or `GlobalRandom` when no seed was given).
-INITS: dict[str, Callable[[Any, int, int], float]] = {
-    # micrograd's choice: every weight uniform in [-1, 1], whatever the layer's size.
-    "uniform": lambda rng, fan_in, fan_out: rng.uniform(-1.0, 1.0),
-    # Keras's "random_normal" (note 002's initializer): mean 0, standard deviation 0.05.
-    "normal": lambda rng, fan_in, fan_out: rng.normal(0.0, 0.05),
-    # Glorot & Bengio (2010), Keras's default: keeps the variance of signals about the same in
-    # both directions through a layer of tanh or sigmoid units.
-    "xavier": lambda rng, fan_in, fan_out: rng.uniform(-1.0, 1.0) * (6.0 / (fan_in + fan_out))
-    ** 0.5,
-    # He et al. (2015): relu zeroes half its inputs, so the variance is doubled to make up.
-    "he": lambda rng, fan_in, fan_out: rng.uniform(-1.0, 1.0) * (6.0 / fan_in) ** 0.5,
-}
-_INIT_ALIASES = {"glorot": "xavier", "kaiming": "he", "random_normal": "normal"}
-
-
-class GlobalRandom:
-    """Python's `random` module with numpy Generator's method names: the weights' source
-    when no seed is given, so ``random.seed(1337)`` before ``MLP(...)`` repeats the weights, as
-    in micrograd (``uniform(-1, 1)`` is ``random.uniform(-1, 1)``, drawn in the same order).
-
-    >>> random.seed(0); a = GlobalRandom().uniform(-1.0, 1.0)
-    >>> random.seed(0); a == random.uniform(-1, 1)
-    True
-    """
-
-    def uniform(self, low: float = 0.0, high: float = 1.0) -> float:
-        """A number drawn uniformly from [low, high] by ``random.uniform``."""
-        return random.uniform(low, high)
-
-    def normal(self, loc: float = 0.0, scale: float = 1.0) -> float:
-        """A number drawn from the normal distribution by ``random.gauss``."""
-        return random.gauss(loc, scale)
-
-    def __repr__(self) -> str:
-        return "GlobalRandom()"
-
-
-def weight_source(seed: Any) -> Any:
-    """Where weights come from: Python's `random` module (`GlobalRandom`) for ``None``, as
-    in micrograd; else a numpy Generator (`microgrant.checks.rng`: an int, or a Generator)."""
-    if seed is None or isinstance(seed, GlobalRandom):
-        return seed or GlobalRandom()
-    return checks.rng(seed)
-
-
-def activation_named(activation, allow_softmax: bool) -> tuple[str, Callable | None]:
-    """(name, function) for an activation given by name, as a function Value -> Value, as
-    ``None`` (Keras's "no activation") or as micrograd's ``nonlin`` flag."""
-    if activation is None or activation is False:
-        return "linear", None
-    if activation is True:
-        return "relu", ACTIVATIONS["relu"]
-    if callable(activation) and not isinstance(activation, str):
-        name = getattr(activation, "__name__", type(activation).__name__)
-        if name in ACTIVATIONS and activation is not ACTIVATIONS[name]:
-            # A function of your own that shares a built-in's name is named by where it
-            # lives, so no picture or converter mistakes it for the built-in.
-            where = getattr(activation, "__module__", None) or type(activation).__module__
-            name = f"{where}.{getattr(activation, '__qualname__', name)}"
-        return name, activation
-    checks.one_of(activation, ACTIVATIONS, "activation")
-    if activation == "softmax" and not allow_softmax:
-        raise ValueError("softmax normalises over a whole layer's outputs, so a single Neuron "
-                         "cannot have it; use Layer(..., activation='softmax'), "
-                         "MLP(..., output='softmax') or the Softmax module")
-    return activation, ACTIVATIONS[activation]
-
-
-def init_named(init) -> Callable[[Any, int, int], float]:
-    """The weight initialisation ``init`` names (see `INITS`), or ``init`` itself if callable."""
-    if callable(init) and not isinstance(init, str):
-        return init
-    name = _INIT_ALIASES.get(init, init) if isinstance(init, str) else init
-    checks.one_of(name, (*INITS, *_INIT_ALIASES), "init")
-    return INITS[name]
-
-
-def draw_weights(init, seed, fan_in: int, fan_out: int, rows: int,
-                 columns: int) -> list[list[float]]:
-    """``rows`` x ``columns`` weights drawn by ``init`` (a name or a function), row by row."""
-    rng, draw = weight_source(seed), init_named(init)
-    return [[checks.real(draw(rng, fan_in, fan_out), "a drawn weight")
-             for _ in range(columns)] for _ in range(rows)]
-
-
-def micrograd_nonlin(activation, nonlin):
-    """micrograd's ``nonlin=`` flag, given by keyword: True is relu, False linear."""
-    if nonlin is None:
-        return activation
-    if not isinstance(nonlin, (bool, np.bool_)):
-        raise TypeError(f"nonlin must be True (relu) or False (linear); got {checks.shown(nonlin)}")
-    if activation not in ("relu", True):
-        raise TypeError(f"give activation= or micrograd's nonlin=, not both (got activation="
-                        f"{activation!r} and nonlin={nonlin!r})")
-    return bool(nonlin)
-
-
-def flag(value, name: str) -> bool:
-    """``value`` as a bool, refusing anything but True and False (and numpy's bools)."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False; got {checks.shown(value)}")
-    return bool(value)
-
-
-def one_sample(x, expected: int | None, who) -> list[Value]:
-    """One sample's inputs as a list of Values, checked once per call (not once per neuron).
-
-    Numbers become constant Values here, once: each neuron then multiplies two Values instead
-    of converting the same number again.
-    """
-    inputs = "inputs" if expected is None else f"{expected} inputs"
-    if isinstance(x, np.ndarray):
-        if x.ndim != 1:
-            raise ValueError(f"{who!r} takes one sample, a 1-D array of {inputs}; got an "
-                             f"array of shape {x.shape}")
-        x = x.tolist()
-    elif isinstance(x, (Value, numbers.Real)):
-        raise TypeError(f"{who!r} takes one sample, a list of {inputs}; got a single "
-                        f"{checks.shown(x)}")
-    else:
-        x = list(x)
-    if expected is not None and len(x) != expected:
-        raise ValueError(f"{who!r} expects {expected} inputs; got {len(x)}")
-    return [v if isinstance(v, Value) else Value(v, requires_grad=False) for v in x]
-
-
 # ---- parameter guards: a weight that cannot quietly stop being trained ----------------------
 
 class ParameterList(list):
@@ -413,14 +299,18 @@ w[0].data += 0.1
 
     def __setitem__(self, index, item):
         if isinstance(index, slice):
-            item = [self._checked(index.start or 0, v) for v in item]
+            item = list(item)
+            start = index.indices(len(self))[0]
+            _check_items(self._name, self[index], item, start)
+            item = [self._checked(start + i, v) for i, v in enumerate(item)]
         else:
-            old = self[index]
-            if isinstance(old, Value):
-                name = f"{self._name}[{index}]"
-                _check_replacement(name, name, old, item)
+            _check_items(self._name, [self[index]], [item], index)
             item = self._checked(index, item)
         super().__setitem__(index, item)
+
+    def __reduce__(self):
+        # pickle and copy.deepcopy rebuild the list through __init__, so the name is set first
+        return (ParameterList, (list(self), self._name))
 
     def append(self, item) -> None:
         super().append(self._checked(len(self), item))
@@ -440,7 +330,7 @@ w[0].data += 0.1
 _IN_PLACE = {"add": ("+", "+="), "sub": ("-", "-="), "mul": ("*", "*="), "div": ("/", "/=")}
 
 
-def _check_replacement(where: str, name: str, old: Value, value) -> None:
+def _check_replacement(where: str, name: str, old: Value, value, state: str = "") -> None:
     """Refuses to replace the trainable leaf ``old`` by a Value no gradient would train.
 
     ``p += 0.1`` on a parameter makes ``p`` the result of an op: the old leaf, which the
@@ -457,16 +347,39 @@ def _check_replacement(where: str, name: str, old: Value, value) -> None:
         raise TypeError(f"{where} is a parameter: assigning it the result of an op ({name} "
                         f"{symbol} {number}) would make it an interior node of a graph, which "
                         f"no gradient reaches. Change its number instead: {name}.data "
-                        f"{in_place} {number}")
-    if value.op:
+                        f"{in_place} {number}{state}")
+    if value.op or value.inputs:
         raise TypeError(f"{where} is a parameter: assigning it the result of an op "
-                        f"({value.op}) would make it an interior node of a graph, which no "
-                        f"gradient reaches. Change its number instead: {name}.data = "
-                        "<a number>")
+                        f"({value.op or 'an op'}) would make it an interior node of a graph, "
+                        f"which no gradient reaches. Change its number instead: {name}.data "
+                        f"= <a number>{state}")
     if not value.requires_grad:
         raise TypeError(f"{where} is a parameter; assigning a constant Value (one that takes "
                         f"no gradient, as no_grad() makes) would stop it from being trained. "
-                        f"Set its number instead: {name}.data = {format(value.data, 'g')}")
+                        f"Set its number instead: {name}.data = {format(value.data, 'g')}{state}")
+
+
+_STATE_HINT = (". (If it is state a forward pass replaces, such as a running total or a "
+               "hidden state, rather than a parameter, start it as a float, self.h = 0.0: "
+               "numbers and the results of ops are not parameters, and may be replaced)")
+
+
+def _is_parameter(value) -> TypeGuard[Value]:
+    """Whether ``value`` is a parameter: a leaf Value that takes a gradient."""
+    return isinstance(value, Value) and value.requires_grad and not value.inputs \
+        and value.op == ""
+
+
+def _check_items(name: str, old: Sequence, new: Sequence, start: int = 0) -> None:
+    """Refuses to replace, item by item, a parameter of ``old`` by a Value no gradient
+    would train (rows of parameters are compared row by row)."""
+    for i, (before, after) in enumerate(zip(old, new), start):
+        where = f"{name}[{i}]"
+        if _is_parameter(before):
+            if isinstance(after, Value):
+                _check_replacement(where, where, before, after)
+        elif isinstance(before, (list, tuple)) and isinstance(after, (list, tuple)):
+            _check_items(where, before, after)
 
 
 def _hint(name: str, value) -> str:
@@ -499,11 +412,3 @@ def _check_list(items, name: str) -> None:
                 raise TypeError(f"{name}[{i}] is {checks.shown(v)} in a list of parameters: "
                                 f"a weight was replaced by a number, so it is no longer "
                                 f"trained. Set a weight's number with {name}[{i}].data = ...")
-
-
-def _warn_dict(items: dict, name: str) -> None:
-    """A dict of Values or Modules is not searched for parameters (as in PyTorch): say so."""
-    if any(isinstance(v, (Value, Module)) for v in items.values()):
-        warnings.warn(f"{name} is a dict holding Values or Modules; parameters() does not "
-                      f"look inside dicts, so they are not trained or saved. Keep them in a "
-                      f"list, or as attributes of their own", UserWarning, stacklevel=4)

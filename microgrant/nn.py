@@ -37,11 +37,10 @@ from .engine import Value
 from .losses import *  # noqa: F401,F403
 from .losses import __all__ as _LOSS_NAMES
 from .losses import softmax
-from .module import (
+from .module import Module, ParameterList
+from .parts import (
     ACTIVATIONS,
     INITS,
-    Module,
-    ParameterList,
     activation_named,
     draw_weights,
     flag,

@@ -82,6 +82,24 @@ def _parts(model) -> list[tuple]:
     return [("linear", rows, [n.b.data for n in neurons]), ("act", activation, 0.01)]
 
 
+def _refuse_shared(model) -> None:
+    """A layer used twice shares its weights; a torch.nn.Sequential of copies would not."""
+    if not isinstance(model, nn.Sequential):
+        return
+    seen: dict[int, int] = {}
+    for i, m in enumerate(model):
+        _refuse_shared(m)
+        if isinstance(m, nn.Activation):
+            continue  # no weights: using one twice shares nothing
+        if id(m) in seen:
+            raise TypeError(f"to_torch: a layer is used twice (items {seen[id(m)]} and {i} of "
+                            f"the Sequential are the same {type(m).__name__}), so the two "
+                            "share their weights; a torch.nn.Sequential would hold two "
+                            "copies that train apart. Use two layers, or a torch module of "
+                            "your own that calls one layer twice")
+        seen[id(m)] = i
+
+
 def to_torch(model) -> Any:
     """The microgrant network ``model`` as a ``torch.nn.Sequential`` with the same weights.
 
@@ -97,7 +115,7 @@ def to_torch(model) -> Any:
         ImportError: PyTorch is not installed.
         TypeError: the model (or an activation given as a function) has no torch counterpart,
             or does more than its layers: a subclass's own ``forward``, parameters of its
-            own, a function of yours named like a built-in activation.
+            own, a layer used twice, a function of yours named like a built-in activation.
 
     >>> torch = __import__("pytest").importorskip("torch")
     >>> model = nn.MLP(2, [3, 1], seed=0)
@@ -107,6 +125,7 @@ def to_torch(model) -> Any:
     True
     """
     torch = _torch()
+    _refuse_shared(model)
     parts = _parts(model)
     carried = sum(len(p[1]) * len(p[1][0]) + len(p[2] or ()) for p in parts
                   if p[0] == "linear")

@@ -10,13 +10,17 @@ How `fit` decides, in detail:
 
 * **The loss.**  Without ``loss=``, the labels choose: -1/+1 labels train with ``"hinge"``;
   0/1 labels with ``"bce_logits"`` (the output is read as a logit), or ``"bce"`` when the
-  model ends in a sigmoid; a model with several outputs with ``"cross_entropy"``; other
-  targets with ``"mse"``.  ``History.loss_name`` says which it was.
+  model ends in a sigmoid; a model with several outputs with ``"cross_entropy"``, or
+  ``"cross_entropy_probs"`` when it ends in a softmax; other targets with ``"mse"``.  What
+  the model ends in is read from the model (`microgrant.scoring.output_activation`), for a module
+  of your own from the graph its output recorded.  ``History.loss_name`` says which it was.
 * **Accuracy, one rule.**  One output is split into two classes at its loss's threshold
   (`LOSSES`): 0 for scores and logits, 0.5 for probabilities, midway between the labels for
   ``"mse"``.  `accuracy` follows the same rule (without ``loss=``, the loss `fit` would
-  choose), so the two agree on the same model.  ``History.accuracy`` is measured on each
-  epoch's own forward passes, before that epoch's updates.
+  choose), so the two agree on the same model.  ``History.accuracy`` (and ``loss``) is
+  measured on each epoch's own forward passes: in full-batch training, on the weights
+  before the epoch's one update; with ``batch_size``, each batch on the weights before its
+  own step, so the weights change during the epoch and the result mixes them.
 * **The learning rate** is checked as the optimisers check theirs (a finite number >= 0); a
   schedule is called for every epoch before training starts, so a bad rate changes no weight.
 * **Divergence.**  When the loss or a parameter stops being finite (usually too large a
@@ -34,9 +38,14 @@ How `fit` decides, in detail:
   ``min_delta``.
 * **Recording.**  ``record=k`` keeps a `Snapshot` before training (epoch 0), after every k-th
   epoch and after the last one: the weights after that epoch's updates, with the loss and
-  accuracy of exactly those weights (one forward pass over the data, without a graph, each).
-  ``live`` gets ``update(history)`` after each snapshot and ``finish(history)`` at the end;
-  ``live=True`` is `microgrant.viz.explore`'s live view.  Neither changes a weight.
+  accuracy of exactly those weights.  In full-batch training the next epoch's forward pass
+  measures them (the same weights), so recording costs almost nothing; with ``batch_size``
+  each snapshot costs one forward pass over the data (see `microgrant.recording`).  When
+  training stops before a step (a target accuracy reached), the last snapshot is the
+  weights that epoch measured, kept once.  ``live`` gets ``update(history)`` as each
+  snapshot is measured and ``finish(history)`` at the end; ``live=True`` is
+  `microgrant.viz.explore`'s live view, which records only in a notebook, where it shows
+  something.  Neither changes a weight.
 
     >>> from microgrant.nn import MLP
     >>> from microgrant.data import logic_gate
@@ -52,7 +61,6 @@ How `fit` decides, in detail:
 from __future__ import annotations
 
 import math
-import numbers
 import sys
 import warnings
 from dataclasses import dataclass
@@ -62,17 +70,31 @@ import numpy as np
 
 from . import checks
 from .compile import compile as compile_step
-from .engine import Value, no_grad
+from .engine import Value, is_grad_enabled, no_grad
 from .history import History, Progress, Snapshot
 from .losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
+    cross_entropy_probs,
     hinge_loss,
     mse_loss,
 )
 from .optim import SGD
-from .viz.explore import live_view
+from .recording import Recorder, recording
+from .scoring import (
+    check_finite,
+    class_labels,
+    hits,
+    numbers_of,
+    output_activation,
+    output_data,
+    sample_rows,
+    scorer,
+    targets_of,
+)
+from .viz.explore_data import forward as net_forward
+from .viz.explore_data import read_net, weights_of
 
 __all__ = ["fit", "predict", "accuracy", "History", "Snapshot", "LOSSES"]
 
@@ -84,86 +106,8 @@ LOSSES: dict[str, tuple[Callable, float | None]] = {
     "bce_logits": (binary_cross_entropy_with_logits, 0.0),
     "mse": (mse_loss, None),
     "cross_entropy": (cross_entropy, None),
+    "cross_entropy_probs": (cross_entropy_probs, None),
 }
-
-
-# ---- data -----------------------------------------------------------------------------------
-
-def _rows(X) -> list[list]:
-    """The samples as lists of Python floats (converted from numpy once, not every epoch)."""
-    if isinstance(X, np.ndarray):
-        if X.ndim != 2:
-            raise ValueError(f"X must be 2-D, one row per sample; got shape {X.shape}")
-        rows = X.tolist()
-    else:
-        rows = [list(row.tolist() if isinstance(row, np.ndarray) else row) for row in X]
-    if not rows:
-        raise ValueError("X has no samples")
-    return rows
-
-
-def _check_finite(rows: list[list], targets: list) -> None:
-    """NaN or inf in the data would train on garbage: say where, before anything changes."""
-    for i, row in enumerate(rows):
-        for j, v in enumerate(row):
-            checks.finite(v, f"X[{i}][{j}]")
-    for i, t in enumerate(targets):
-        if not isinstance(t, (list, tuple)):
-            checks.finite(t, f"y[{i}]")
-
-
-def _targets(y, n: int) -> list:
-    targets = y.tolist() if isinstance(y, np.ndarray) else list(y)
-    if len(targets) != n:
-        raise ValueError(f"X has {n} samples but y has {len(targets)} targets; they must "
-                         "pair up one to one")
-    return targets
-
-
-def _labels(targets: list) -> tuple[float, float] | None:
-    """(negative, positive) class labels for a two-class problem, or None."""
-    values = set()
-    for t in targets:
-        if isinstance(t, bool) or not isinstance(t, numbers.Real):
-            return None
-        values.add(float(t))
-    if values <= {-1.0, 1.0} and -1.0 in values:
-        return (-1.0, 1.0)
-    if values <= {0.0, 1.0}:
-        return (0.0, 1.0)
-    return None
-
-
-def _scorer(targets: list, threshold: float | None):
-    """A function (output data, target) -> correct?, or None when accuracy means nothing."""
-    labels: tuple | None = _labels(targets)
-    if labels is None:
-        if all(isinstance(t, numbers.Integral) and not isinstance(t, bool) for t in targets):
-            labels = ()  # class indices: only list outputs (argmax) can be scored
-        else:
-            return None
-    if threshold is None and labels:
-        threshold = (labels[0] + labels[1]) / 2.0
-    positive = 1.0
-
-    def correct(out, target) -> bool:
-        if isinstance(out, list):  # class scores: the predicted class is the largest
-            return max(range(len(out)), key=out.__getitem__) == target
-        if not labels:
-            raise ValueError("the targets are class indices, so the model must output a list "
-                             "of class scores; it gave a single number")
-        # At or above the threshold is the positive class.
-        return (out >= threshold) == (target == positive)
-
-    return correct
-
-
-def _output_data(out):
-    if isinstance(out, Value):
-        return out.data
-    if isinstance(out, (list, tuple)):
-        return [v.data if isinstance(v, Value) else float(v) for v in out]
-    return float(out)
 
 
 # ---- inference ------------------------------------------------------------------------------
@@ -185,7 +129,7 @@ def predict(model, X) -> np.ndarray:
     [2.0, -2.0]
     """
     with no_grad():
-        outputs = [_output_data(model(row)) for row in _rows(X)]
+        outputs = [output_data(model(row)) for row in sample_rows(X)]
     return np.array(outputs, dtype=np.float64)
 
 
@@ -217,30 +161,22 @@ def accuracy(model, X, y, threshold: float | None = None, *, loss=None) -> float
     >>> accuracy(n, X, y), accuracy(n, X, y, loss="mse")
     (1.0, 0.5)
     """
-    rows = _rows(X)
-    targets = _targets(y, len(rows))
+    rows = sample_rows(X)
+    targets = targets_of(y, len(rows))
     if threshold is not None:
         threshold = checks.finite(threshold, "threshold")
     else:
-        # Run with the graph recorded: the output's op says whether the model ends in a sigmoid.
-        threshold = _threshold(loss, targets, model(rows[0]))
-    score = _scorer(targets, threshold)
+        threshold = _threshold(loss, targets, model, rows[0])
+    score = scorer(targets, threshold)
     if score is None:
         raise ValueError("accuracy needs class labels (-1/+1, 0/1 or class indices); got "
                          f"targets such as {targets[:3]!r}")
     with no_grad():
-        hits = sum(score(_output_data(model(row)), t) for row, t in zip(rows, targets))
-    return hits / len(rows)
+        correct = hits(score, (model(row) for row in rows), targets)
+    return correct / len(rows)
 
 
 # ---- training -------------------------------------------------------------------------------
-
-def _numbers(nested):
-    """Values (nested in lists) as their numbers: a compiled step's targets as eager's."""
-    if isinstance(nested, list):
-        return [_numbers(x) for x in nested]
-    return nested.data if isinstance(nested, Value) else nested
-
 
 def _loss_fn(loss) -> tuple[Callable, float | None]:
     if callable(loss) and not isinstance(loss, str):
@@ -252,27 +188,50 @@ def _loss_fn(loss) -> tuple[Callable, float | None]:
     return LOSSES[loss]
 
 
-def _default_loss(targets: list, output) -> str:
+def _default_loss(targets: list, model, output) -> str:
     """The loss the labels call for: what `fit` trains with when it is given none.
 
     -1/+1 labels are scores for the hinge loss; 0/1 labels are probabilities for ``"bce"``
     when the model ends in a sigmoid, else logits for ``"bce_logits"``; a model with several
-    outputs is scored by ``"cross_entropy"``; anything else is a regression for ``"mse"``.
+    outputs is scored by ``"cross_entropy"``, or ``"cross_entropy_probs"`` when it ends in a
+    softmax; anything else is a regression for ``"mse"``.  What the model ends in is read
+    from the model (`microgrant.scoring.output_activation`); for a module of your own, from the
+    graph its output recorded.
     """
+    ending = _ending(model, output)
     if isinstance(output, (list, tuple)):
-        return "cross_entropy"
-    labels = _labels(targets)
+        return "cross_entropy_probs" if ending == "softmax" else "cross_entropy"
+    labels = class_labels(targets)
     if labels == (-1.0, 1.0):
         return "hinge"
     if labels == (0.0, 1.0):
-        return "bce" if isinstance(output, Value) and output.op == "sigmoid" else "bce_logits"
+        return "bce" if ending == "sigmoid" else "bce_logits"
     return "mse"
 
 
-def _threshold(loss, targets: list, output) -> float | None:
+def _ending(model, output) -> str | None:
+    """The activation the model's output passes through last, or None when unknown."""
+    ending = output_activation(model)
+    if ending is None and isinstance(output, Value) and output.op:
+        ending = output.op
+    return ending
+
+
+def _threshold(loss, targets: list, model, row) -> float | None:
     """Where one output splits two classes: the loss's threshold, for the loss given or the
     one `fit` would choose (None: midway between the labels)."""
-    return _loss_fn(_default_loss(targets, output) if loss is None else loss)[1]
+    if loss is None:
+        output = model(row)
+        if (not is_grad_enabled() and isinstance(output, Value)
+                and output_activation(model) is None and class_labels(targets) == (0.0, 1.0)):
+            # A module of one's own is read from its graph, and no_grad records none.
+            raise ValueError(f"accuracy cannot tell whether {type(model).__name__}'s output "
+                             "is a probability (split at 0.5) or a logit (split at 0) inside "
+                             "no_grad(), which records no graph to read; pass loss='bce' "
+                             "(probabilities) or loss='bce_logits' (logits), or call it "
+                             "outside no_grad()")
+        loss = _default_loss(targets, model, output)
+    return _loss_fn(loss)[1]
 
 
 def _scheduled_lr(schedule: Callable[[int], float], epoch: int) -> float:
@@ -301,10 +260,9 @@ def fit(model, X, y, loss=None, optimizer=None, epochs: int = 100, *,
         verbose: bool = True, stream=None, log_every: int | None = None) -> History:
     """Trains ``model`` on ``(X, y)`` by gradient descent and returns its `History`.
 
-    Each epoch runs forward, loss, backward and an optimiser step for each batch (the samples
-    shuffled when there is more than one).  What each choice does, in detail, is in this
-    module's documentation: the default loss, divergence, compiled steps, early stopping and
-    recording.
+    Each epoch runs forward, loss, backward and an optimiser step for each batch (shuffled
+    when there are several).  This module's documentation says what each choice does: the
+    default loss, divergence, compiled steps, early stopping and recording.
 
     Args:
         model, X, y: a `microgrant.nn.Module`; samples (rows of finite numbers); targets.
@@ -323,7 +281,8 @@ def fit(model, X, y, loss=None, optimizer=None, epochs: int = 100, *,
             more than ``min_delta``.
         record: keep a `Snapshot` every ``record`` epochs (``True``: every epoch).
         live: ``True`` (the explorer, in a notebook) or an object with ``update(history)``
-            and ``finish(history)``; it implies ``record=True``.
+            and ``finish(history)``; an active one implies ``record=True`` (``record=False``
+            with it is refused).
         verbose, stream, log_every: print progress to ``stream`` (default stdout) every
             ``log_every`` epochs (a terminal's line is rewritten in place).
 
@@ -339,15 +298,17 @@ def fit(model, X, y, loss=None, optimizer=None, epochs: int = 100, *,
     >>> h.loss_name, h.accuracy[-1], h.stop_reason is not None
     ('bce', 1.0, True)
     """
-    run = _prepare(model, X, y, loss, optimizer, epochs, batch_size, lr, l2, seed, compile)
+    run = _prepare(model, X, y, loss=loss, optimizer=optimizer, epochs=epochs,
+                   batch_size=batch_size, lr=lr, l2=l2, seed=seed, compile=compile)
     stopping = _Stopping.checked(target_accuracy, patience, min_delta, run.score)
-    every, watcher = _recording(record, live, model, X, y, run.history)
+    every, watcher = recording(record, live, model, X, y, run.history)
     progress = Progress(stream if stream is not None else sys.stdout, run.epochs,
-                         None if log_every is None else checks.count(log_every, "log_every")) \
+                        None if log_every is None else checks.count(log_every, "log_every")) \
         if verbose else None
     history = run.history
-    if every is not None:
-        _snapshot(run, model, 0)
+    recorder = None if every is None else _recorder(run, model, every, watcher)
+    if recorder is not None:
+        recorder.start()
     for epoch in range(run.epochs):
         outcome = _run_epoch(run, model, epoch, stopping.target_accuracy)
         if outcome.diverged is not None:
@@ -358,10 +319,9 @@ def fit(model, X, y, loss=None, optimizer=None, epochs: int = 100, *,
         history.lr.append(run.optimizer.lr)
         stop = outcome.stop or stopping.after(outcome.loss, outcome.accuracy)
         last = stop is not None or epoch == run.epochs - 1
-        if every is not None and (last or (epoch + 1) % every == 0):
-            _snapshot(run, model, epoch + 1)
-            if watcher is not None:
-                watcher.update(history)
+        if recorder is not None:
+            recorder.after_epoch(epoch, outcome.loss, outcome.accuracy,
+                                 stepped=outcome.stop is None, last=last)
         if progress is not None:
             progress.update(epoch, outcome.loss, outcome.accuracy, run.optimizer.lr, last)
         if stop is not None:
@@ -369,8 +329,8 @@ def fit(model, X, y, loss=None, optimizer=None, epochs: int = 100, *,
             break
     if progress is not None:
         progress.close(history.stop_reason)
-    if watcher is not None:
-        watcher.finish(history)
+    if recorder is not None:
+        recorder.finish()
     return history
 
 
@@ -382,7 +342,7 @@ def _diverged(history: History, epoch: int, reason: str) -> None:
     warnings.warn(f"fit {history.stop_reason}", RuntimeWarning, stacklevel=3)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class _Run:
     """What `fit` prepares once, before the first epoch: the data, the loss, the step."""
 
@@ -402,15 +362,15 @@ class _Run:
     history: History
 
 
-def _prepare(model, X, y, loss, optimizer, epochs, batch_size, lr, l2, seed,
+def _prepare(model, X, y, *, loss, optimizer, epochs, batch_size, lr, l2, seed,
              compile: bool) -> _Run:
     """Every argument checked and the data converted, before any weight changes."""
     epochs = checks.count(epochs, "epochs")
-    rows = _rows(X)
-    targets = _targets(y, len(rows))
+    rows = sample_rows(X)
+    targets = targets_of(y, len(rows))
     if loss is not None:
         _loss_fn(loss)  # an unknown name is reported before the data is looked at
-    _check_finite(rows, targets)
+    check_finite(rows, targets)
     size = len(rows) if batch_size is None else \
         min(checks.count(batch_size, "batch_size"), len(rows))
     l2 = checks.nonnegative(l2, "l2")
@@ -426,7 +386,7 @@ def _prepare(model, X, y, loss, optimizer, epochs, batch_size, lr, l2, seed,
                          "again)")
     inputs = [[Value(v, requires_grad=False) for v in row] for row in rows]
     if loss is None:
-        loss = _default_loss(targets, model(inputs[0]))
+        loss = _default_loss(targets, model, model(inputs[0]))
     loss_fn, threshold = _loss_fn(loss)
     if optimizer is None:
         optimizer = SGD(params, lr=0.1 if rate is None else rate)
@@ -438,13 +398,19 @@ def _prepare(model, X, y, loss, optimizer, epochs, batch_size, lr, l2, seed,
 
         def batch_loss(batch_rows, batch_targets):
             if custom:  # the user's loss gets numbers as targets, as it does eagerly
-                batch_targets = _numbers(batch_targets)
-            value = loss_fn([model(row) for row in batch_rows], batch_targets)
-            return value + l2 * Value.sum([p * p for p in params]) if l2 else value
+                batch_targets = numbers_of(batch_targets)
+            return _penalised(loss_fn([model(row) for row in batch_rows], batch_targets),
+                              l2, params)
         step = compile_step(batch_loss)
-    return _Run(epochs, rows, targets, inputs, params, loss_fn, _scorer(targets, threshold),
-                l2, optimizer, rates, size, checks.rng(seed), step,
-                History(loss_name=loss if isinstance(loss, str) else None))
+    return _Run(epochs=epochs, rows=rows, targets=targets, inputs=inputs, params=params,
+                loss_fn=loss_fn, score=scorer(targets, threshold), l2=l2, optimizer=optimizer,
+                rates=rates, size=size, rng=checks.rng(seed), step=step,
+                history=History(loss_name=loss if isinstance(loss, str) else None))
+
+
+def _penalised(value: Value, l2: float, params: list[Value]) -> Value:
+    """The loss with the l2 penalty ``l2 * sum(p * p)`` added (unchanged for l2 = 0)."""
+    return value + l2 * Value.sum([p * p for p in params]) if l2 else value
 
 
 @dataclass
@@ -483,26 +449,6 @@ class _Stopping:
         return None
 
 
-def _recording(record, live, model, X, y, history: History) -> tuple[int | None, Any]:
-    """(snapshot every this many epochs or None, the live view or None)."""
-    if live is not None and live is not False:
-        if live is True:
-            live = live_view(model, X, y, history)
-        elif not (callable(getattr(live, "update", None))
-                  and callable(getattr(live, "finish", None))):
-            raise TypeError(f"live must be True or an object with update(history) and "
-                            f"finish(history) methods; got {checks.shown(live)}")
-        if record is None:
-            record = True
-    else:
-        live = None
-    if record is None or record is False:
-        return None, live
-    if record is True:
-        return 1, live
-    return checks.count(record, "record"), live
-
-
 @dataclass
 class _Epoch:
     """What one epoch measured, and why training must stop (or None)."""
@@ -522,7 +468,7 @@ def _run_epoch(run: _Run, model, epoch: int, target_accuracy: float | None) -> _
     # Compiled steps take an eager forward pass for accuracy only where it is needed.
     measure = run.score is not None and (run.step is None or target_accuracy is not None
                                          or epoch == run.epochs - 1)
-    total_loss, hits, outcome = 0.0, 0, _Epoch()
+    total_loss, correct, outcome = 0.0, 0, _Epoch()
     for start in range(0, n, run.size):
         batch = order[start:start + run.size]
         batch_targets = [run.targets[i] for i in batch]
@@ -534,11 +480,10 @@ def _run_epoch(run: _Run, model, epoch: int, target_accuracy: float | None) -> _
             else:
                 total_loss += number * len(batch)
                 if measure:
-                    hits += sum(run.score(_output_data(o), t)  # type: ignore[misc]
-                                for o, t in zip(outputs, batch_targets))
+                    correct += hits(run.score, outputs, batch_targets)  # type: ignore[arg-type]
                 if run.size == n and target_accuracy is not None and \
-                        hits / n >= target_accuracy:
-                    outcome.stop = (f"accuracy {hits / n:.1%} reached the target "
+                        correct / n >= target_accuracy:
+                    outcome.stop = (f"accuracy {correct / n:.1%} reached the target "
                                     f"{target_accuracy:.1%}")
                     break  # no step: keep the model that was just measured
                 if value is not None:
@@ -555,7 +500,7 @@ def _run_epoch(run: _Run, model, epoch: int, target_accuracy: float | None) -> _
             outcome.diverged = outcome.diverged or f"a step made {broken}"
             return outcome
     outcome.loss = total_loss / n
-    outcome.accuracy = hits / n if measure else None
+    outcome.accuracy = correct / n if measure else None
     return outcome
 
 
@@ -569,35 +514,85 @@ def _forward(run: _Run, model, batch: Sequence[int], batch_targets: list, measur
         run.optimizer.zero_grad()  # the compiled step adds its gradients into .grad
         return run.step([run.rows[i] for i in batch], batch_targets), outputs, None
     outputs = [model(run.inputs[i]) for i in batch]
-    value = run.loss_fn(outputs, batch_targets)
-    if run.l2:
-        value = value + run.l2 * Value.sum([p * p for p in run.params])
+    value = _penalised(run.loss_fn(outputs, batch_targets), run.l2, run.params)
     return value.data, outputs, value
 
 
-def _snapshot(run: _Run, model, epoch: int) -> None:
-    """Keeps the parameters as they stand, with the loss and accuracy of exactly these.
+def _recorder(run: _Run, model, every: int, watcher) -> Recorder:
+    """The recorder of ``fit(record=...)``, measuring each snapshot as cheaply as it can.
+
+    In full-batch training the next epoch's forward pass measures a snapshot.  A compiled
+    step measures only the loss: the accuracy then comes from the weights by array code,
+    and the last snapshot's loss from one more replay.  A model the array code cannot read
+    (not layers of neurons) is measured by a forward pass of its own, per snapshot.
+    """
+    # The parameters do not change during fit, only their numbers: named once, read often.
+    named = model.named_parameters() if hasattr(model, "named_parameters") else \
+        [(str(i), p) for i, p in enumerate(run.params)]
+    full_batch = run.size == len(run.rows)
+    accuracy_of, measure = None, (lambda: _measure(run, model))
+    if run.step is not None:
+        accuracy_of = _array_accuracy(run, model)
+        if accuracy_of is None:
+            full_batch = False  # each snapshot measured by a pass of its own, at once
+        elif full_batch:
+            measure = (lambda: _replayed(run))
+    return Recorder(every=every, watcher=watcher, history=run.history,
+                    state=lambda: {name: p.data for name, p in named},
+                    measure=measure, reuse=full_batch, accuracy_of=accuracy_of)
+
+
+def _replayed(run: _Run) -> tuple[float, None]:
+    """(loss, None) of the parameters as they stand, by one replay of the compiled step
+    (the step adds gradients: those of the last training step are put back)."""
+    grads = [p.grad for p in run.params]
+    try:
+        number = run.step(run.rows, run.targets)
+    finally:
+        for p, grad in zip(run.params, grads):
+            p.grad = grad
+    return (number if math.isfinite(number) else math.inf), None
+
+
+def _array_accuracy(run: _Run, model) -> Callable[[dict], float | None] | None:
+    """state -> accuracy of those weights as array code (one matrix product per layer),
+    or None when ``model`` is not layers of neurons the array code can read."""
+    if run.score is None:
+        return lambda state: None
+    try:
+        net = read_net(model)
+    except (TypeError, ValueError):
+        return None
+    X = np.array(run.rows, dtype=np.float64)
+
+    def accuracy_of(state: dict) -> float | None:
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = net_forward(net, weights_of(net, state), X)[-1][1]
+        if not np.isfinite(out).all():
+            return None
+        outputs = out[:, 0].tolist() if out.shape[1] == 1 else out.tolist()
+        return hits(run.score, outputs, run.targets) / len(run.rows)  # type: ignore[arg-type]
+
+    return accuracy_of
+
+
+def _measure(run: _Run, model) -> tuple[float, float | None]:
+    """(loss, accuracy) of the parameters as they stand: one forward pass, without a graph.
 
     Weights that grew past what a forward pass can hold (training about to diverge) score a
     loss of ``inf``, and no accuracy when even their outputs overflow.
     """
-    loss, acc = math.inf, None
+    number, acc = math.inf, None
     with no_grad():
         try:
             outputs = [model(inputs) for inputs in run.inputs]
         except OverflowError:
-            outputs = None
-        if outputs is not None:
-            if run.score is not None:
-                acc = sum(run.score(_output_data(o), t)
-                          for o, t in zip(outputs, run.targets)) / len(run.rows)
-            try:
-                value = run.loss_fn(outputs, run.targets)
-                if run.l2:
-                    value = value + run.l2 * Value.sum([p * p for p in run.params])
-                loss = float(value.data)
-            except OverflowError:
-                pass
-    state = model.state_dict() if hasattr(model, "state_dict") else \
-        {str(i): p.data for i, p in enumerate(run.params)}
-    run.history.snapshots.append(Snapshot(epoch, state, loss, acc))
+            return number, acc
+        if run.score is not None:
+            acc = hits(run.score, outputs, run.targets) / len(run.rows)
+        try:
+            number = float(_penalised(run.loss_fn(outputs, run.targets), run.l2,
+                                      run.params).data)
+        except OverflowError:
+            pass
+    return number, acc

@@ -226,6 +226,16 @@ def test_train_every_dataset_runs(capsys, tmp_path, dataset):
     assert "accuracy after training" in out
 
 
+def test_train_not_learns_the_gate_of_one_input(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    code, out, err = run(capsys, "train", "not", "--hidden", "2", "--epochs", "100",
+                         "--seed", "0", "--out", str(tmp_path))
+    assert code == 0, err
+    assert "accuracy after training: 100.0% (2 of 2 points)" in out
+    check_picture(tmp_path / "not_curves.png")  # one input: no plane for a boundary
+    assert not (tmp_path / "not_boundary.png").exists()
+
+
 @pytest.mark.parametrize("argv, words", [
     (["spirals"], "invalid choice"),
     (["xor", "--hidden", "8,x"], "layer sizes separated by commas"),

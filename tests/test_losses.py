@@ -1,16 +1,18 @@
 """Losses and softmax: values and gradients against float64 PyTorch, stability, and errors."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 
 from microgrant import Value, gradcheck, losses, nn
-from microgrant.engine import topological_order
+from microgrant.engine import no_grad, topological_order
 from microgrant.losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
+    cross_entropy_probs,
     hinge_loss,
     log_softmax,
     mse_loss,
@@ -228,7 +230,8 @@ def test_cross_entropy_refuses_probabilities_that_softmax_already_made():
     with pytest.raises(ValueError, match="output='linear'"):
         cross_entropy(model([1.0, 2.0]), 1)
     with pytest.raises(ValueError, match="already the output of a softmax"):
-        fit(model, [[1.0, 2.0], [0.0, 1.0]], [0, 2], epochs=1, verbose=False)
+        fit(model, [[1.0, 2.0], [0.0, 1.0]], [0, 2], loss="cross_entropy", epochs=1,
+            verbose=False)
     # Probabilities from anything but softmax are scores like any other numbers.
     p = softmax(z)
     assert cross_entropy([p[0] * 1.0, p[1], p[2]], 0).data > 0.0
@@ -541,3 +544,33 @@ def test_the_notes_cross_entropy_of_four_points():
     assert loss.data == pytest.approx(-(math.log(0.1) + math.log(0.6) + math.log(0.2)
                                         + math.log(0.7)), rel=1e-15)
     assert round(loss.data, 1) == 4.8
+
+
+def test_cross_entropy_probs_is_cross_entropy_on_a_softmax_output():
+    scores = [[2.0, 1.0, 0.1], [-3.0, 0.5, 4.0]]
+    z1, z2 = [values(row) for row in scores], [values(row) for row in scores]
+    a = cross_entropy(z1, [0, 2])
+    b = cross_entropy_probs([softmax(z) for z in z2], [0, 2])
+    a.backward()
+    b.backward()
+    assert b.data == pytest.approx(a.data, rel=1e-12)
+    for u, v in zip(sum(z1, []), sum(z2, [])):
+        assert v.grad == pytest.approx(u.grad, abs=1e-12)
+    assert cross_entropy_probs(values([0.0, 1.0]), 0).data == 100.0  # clamped, not inf
+    with pytest.raises(ValueError, match=r"probabilities in \[0, 1\].*use cross_entropy"):
+        cross_entropy_probs(values([2.0, -1.0]), 0)
+    with pytest.raises(ValueError, match="class index 2.*2 classes"):
+        cross_entropy_probs(values([0.5, 0.5]), 2)
+    with pytest.raises(ValueError, match="list of class probabilities"):
+        cross_entropy_probs(Value(0.5), 0)
+
+
+def test_cross_entropy_of_probabilities_inside_no_grad_is_flagged():
+
+    z = values([2.0, 1.0, 0.1])
+    with no_grad():
+        with pytest.warns(UserWarning, match="looks like probabilities.*cross_entropy_probs"):
+            cross_entropy(softmax(z), 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert round(cross_entropy(z, 0).data, 4) == 0.417  # scores: no word

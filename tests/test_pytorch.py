@@ -327,3 +327,14 @@ def test_importing_the_module_does_not_import_torch():
                           timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_to_torch_says_a_layer_is_used_twice():
+    shared = nn.Linear(2, 2, seed=0)
+    with pytest.raises(TypeError, match=r"a layer is used twice \(items 0 and 2 of the "
+                                        r"Sequential are the same Linear\)"):
+        pt.to_torch(nn.Sequential(shared, nn.ReLU(), shared))
+    relu = nn.ReLU()  # an activation used twice shares no weights: it converts
+    net = pt.to_torch(nn.Sequential(nn.Linear(2, 2, seed=0), relu, nn.Linear(2, 1, seed=1),
+                                    relu))
+    assert len(net) == 4

@@ -7,10 +7,11 @@ import warnings
 import numpy as np
 import pytest
 
-from microgrant import Value, train
+from microgrant import Value, recording, train
 from microgrant.data import admissions, blobs, circles, logic_gate, moons
 from microgrant.losses import binary_cross_entropy_with_logits, mse_loss
-from microgrant.nn import MLP, Neuron
+from microgrant.engine import no_grad
+from microgrant.nn import MLP, Linear, Module, Neuron, Sequential, Softmax, Tanh
 from microgrant.optim import SGD, Adam
 from microgrant.train import History, accuracy, fit, predict
 
@@ -258,6 +259,16 @@ def test_fit_and_accuracy_score_by_one_rule(labels, output):
     assert accuracy(model, X, y) == again.accuracy[-1]
 
 
+class Wrapped(Module):
+    """A module of one's own: the recorder cannot read its layers, and measures it itself."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def forward(self, x):
+        return self.inner(x)
+
+
 # ---- recording and the live view -----------------------------------------------------------
 
 class Recorder:
@@ -286,7 +297,10 @@ def test_fit_live_trains_bit_identical_weights(options):
     assert h2.loss == h1.loss and h2.lr == h1.lr
     # live implies record=True: a snapshot before training and after every epoch.
     assert [s.epoch for s in h2.snapshots] == list(range(8)) and h1.snapshots == []
-    assert view.updates == [(k, list(range(k + 1))) for k in range(1, 8)]
+    # Each snapshot is sent once, in order, as soon as its loss and accuracy are known (in
+    # full-batch training that is the next epoch's forward pass, on exactly its weights).
+    assert [snaps for _, snaps in view.updates] == [list(range(k + 1)) for k in range(8)]
+    assert all(epochs >= snaps[-1] for epochs, snaps in view.updates)
     assert view.finished == [h2]
 
 
@@ -322,9 +336,14 @@ def test_record_every_epoch_and_early_stops_keep_the_last_snapshot():
     history = fit(model, X, y, lr=1.0, epochs=300, target_accuracy=1.0, record=True,
                   verbose=False)
     assert history.stop_reason is not None
-    assert [s.epoch for s in history.snapshots] == list(range(history.epochs + 1))
+    # The last epoch measured the weights and stopped before its step: its weights are the
+    # previous epoch's, kept once (not twice under two epoch numbers).
+    assert [s.epoch for s in history.snapshots] == list(range(history.epochs))
     assert history.snapshots[-1].state_dict == model.state_dict()
-    assert history.snapshots[-1].accuracy == 1.0
+    assert history.snapshots[-1].accuracy == 1.0 == history.accuracy[-1]
+    assert history.snapshots[-1].loss == history.loss[-1]
+    states = [s.state_dict for s in history.snapshots]
+    assert all(a != b for a, b in zip(states, states[1:]))
 
 
 def test_mse_snapshots_have_no_accuracy():
@@ -340,8 +359,9 @@ def test_live_true_uses_the_explorers_live_view_and_bad_live_or_record_are_refus
     X, y = logic_gate("xor", labels="pm1")
     model = MLP(2, [4, 1], seed=0)
     before = model.state_dict()
+    # Outside a notebook the live view shows nothing, so it records only what is asked.
     history = fit(model, X, y, lr=0.1, epochs=3, live=True, verbose=False)
-    assert [s.epoch for s in history.snapshots] == [0, 1, 2, 3]
+    assert history.snapshots == []
     history = fit(model, X, y, lr=0.1, epochs=3, live=True, record=2, verbose=False)
     assert [s.epoch for s in history.snapshots] == [0, 2, 3]
     made = []
@@ -350,10 +370,13 @@ def test_live_true_uses_the_explorers_live_view_and_bad_live_or_record_are_refus
         made.append(args)
         return Recorder()
 
-    monkeypatch.setattr(train, "live_view", live_view)
+    monkeypatch.setattr(recording, "live_view", live_view)
     history = fit(model, X, y, lr=0.1, epochs=2, live=True, verbose=False)
     ((m, X_seen, y_seen, h),) = made
     assert m is model and X_seen is X and y_seen is y and h is history
+    assert [s.epoch for s in history.snapshots] == [0, 1, 2]  # an active view records
+    with pytest.raises(ValueError, match="record=False records none"):
+        fit(model, X, y, epochs=2, live=Recorder(), record=False, verbose=False)
     trained = model.state_dict()
     with pytest.raises(TypeError, match="live must be True or an object with update"):
         fit(model, X, y, epochs=2, live="yes", verbose=False)
@@ -556,3 +579,69 @@ def test_fit_compiled_stops_at_the_target_accuracy_as_eager_does():
                       compile=compiled)
         runs.append((len(history.loss), history.accuracy[-1]))
     assert runs[0] == runs[1] and runs[0][1] == 1.0
+
+
+# ---- what the model ends in is read from the model, not from a recorded graph -------------
+
+def test_accuracy_inside_no_grad_splits_a_sigmoid_output_at_one_half():
+    model = MLP(2, [1], output="sigmoid", seed=0)
+    X, y = logic_gate("and")
+    fit(model, X, y, lr=1.0, epochs=5, verbose=False)
+    outside = accuracy(model, X, y)
+    with no_grad():
+        inside = accuracy(model, X, y)
+    assert inside == outside == accuracy(model, X, y, threshold=0.5)
+
+
+def test_accuracy_inside_no_grad_refuses_to_guess_for_a_module_of_ones_own():
+    class Probability(Module):
+        def __init__(self):
+            self.w = Value(1.0)
+
+        def forward(self, x):
+            return (self.w * x[0]).sigmoid()
+
+    model, X, y = Probability(), [[2.0], [-1.0]], [1, 0]
+    assert accuracy(model, X, y) == 1.0          # outside no_grad, the graph says sigmoid
+    with no_grad():
+        with pytest.raises(ValueError, match="loss='bce'"):
+            accuracy(model, X, y)
+        assert accuracy(model, X, y, loss="bce") == 1.0
+
+
+@pytest.mark.parametrize("build", [
+    lambda: MLP(2, [6, 2], output="softmax", seed=0),
+    lambda: Sequential(Linear(2, 6, seed=0), Tanh(), Linear(6, 2, seed=1), Softmax()),
+])
+def test_fit_trains_a_softmax_model_on_probabilities(build):
+    X, y = logic_gate("xor")
+    model = build()
+    history = fit(model, X, y, lr=0.5, epochs=400, target_accuracy=1.0, verbose=False)
+    assert history.loss_name == "cross_entropy_probs"
+    assert accuracy(model, X, y) == 1.0
+    assert history.loss[-1] < history.loss[0]
+
+
+@pytest.mark.parametrize("make, options", [
+    (lambda: MLP(2, [5, 1], seed=7), {"compile": True}),
+    (lambda: MLP(2, [5, 1], seed=7), {"batch_size": 7, "seed": 1}),
+    (lambda: Wrapped(MLP(2, [5, 1], seed=7)), {"compile": True}),
+])
+def test_recorded_scores_are_those_of_the_recorded_weights_however_they_are_measured(
+        make, options):
+    X, y = moons(n=30, noise=0.2, seed=2)
+    plain, model = make(), make()
+    fit(plain, X, y, lr=0.5, l2=1e-3, epochs=6, verbose=False, **options)
+    history = fit(model, X, y, lr=0.5, l2=1e-3, epochs=6, record=2, verbose=False, **options)
+    assert [s.epoch for s in history.snapshots] == [0, 2, 4, 6]
+    # Recording changes no weight, and leaves the last step's gradients as they were.
+    assert model.state_dict() == plain.state_dict()
+    assert [p.grad for p in model.parameters()] == [p.grad for p in plain.parameters()]
+    for snap in history.snapshots:
+        again = make()
+        again.load_state_dict(snap.state_dict)
+        outputs = [again(row) for row in X.tolist()]
+        loss = binary_cross_entropy_with_logits(outputs, y.tolist()) + \
+            1e-3 * Value.sum([p * p for p in again.parameters()])
+        assert snap.loss == pytest.approx(loss.data, rel=1e-12)
+        assert snap.accuracy == accuracy(again, X, y)
