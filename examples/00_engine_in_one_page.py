@@ -4,12 +4,12 @@ The whole idea of microgrant in plain Python, with nothing imported from it: a `
 records how it was computed, a small table of ops (each op's forward function and its local
 derivatives), a topological order, and `backward`, the chain rule run from the output down.
 
-It keeps the three fixes microgrant makes to the engine of Karpathy's micrograd lecture:
+It keeps the lecture's ``+=`` (a value used twice gets both shares) and adds the two fixes
+microgrant makes to the engine of Karpathy's micrograd lecture:
 
 1. a second ``backward()`` adds to the leaves exactly once more: interior gradients are reset
    first, so for y = (x * x) * x at x = 3 two calls give 54 (PyTorch's answer), not 72;
-2. a value used twice gets both shares: gradients are added with ``+=``, never set with ``=``;
-3. deep graphs need no recursion: the topological order is found with a stack of our own.
+2. deep graphs need no recursion: the topological order is found with a stack of our own.
 
 A test (tests/test_engine_in_one_page.py) holds its gradients to microgrant's.
 
@@ -44,7 +44,7 @@ class Value:
         return f"Value(data={self.data}, grad={self.grad})"
 
     def apply(self, op, *others):
-        """The result of ``op`` on this value and ``others`` (numbers become Values)."""
+        """``op`` on this value and ``others``; numbers become Values (microgrant's: constants)."""
         inputs = (self, *(x if isinstance(x, Value) else Value(x) for x in others))
         forward, _ = OPS[op]
         return Value(forward(*(x.data for x in inputs)), op, inputs)
@@ -70,7 +70,7 @@ class Value:
         for node in order:
             if node.inputs:
                 node.grad = 0.0
-        self.grad += 1.0  # d self / d self
+        self.grad += 1.0  # d self / d self, added: a leaf's grad accumulates
         # Reversed order: a node passes its grad on only after every node that uses it has
         # added its share, so its grad is complete by then.
         for node in reversed(order):

@@ -6,10 +6,9 @@ walks it from the output back to the leaves (`topological_order`, reversed); at 
 multiplies the gradient arriving from above by the op's local derivatives (the op table,
 `microgrant.ops`) and adds each product to that input's gradient.
 
-A node holds its number, its gradient, its label, its op's name and at most two references
-(its inputs, or one input and the op's constant argument).  No closure, no reference to its
-consumers: a graph has no reference cycles and is freed the moment its output is dropped.
-Nothing here recurses, so graphs a million nodes deep are fine.
+A node holds its number, gradient, label, op name and at most two references (its inputs, or
+an input and the op's constant argument): no closure, no reference to its consumers, so a
+graph has no cycles and is freed when its output is dropped.  Nothing here recurses.
 
 `Value.backward`'s loop is plain Python (`BACKWARD_LOOP` is its source): the ops a training
 step uses most are written out with the op table's expressions, the others asked of the table.
@@ -180,8 +179,7 @@ class Value:
     def detach(self) -> Value:
         """A constant with the same number (and label): gradients stop there.
 
-        >>> x = Value(3.0)
-        >>> y = x * x.detach()     # d/dx of x * (a constant 3) is 3, not 2x
+        >>> x = Value(3.0); y = x * x.detach()     # d/dx of x * (a constant 3) is 3, not 2x
         >>> y.backward(); x.grad
         3.0
         """
@@ -296,9 +294,8 @@ class Value:
     def dot(weights: Iterable, inputs: Iterable, bias=None) -> Value:
         """``w1 x1 + ... + wn xn (+ b)`` in one node: a neuron's weighted sum, ``z = w·x + b``.
 
-        The number and gradients of ``Value.sum([w1 * x1, ..., wn * xn, b])`` in one node
-        instead of n + 1, so a network's graph stays small enough to draw and step through.
-        Its inputs are the weights, then the inputs, then the bias.
+        ``Value.sum([w1 * x1, ..., wn * xn, b])`` in one node instead of n + 1, so a net's
+        graph stays small enough to draw; its inputs are the weights, the inputs, the bias.
 
         >>> w, x, b = [Value(2.0), Value(-1.0)], [Value(3.0), Value(4.0)], Value(0.5)
         >>> z = Value.dot(w, x, b)
@@ -323,20 +320,17 @@ class Value:
         Leaf gradients *accumulate* (``+=``), as in PyTorch and micrograd: zero them between
         training steps.  Interior gradients are recomputed on every call, so two calls add
         each leaf's gradient exactly twice.  A backward that fails on an undefined derivative
-        changes no leaf's gradient; one interrupted (Ctrl-C) leaves numbers in every grad,
-        the leaves' partly added.  One backward runs at a time: threads calling it on one
-        graph, or on graphs sharing parameters, add their shares as if one ran after another.
+        changes no leaf's gradient (unless a ``.data`` was changed after the forward pass);
+        one interrupted (Ctrl-C) leaves numbers in every grad, the leaves' partly added.  One
+        backward runs at a time: threads on one graph add their shares one after another.
 
         Args:
             gradient: d(final)/d(self), the seed; 1.0 by default.  Pass it when this Value
                 feeds a larger computation whose gradient you already have (PyTorch's
                 ``backward(gradient=...)``).
 
-        >>> x = Value(3.0)
-        >>> y = (x * x) * x
-        >>> y.backward(); x.grad
-        27.0
-        >>> y.backward(); x.grad
+        >>> x = Value(3.0); y = (x * x) * x
+        >>> y.backward(); y.backward(); x.grad      # 27 twice (interior grads reset), not 72
         54.0
         """
         seed = 1.0 if gradient is None else real(gradient, "backward's gradient")
@@ -350,7 +344,7 @@ class Value:
                 return
             order = topological_order(self)
             fragile: dict[Value, tuple] = {}
-            for node in order:
+            for node in reversed(order):  # output first: the error grad() would name
                 # Every interior grad is a sum of contributions from the nodes that use it
                 # (`+=` in the loop), so it starts from zero: a previous backward's share
                 # would otherwise be counted again ((x * x) * x gives 54 after two calls,
@@ -389,9 +383,7 @@ class Value:
 
     @property
     def _op(self) -> str:
-        """The op's display symbol (the op table's), for micrograd's pictures; ``""`` for a leaf.
-
-        A power shows its exponent, as micrograd's ``**2`` does.
+        """The op's symbol from the op table (a power's with its exponent, as micrograd's ``**2``).
 
         >>> x = Value(3.0)
         >>> (x * x)._op, (x ** 2)._op, x.tanh()._op, x._op
@@ -403,8 +395,6 @@ class Value:
 
     def _backward(self) -> None:
         """This node's chain-rule step, as micrograd's: each input's grad += local_grad * grad.
-
-        The local derivatives come from the op table; a leaf has nothing to pass on.
 
         >>> a, b = Value(2.0), Value(-3.0)
         >>> c = a * b; c.grad = 1.0; c._backward()
@@ -418,21 +408,24 @@ class Value:
                     x.grad += d * g
 
 
-def numbers_take_grad(enabled: bool = True) -> None:
+def numbers_take_grad(enabled: bool = True) -> bool:
     """Whether numbers met in an expression (the 2 in ``2 * x``) take a gradient, as in micrograd.
 
     Off by default: such a number is a constant (``grad`` None, skipped by backward).  On,
     it is a leaf that backward fills, as micrograd's ``Value(other)``, so the lecture's
     ``draw_dot`` prints ``"grad %.4f" % n.grad`` for every node.  It holds for the whole
-    program until switched off; ``requires_grad=False`` Values stay constants.
+    program and every thread (a habit for notebooks that follow the lecture), and returns the
+    setting it replaced.  ``requires_grad=False`` Values stay constants.
 
     >>> x = Value(3.0)
-    >>> numbers_take_grad(True); y = 2 * x; numbers_take_grad(False)
+    >>> before = numbers_take_grad(True); y = 2 * x; numbers_take_grad(before)
+    True
     >>> y.backward(); y.inputs[0].grad, (2 * x).inputs[0].grad
     (3.0, None)
     """
     global _number_grad
-    _number_grad = 0.0 if enabled else None
+    before, _number_grad = _number_grad is not None, (0.0 if enabled else None)
+    return before
 
 
 _number_grad: float | None = None  # what a number's grad starts as: None, a constant
@@ -442,6 +435,8 @@ def _data(other) -> float:
     return other.data if isinstance(other, Value) else other
 
 
+# Nodes are made with object.__new__ and plain stores: every op makes one, and Value()'s
+# checks of a number already known to be a float are a good part of an op's cost.
 _new = object.__new__
 
 
@@ -449,7 +444,9 @@ def _constant(number) -> Value:
     """A Python number met in an expression (the 2 in ``2 * x``) becomes a constant leaf."""
     if type(number) is not float:
         number = real(number, "an input of an op (a Value or a number)")
-    return Value(number, requires_grad=_number_grad is not None)
+    out = _new(Value)
+    out.data, out.grad, out.label, out.op, out._a, out._b = number, _number_grad, "", "", None, None
+    return out
 
 
 def _record(op: Op, inputs, arg, data) -> Value:
@@ -459,7 +456,8 @@ def _record(op: Op, inputs, arg, data) -> Value:
     out = _new(Value)
     out.data = data
     out.label = ""
-    if _closed == 0 or getattr(_local, "enabled", True):
+    if _closed == 0 or getattr(_local, "enabled", True):  # is_grad_enabled(), inlined
+        # Record the inputs only if one takes a gradient; else the result is a constant too.
         if inputs.__class__ is tuple:
             needs = False
             for x in inputs:
@@ -552,7 +550,7 @@ def topological_order(root: Value) -> list[Value]:
         return order
     # A node is opened when first reached: it goes on the stack under the marker _EMIT, its
     # inputs above.  When the marker comes off, everything above it has been emitted, so the
-    # node under it can be.  A node reached twice before it was opened is skipped the second.
+    # node under it can be.  A node reached again before it was opened is skipped then.
     seen: set[Value] = set()
     stack: list = [root]
     push, pop, emit, mark = stack.append, stack.pop, order.append, seen.add
@@ -673,9 +671,14 @@ def _backward_loop(order: list[Value], fragile: dict[Value, tuple]) -> None:
         raise undefined_grad_error(node, 0, error) from None
 
 
-BACKWARD_LOOP = inspect.getsource(_backward_loop)
+try:
+    BACKWARD_LOOP = inspect.getsource(_backward_loop)
+except OSError:  # installed without its .py files (a frozen application)
+    BACKWARD_LOOP = "the source of microgrant.engine._backward_loop was not installed"
 """The source of `Value.backward`'s loop: ``print(BACKWARD_LOOP)`` to read it."""
 
+# Ops whose derivatives do not exist everywhere their forward does (sqrt at 0): backward
+# computes theirs before it touches any grad.
 _FRAGILE = frozenset(op.name for op in OPS.values() if op.grad_domain)
 _backward_lock = threading.Lock()
 

@@ -913,13 +913,14 @@ def test_numbers_take_grad_lets_the_lectures_draw_dot_print_every_grad():
     assert two.grad is None  # by default a number is a constant: the lecture's cell fails
     with pytest.raises(TypeError):
         ["grad %.4f" % v.grad for v in _trace(o)[0]]
-    engine.numbers_take_grad(True)
+    before = engine.numbers_take_grad(True)
     try:
+        assert before is False and engine.numbers_take_grad(True) is True  # says what it was
         n, two, o = second_half()
         labels = ["{ %s | data %.4f | grad %.4f }" % (v.label, v.data, v.grad)
                   for v in _trace(o)[0]]
     finally:
-        engine.numbers_take_grad(False)
+        engine.numbers_take_grad(before)
     assert len(labels) == 17  # 5 leaves, 3 numbers, 9 op nodes
     # o = tanh(c n / 2) with c = 2: d o / d c = (1 - o^2) n / 2, as micrograd computes it.
     assert two.grad == pytest.approx((1 - o.data ** 2) * n.data / 2, rel=1e-12)

@@ -36,9 +36,9 @@ SVG = "{http://www.w3.org/2000/svg}"
 @pytest.fixture
 def numbers_take_grad():
     """The lecture prints every node's grad, the 2 of ``2 * x`` included: switch that on."""
-    engine.numbers_take_grad(True)
+    before = engine.numbers_take_grad(True)
     yield
-    engine.numbers_take_grad(False)
+    engine.numbers_take_grad(before)
 
 
 
