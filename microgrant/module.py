@@ -28,20 +28,6 @@ from typing import Sequence, TypeGuard
 from . import checks, io
 from .engine import Value
 
-# The parts' shared helpers lived here once: still importable from here.
-from .parts import (  # noqa: F401
-    ACTIVATIONS,
-    INITS,
-    GlobalRandom,
-    activation_named,
-    draw_weights,
-    flag,
-    init_named,
-    micrograd_nonlin,
-    one_sample,
-    weight_source,
-)
-
 __all__ = ["Module", "ParameterList"]
 
 
