@@ -11,6 +11,7 @@ for a PNG to stay readable.  `microgrant.viz.dot` asks and follows.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 from ..engine import Value
@@ -20,7 +21,7 @@ from .text import display_names, format_number, shorten
 from .trace import Trace
 
 __all__ = ["ASPECT", "WRAP_LIMIT", "PNG_PIXELS", "Layout", "plan_layout", "choose_rankdir",
-           "column_order", "nest", "png_hint", "pixels"]
+           "column_order", "nest", "png_hint", "pixels", "NOTEBOOK_SVG_PT", "capped_width"]
 
 ASPECT = (0.5, 2.0)
 """The width : height range `plan_layout` aims a picture at (1:2 to 2:1)."""
@@ -273,3 +274,18 @@ def nest(chunks: list[tuple[tuple, list[str]]]) -> list[str]:
         for child in reversed(kids):
             stack.append((child, False))
     return out
+
+
+NOTEBOOK_SVG_PT = 600
+"""The widest a drawing is declared in a notebook (about 800 px): JupyterLab shows an SVG as an
+image at its own width, so a wider one would run off the cell."""
+_SVG_SIZE = re.compile(r'<svg width="([\d.]+)pt" height="[\d.]+pt"')
+
+
+def capped_width(svg: str, most: float = NOTEBOOK_SVG_PT) -> str:
+    """Graphviz's SVG declared at most ``most`` points wide, its height following the viewBox.
+
+    >>> capped_width('<svg width="988pt" height="400pt" viewBox="0 0 988 400">')
+    '<svg width="600pt" viewBox="0 0 988 400">'
+    """
+    return _SVG_SIZE.sub(lambda m: f'<svg width="{min(float(m[1]), most):g}pt"', svg, count=1)

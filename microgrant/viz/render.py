@@ -43,6 +43,7 @@ from ..checks import count, positive
 from ..engine import Value
 from ..io import write_atomically
 from .dot import prepare, write
+from .layout import capped_width
 from .layout_job import (
     CAPTION_COLOUR,
     NO_PYGRAPHVIZ,
@@ -444,7 +445,7 @@ class Drawing:
             return {"text/plain": f"{text}\n{error}"}
         bundle: dict[str, Any] = {}
         if "image/svg+xml" in kinds:
-            bundle["image/svg+xml"] = pictures["svg"].decode("utf-8")
+            bundle["image/svg+xml"] = capped_width(pictures["svg"].decode("utf-8"))
         if "image/png" in kinds:
             bundle["image/png"] = base64.b64encode(pictures[png]).decode("ascii")
         if wanted("text/plain"):
