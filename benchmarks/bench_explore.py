@@ -10,10 +10,11 @@ Two nets, as the targets name them:
   what it is sent, so the cost measured is the explorer's own).
 * note 001's XOR net at ``MLP(2, [4, 4, 1])``: every view at once.
 
-In headless Chromium (driven over the DevTools protocol through a pipe), with the page's own
-timer (``performance.now``): the load (navigation to the explorer drawn), each frame's work
-while scrubbing every snapshot and while stepping backprop (redraw and layout, forced by
-reading it), and frames a second over ``requestAnimationFrame`` while scrubbing.
+In headless Chromium (driven over the DevTools protocol through a pipe by the tests' driver,
+``tests/chromium.py``), with the page's own timer (``performance.now``): the load (navigation
+to the explorer drawn), each frame's work while scrubbing every snapshot and while stepping
+backprop (redraw and layout, forced by reading it), and frames a second over
+``requestAnimationFrame`` while scrubbing.
 
 Run: ``python benchmarks/bench_explore.py [--epochs 100] [--points 100]``.
 """
@@ -21,14 +22,9 @@ Run: ``python benchmarks/bench_explore.py [--epochs 100] [--points 100]``.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import importlib
-import json
 import os
-import select
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the browser driver
+from chromium import Browser, Page, find_browser  # noqa: E402
 
 from microgrant import compile as compile_step
 from microgrant.data import logic_gate, moons
@@ -142,73 +141,6 @@ def python_side(points: int, epochs: int, out: Path) -> tuple[dict, Path]:
     return results, path
 
 
-class DevTools:
-    """A minimal Chrome DevTools Protocol client over ``--remote-debugging-pipe``."""
-
-    def __init__(self, binary: str, profile: str):
-        to_r, self._to = os.pipe()
-        self._from, from_w = os.pipe()
-
-        def plumb():  # the browser reads fd 3 and writes fd 4
-            r = fcntl.fcntl(to_r, fcntl.F_DUPFD_CLOEXEC, 10)
-            w = fcntl.fcntl(from_w, fcntl.F_DUPFD_CLOEXEC, 10)
-            os.dup2(r, 3)
-            os.dup2(w, 4)
-
-        self.process = subprocess.Popen(
-            [binary, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
-             "--no-first-run", f"--user-data-dir={profile}", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=plumb, close_fds=False)
-        os.close(to_r)
-        os.close(from_w)
-        self._buffer, self._id, self.events = b"", 0, []
-
-    def send(self, method, params=None, session=None, timeout=120.0) -> dict:
-        self._id += 1
-        message = {"id": self._id, "method": method, "params": params or {}}
-        if session:
-            message["sessionId"] = session
-        os.write(self._to, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + timeout
-        while True:
-            while b"\0" not in self._buffer:
-                ready, _, _ = select.select([self._from], [], [],
-                                            max(0.0, deadline - time.monotonic()))
-                if not ready:
-                    raise TimeoutError(f"{method}: the browser did not answer in time")
-                self._buffer += os.read(self._from, 1 << 16)
-            raw, self._buffer = self._buffer.split(b"\0", 1)
-            reply = json.loads(raw)
-            if reply.get("id") == self._id:
-                return reply.get("result", {})
-            self.events.append(reply)
-
-    def page(self, url: str):
-        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True}
-                            )["sessionId"]
-        self.send("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 900,
-                                                         "deviceScaleFactor": 1,
-                                                         "mobile": False}, session)
-        self.send("Page.navigate", {"url": url}, session)
-        return session
-
-    def eval(self, session, expression: str):
-        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
-                                                "awaitPromise": True}, session)
-        if "exceptionDetails" in result:
-            raise RuntimeError(f"page error: {result['exceptionDetails']}")
-        return result["result"].get("value")
-
-    def close(self):
-        try:
-            self.send("Browser.close", timeout=5)
-            self.process.wait(timeout=5)
-        except Exception:
-            self.process.kill()
-
-
 TIMING = """(async function () {
   while (!window.micrograntExplore || !Object.keys(window.micrograntExplore).length)
     await new Promise(function (r) { setTimeout(r, 10); });
@@ -232,12 +164,9 @@ TIMING = """(async function () {
 
 
 def browser_side(binary: str, path: Path) -> dict:
-    devtools = DevTools(binary, tempfile.mkdtemp(prefix="mg-bench-"))
-    try:
-        session = devtools.page(path.as_uri())
-        return devtools.eval(session, TIMING)
-    finally:
-        devtools.close()
+    # Not waiting for the load event: TIMING is sent at once and waits for the explorer itself.
+    with Browser(binary, tempfile.mkdtemp(prefix="mg-bench-"), timeout=120.0) as browser:
+        return Page(browser, path.as_uri(), wait_for_load=False).eval(TIMING)
 
 
 def summary(ms: list) -> str:
@@ -272,8 +201,7 @@ def main(argv=None) -> None:
     xor_page = explore(model, X, y, history).save(out / "xor.html")
     print(f"XOR MLP(2, [4, 4, 1]): trained, recorded and built in "
           f"{time.perf_counter() - began:.2f} s")
-    binary = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome")
-                   if shutil.which(b)), None)
+    binary = find_browser()
     if binary is None:
         print("no Chromium found: install chromium for the browser measurements", file=sys.stderr)
         return

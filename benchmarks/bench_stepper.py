@@ -26,19 +26,19 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the browser driver
+from chromium import find_browser  # noqa: E402
+
 from microgrant import viz
 from microgrant.data import moons
 from microgrant.losses import hinge_loss
 from microgrant.nn import MLP
-
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 # Runs after the stepper's own script: times every step, then writes the numbers into the page.
 TIMING = """
@@ -73,14 +73,6 @@ TIMING = """
 }());
 </script>
 """
-
-
-def find_browser() -> str | None:
-    for name in BROWSERS:
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
 
 
 def moons_loss(points: int):

@@ -4,27 +4,24 @@ Histories are recorded by a small training loop here (`record`), in the shape ``
 record=k)`` gives: ``snapshots``, each with ``epoch``, ``state_dict`` (after that epoch),
 ``loss`` and ``accuracy``.  The page's own arithmetic (its forward and backward replay in
 JavaScript) is held to the engine's gradients in headless Chromium, driven through the
-DevTools protocol over a pipe; those tests skip when no Chromium is installed.
+DevTools protocol over a pipe by the tests' shared driver (`chromium`); those tests skip when
+no Chromium is installed.
 """
 
 from __future__ import annotations
 
-import fcntl
 import importlib
 import json
 import math
 import os
 import re
-import select
-import shutil
-import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pytest
+from chromium import Browser, Page, skip_without_chromium
 
 from microgrant import Value, no_grad, viz
 from microgrant.data import logic_gate
@@ -34,7 +31,6 @@ from microgrant.optim import Adam
 from microgrant.viz.explore import LiveView, explore, live_view
 from microgrant.viz.explore_data import forward, health, read_net, weights_of
 
-TIMEOUT = 30.0
 # viz.explore is the function; the module behind it (whose IPython hooks the tests replace):
 explore_module = importlib.import_module("microgrant.viz.explore")
 
@@ -263,148 +259,24 @@ def test_live_view_in_a_notebook_shows_once_then_sends_snapshots(xor_run, monkey
 
 # ---- the page in a browser ----------------------------------------------------------------------
 
-class DevTools:
-    """A minimal Chrome DevTools Protocol client over ``--remote-debugging-pipe``."""
-
-    def __init__(self, binary: str, profile: str):
-        to_r, self._to = os.pipe()
-        self._from, from_w = os.pipe()
-
-        def plumb():  # the browser reads fd 3 and writes fd 4
-            r = fcntl.fcntl(to_r, fcntl.F_DUPFD_CLOEXEC, 10)
-            w = fcntl.fcntl(from_w, fcntl.F_DUPFD_CLOEXEC, 10)
-            os.dup2(r, 3)
-            os.dup2(w, 4)
-
-        self.process = subprocess.Popen(
-            [binary, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
-             "--no-first-run", "--disable-extensions", "--disable-background-networking",
-             f"--user-data-dir={profile}", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=plumb, close_fds=False)
-        os.close(to_r)
-        os.close(from_w)
-        self._buffer, self._id, self.events = b"", 0, []
-
-    def _read(self, deadline: float) -> dict:
-        while b"\0" not in self._buffer:
-            ready, _, _ = select.select([self._from], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
-                raise TimeoutError("the browser did not answer in time")
-            chunk = os.read(self._from, 1 << 16)
-            if not chunk:
-                raise ConnectionError("the browser closed its DevTools pipe")
-            self._buffer += chunk
-        message, self._buffer = self._buffer.split(b"\0", 1)
-        return json.loads(message)
-
-    def send(self, method: str, params=None, session=None, timeout=TIMEOUT) -> dict:
-        self._id += 1
-        message = {"id": self._id, "method": method, "params": params or {}}
-        if session:
-            message["sessionId"] = session
-        os.write(self._to, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + timeout
-        while True:
-            reply = self._read(deadline)
-            if reply.get("id") == self._id:
-                if "error" in reply:
-                    raise RuntimeError(f"{method} failed: {reply['error']}")
-                return reply.get("result", {})
-            self.events.append(reply)
-
-    def wait_for(self, method: str) -> dict:
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            for i, event in enumerate(self.events):
-                if event.get("method") == method:
-                    return self.events.pop(i)
-            self.events.append(self._read(deadline))
-
-    def close(self) -> None:
-        try:
-            self.send("Browser.close", timeout=5)
-        except Exception:
-            pass
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
-        for fd in (self._to, self._from):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-
-class Page:
-    def __init__(self, devtools: DevTools, url: str, width=1280, height=900):
-        self.dt = devtools
-        target = devtools.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self.session = devtools.send("Target.attachToTarget",
-                                     {"targetId": target, "flatten": True})["sessionId"]
-        self.send("Page.enable")
-        self.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": height,
-                                                         "deviceScaleFactor": 1,
-                                                         "mobile": False})
-        self.send("Page.navigate", {"url": url})
-        self.dt.wait_for("Page.loadEventFired")
-
-    def send(self, method, params=None):
-        return self.dt.send(method, params, session=self.session)
-
-    def eval(self, expression: str):
-        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
-                                                "awaitPromise": True})
-        if "exceptionDetails" in result:
-            raise RuntimeError(f"page error: {result['exceptionDetails']}")
-        return result["result"].get("value")
+class ExplorerPage(Page):
+    """A tab showing an explorer."""
 
     def view(self, expression: str):
         """``expression`` with ``view`` (the first explorer's state) and ``M`` bound."""
         return self.eval(f"(function () {{ var view = Object.values(window.micrograntExplore)[0],"
                          f" M = window.MGX; return ({expression}); }})()")
 
-    def click(self, selector: str, index: int = 0) -> None:
-        x, y = self.eval(f"(function () {{ var e = document.querySelectorAll({selector!r})"
-                         f"[{index}]; e.scrollIntoView({{block: 'nearest'}}); var r = "
-                         f"e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + "
-                         f"r.height / 2]; }})()")
-        self.click_at(x, y)
-
-    def click_at(self, x: float, y: float) -> None:
-        for kind in ("mousePressed", "mouseReleased"):
-            self.send("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y,
-                                                   "button": "left", "clickCount": 1})
-
-    def key(self, key: str, code: int) -> None:
-        for kind in ("keyDown", "keyUp"):
-            self.send("Input.dispatchKeyEvent", {"type": kind, "key": key, "code": key,
-                                                 "windowsVirtualKeyCode": code,
-                                                 "text": key if len(key) == 1 else ""})
-
-    def errors(self) -> list:
-        return [e for e in self.dt.events if e.get("method") == "Runtime.exceptionThrown"]
-
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    binary = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome")
-                   if shutil.which(b)), None)
-    if binary is None:
-        pytest.skip("no Chromium installed (apt-get install chromium)")
-    devtools = DevTools(binary, str(tmp_path_factory.mktemp("profile")))
-    try:
-        devtools.send("Browser.getVersion")
+    with Browser(skip_without_chromium(), tmp_path_factory.mktemp("profile")) as devtools:
         yield devtools
-    finally:
-        devtools.close()
 
 
-def open_page(browser, tmp_path: Path, page_obj, name="explore.html") -> Page:
+def open_page(browser, tmp_path: Path, page_obj, name="explore.html") -> ExplorerPage:
     path = page_obj.save(tmp_path / name)
-    page = Page(browser, path.as_uri())
+    page = ExplorerPage(browser, path.as_uri())
     page.send("Runtime.enable")
     assert page.eval("document.querySelector('.mgx-root').dataset.state") == "ready"
     return page
@@ -513,16 +385,16 @@ def test_backprop_steps_through_the_network_neuron_by_neuron(browser, tmp_path, 
     page.eval("(function () { var s = document.querySelector('.mgx-sample'); s.value = '0';"
               " s.dispatchEvent(new Event('change')); })()")
     page.eval("document.querySelector('.mgx-root').focus()")
-    page.key("b", 66)
+    page.key("b", 66, typed=True)
     active = "document.querySelector('.mgx-unit.mgx-active').title"
     assert page.eval(active).startswith("L3.n1")
-    page.key("n", 78)
+    page.key("n", 78, typed=True)
     assert page.eval(active).startswith("L2.n1")
     text = page.eval("document.querySelector('.mgx-steptext').textContent")
     assert "δ(L2.n1) = dL/dz = dL/da × tanh'(z)" in text
     assert page.eval("document.querySelectorAll('text.mgx-grad').length") == 4  # its inputs
     assert page.eval("document.querySelectorAll('path.mgx-from').length") == 1  # from L3.n1
-    page.key("p", 80)
+    page.key("p", 80, typed=True)
     assert page.eval(active).startswith("L3.n1")
 
 
@@ -601,7 +473,7 @@ def test_the_live_page_follows_training_and_pauses(browser, tmp_path, xor_run, m
     path.write_text("<!DOCTYPE html><meta charset='utf-8'><body>" + shown[0] + shown[2] +
                     "<script>document.querySelector('.mgx-root').dataset.step = '1'</script>"
                     + shown[3] + "</body>", encoding="utf-8")
-    page = Page(browser, path.as_uri())
+    page = ExplorerPage(browser, path.as_uri())
     assert page.view("view.P.snapshots.length") == 8 and page.view("view.si") == 7
     assert page.eval("document.querySelector('.mgx-epoch').textContent").startswith("epoch 16 ")
     page.click(".mgx-pause")  # the view stays while snapshots arrive
@@ -626,7 +498,7 @@ def test_keys_act_only_while_focused_and_host_shortcuts_pass(browser, tmp_path, 
     assert page.view("view.si") == len(history.snapshots) - 1
     page.eval("document.querySelector('.mgx-root').focus()")
     page.key("ArrowLeft", 37)
-    page.key("b", 66)
+    page.key("b", 66, typed=True)
     assert page.view("view.si") == len(history.snapshots) - 2
     assert page.view("view.mode") == "backprop"
     page.send("Input.dispatchKeyEvent", {"type": "keyDown", "key": "Enter", "code": "Enter",

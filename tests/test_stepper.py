@@ -1,9 +1,8 @@
 """The stepper page, tried in a real browser: stepping, zoom, search, several on one page.
 
-Headless Chromium is driven through the Chrome DevTools Protocol over a pipe (file
-descriptors 3 and 4, NUL-separated JSON), so no browser-automation package is needed.  The
-tests skip when no Chromium is installed; every wait is bounded and the browser is always
-killed.
+Headless Chromium is driven through the Chrome DevTools Protocol over a pipe by the tests'
+shared driver (`chromium`), so no browser-automation package is needed.  The tests skip when
+no Chromium is installed; every wait is bounded and the browser is always closed.
 
 Pages come from `microgrant.viz.stepper`.  One test makes a `Stepper` from a payload of its
 own, to show the page what a correct graph would not give: a gradient check that disagrees.
@@ -15,166 +14,26 @@ from __future__ import annotations
 
 import html
 import importlib
-import json
-import os
 import re
-import select
-import shutil
 import subprocess
-import time
+import sys
 from importlib import resources
 from pathlib import Path
 
 import pytest
+from chromium import Browser, Page, skip_without_chromium
 
 from microgrant import Value, viz
+from microgrant.losses import mse_loss
+from microgrant.nn import MLP
+from microgrant.viz import steps as steps_module
+from microgrant.viz import trace as trace_module
 from microgrant.viz.steps import picture_img
 
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-TIMEOUT = 30.0  # seconds for any single wait; the pages are small and local
+# A laptop's window: the stepper's side panel sits beside the graph.
+WIDTH, HEIGHT = 1280, 860
+
 stepper_module = importlib.import_module("microgrant.viz.stepper")
-
-
-def _find_browser() -> str | None:
-    for name in BROWSERS:
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
-class DevTools:
-    """A minimal Chrome DevTools Protocol client over ``--remote-debugging-pipe``."""
-
-    def __init__(self, binary: str, profile: str):
-        to_browser_r, self._to_browser = os.pipe()
-        self._from_browser, from_browser_w = os.pipe()
-
-        def plumb():
-            # The browser reads commands from fd 3 and writes replies to fd 4.  Move both ends
-            # out of the way first, so that neither dup2 can clobber the other.
-            import fcntl
-            r = fcntl.fcntl(to_browser_r, fcntl.F_DUPFD_CLOEXEC, 10)
-            w = fcntl.fcntl(from_browser_w, fcntl.F_DUPFD_CLOEXEC, 10)
-            os.dup2(r, 3)
-            os.dup2(w, 4)
-
-        self.process = subprocess.Popen(
-            [binary, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
-             "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", "--no-first-run", "--no-default-browser-check",
-             "--disable-extensions", f"--user-data-dir={profile}", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            # close_fds=False: the pipes are close-on-exec anyway, and fds 3 and 4, made by
-            # dup2 in plumb(), must survive the exec.
-            preexec_fn=plumb, close_fds=False)
-        os.close(to_browser_r)
-        os.close(from_browser_w)
-        self._buffer = b""
-        self._next_id = 0
-        self._events: list[dict] = []
-
-    def close(self) -> None:
-        try:
-            self.send("Browser.close", timeout=5)
-        except Exception:
-            pass
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
-        for fd in (self._to_browser, self._from_browser):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-    def _read_message(self, deadline: float) -> dict:
-        while b"\0" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("the browser did not answer in time")
-            ready, _, _ = select.select([self._from_browser], [], [], left)
-            if ready:
-                chunk = os.read(self._from_browser, 1 << 16)
-                if not chunk:
-                    raise ConnectionError("the browser closed its DevTools pipe")
-                self._buffer += chunk
-        message, self._buffer = self._buffer.split(b"\0", 1)
-        return json.loads(message)
-
-    def send(self, method: str, params: dict | None = None, session: str | None = None,
-             timeout: float = TIMEOUT) -> dict:
-        self._next_id += 1
-        message = {"id": self._next_id, "method": method, "params": params or {}}
-        if session:
-            message["sessionId"] = session
-        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + timeout
-        while True:
-            reply = self._read_message(deadline)
-            if reply.get("id") == self._next_id:
-                if "error" in reply:
-                    raise RuntimeError(f"{method} failed: {reply['error']}")
-                return reply.get("result", {})
-            self._events.append(reply)
-
-    def wait_for_event(self, method: str, timeout: float = TIMEOUT) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            for i, event in enumerate(self._events):
-                if event.get("method") == method:
-                    return self._events.pop(i)
-            self._events.append(self._read_message(deadline))
-
-
-class Page:
-    """One browser tab attached with a flat session."""
-
-    def __init__(self, devtools: DevTools, url: str, scripts: bool = True):
-        self.dt = devtools
-        target = devtools.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self.session = devtools.send("Target.attachToTarget",
-                                     {"targetId": target, "flatten": True})["sessionId"]
-        self.send("Page.enable")
-        if not scripts:  # as GitHub, nbviewer and an untrusted notebook show a page
-            self.send("Emulation.setScriptExecutionDisabled", {"value": True})
-        # A laptop's window: the stepper's side panel sits beside the graph.
-        self.send("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 860,
-                                                         "deviceScaleFactor": 1,
-                                                         "mobile": False})
-        self.send("Page.navigate", {"url": url})
-        self.dt.wait_for_event("Page.loadEventFired")
-
-    def send(self, method: str, params: dict | None = None) -> dict:
-        return self.dt.send(method, params, session=self.session)
-
-    def eval(self, expression: str):
-        result = self.send("Runtime.evaluate", {"expression": expression,
-                                                "returnByValue": True})
-        if "exceptionDetails" in result:
-            raise RuntimeError(f"page error: {result['exceptionDetails']}")
-        return result["result"].get("value")
-
-    def click(self, element_id: str) -> None:
-        # Scrolled into the window first: a click outside it reaches nothing.
-        box = self.eval(f"(function () {{ var e = document.getElementById({element_id!r});"
-                        f" e.scrollIntoView({{block: 'nearest', inline: 'nearest'}});"
-                        f" var r = e.getBoundingClientRect(); return [r.x + r.width / 2, "
-                        f"r.y + r.height / 2]; }})()")
-        x, y = box
-        for kind in ("mousePressed", "mouseReleased"):
-            self.send("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y,
-                                                   "button": "left", "clickCount": 1})
-
-    def key(self, key: str, code: int) -> None:
-        for kind in ("keyDown", "keyUp"):
-            self.send("Input.dispatchKeyEvent", {"type": kind, "key": key, "code": key,
-                                                 "windowsVirtualKeyCode": code})
-
-    def text(self, selector: str) -> str:
-        return self.eval(f"document.querySelector({selector!r}).textContent")
 
 
 class Stepper:
@@ -202,7 +61,7 @@ class Stepper:
         return self.js("api.position()")
 
     def click(self, name: str) -> None:
-        self.page.click(self.id(name))
+        self.page.click_id(self.id(name))
 
     def go_to(self, position: int) -> None:
         self.page.eval(f"(function () {{ var s = document.getElementById({self.id('slider')!r});"
@@ -245,17 +104,8 @@ class Stepper:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    binary = _find_browser()
-    if binary is None:
-        pytest.skip("no Chromium installed (apt-get install chromium)")
-    devtools = DevTools(binary, str(tmp_path_factory.mktemp("profile")))
-    try:
-        devtools.send("Browser.getVersion")
+    with Browser(skip_without_chromium(), tmp_path_factory.mktemp("profile")) as devtools:
         yield devtools
-    finally:
-        devtools.close()
-        if devtools.process.poll() is None:
-            devtools.process.kill()
 
 
 # ---- pages ------------------------------------------------------------------------------------
@@ -279,7 +129,7 @@ def open_page(browser, tmp_path: Path, text: str, name: str = "page.html",
               hash: str = "", scripts: bool = True) -> Page:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    return Page(browser, path.resolve().as_uri() + hash, scripts=scripts)
+    return Page(browser, path.resolve().as_uri() + hash, WIDTH, HEIGHT, scripts=scripts)
 
 
 def fill(uid: str, svg: str, data: dict, title: str = "a stepper") -> str:
@@ -311,8 +161,6 @@ def two_neuron_chain():
 
 
 def xor_mlp_loss(widths=(4, 4, 1)):
-    from microgrant.losses import mse_loss
-    from microgrant.nn import MLP
     model = MLP(2, list(widths), seed=0)
     X, y = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0.0, 1.0, 1.0, 0.0]
     return mse_loss([model(x) for x in X], y)
@@ -321,7 +169,7 @@ def xor_mlp_loss(widths=(4, 4, 1)):
 def stepper_page(browser, tmp_path, root, name="stepper.html", hash="", **options):
     """A saved stepper page of ``root`` opened in the browser, and its stepper."""
     path = viz.save_stepper(root, tmp_path / name, **options)
-    page = Page(browser, path.resolve().as_uri() + hash)
+    page = Page(browser, path.resolve().as_uri() + hash, WIDTH, HEIGHT)
     return page, Stepper(page, uid_of(path.read_text("utf-8")))
 
 
@@ -527,7 +375,6 @@ def test_moving_by_any_jump_leaves_the_same_classes_as_walking(browser, tmp_path
 
 
 def test_a_big_graph_opens_on_its_output_at_a_readable_size(browser, tmp_path):
-    from microgrant.nn import MLP
     out = MLP(2, [16, 16, 1], seed=0)([1.0, -1.0])
     root_id = viz.backward_steps(out)[0].node_id
     page, s = stepper_page(browser, tmp_path, out, name="mlp.html")
@@ -590,15 +437,15 @@ def test_two_steppers_on_one_page_step_independently_and_keep_their_keys(browser
     assert steps_b[0].node_id in b.current_ids()
 
     # Clicking into a stepper (here its equation) gives it the focus, and the keys with it.
-    page.click(b.id("equation"))
+    page.click_id(b.id("equation"))
     assert page.eval("document.activeElement.id") == b_uid
     page.key("ArrowRight", 39)
     assert (a.position(), b.position()) == (2, 2)
-    page.click(a.id("equation"))
+    page.click_id(a.id("equation"))
     page.key("ArrowLeft", 37)
     assert (a.position(), b.position()) == (1, 2)
     # The page's own button takes the focus back: the keys stop stepping.
-    page.click("outside-button")
+    page.click_id("outside-button")
     page.key("ArrowRight", 39)
     assert (a.position(), b.position()) == (1, 2)
 
@@ -698,12 +545,12 @@ def test_zoom_fit_wheel_and_drag_move_the_view(browser, tmp_path):
     centre = page.eval(f"(function () {{ var r = document.getElementById({s.id('graph')!r})"
                        ".getBoundingClientRect(); return [r.x + r.width / 2,"
                        " r.y + r.height / 2]; })()")
-    page.click("outside-button")
+    page.click_id("outside-button")
     before = s.view_box()
     page.send("Input.dispatchMouseEvent", {"type": "mouseWheel", "x": centre[0],
                                            "y": centre[1], "deltaX": 0, "deltaY": -300})
     assert s.view_box() == before
-    page.click(s.id("equation"))
+    page.click_id(s.id("equation"))
     page.send("Input.dispatchMouseEvent", {"type": "mouseWheel", "x": centre[0],
                                            "y": centre[1], "deltaX": 0, "deltaY": -300})
     page.eval("new Promise(function (done) { requestAnimationFrame(function () { done(1); });"
@@ -738,7 +585,6 @@ def test_zoom_fit_wheel_and_drag_move_the_view(browser, tmp_path):
 
 
 def test_the_overview_marks_the_view_and_a_click_there_moves_it(browser, tmp_path):
-    from microgrant.nn import MLP
     out = MLP(2, [8, 8, 1], seed=1)([0.5, -1.0])
     html_text = fragment_of(out)
     page = open_page(browser, tmp_path, document(html_text), name="overview.html")
@@ -777,7 +623,7 @@ def test_search_finds_a_value_and_the_step_that_completes_its_grad(browser, tmp_
     z2_step = next(step for step in steps if step.node is named["z2"])
     w2_id = z2_step.input_ids[0]
 
-    page.click(s.id("search"))
+    page.click_id(s.id("search"))
     page.send("Input.insertText", {"text": "w"})
     results = s.js(f"Array.from(document.getElementById({s.id('results')!r})"
                    ".querySelectorAll('button')).map(function (b) { return b.textContent; })")
@@ -796,7 +642,7 @@ def test_search_finds_a_value_and_the_step_that_completes_its_grad(browser, tmp_
 
     # A click on a value in the picture goes there too: here the output, at the seed.
     s.click("fit")
-    page.click(f"{s.uid}-{steps[0].node_id}")
+    page.click_id(f"{s.uid}-{steps[0].node_id}")
     assert s.position() == 0
 
 
@@ -840,7 +686,7 @@ def test_the_step_list_is_grouped_and_jumps(browser, tmp_path):
                 " var b = d.querySelector('.mg-items button'); b.id = root.id + '-first-item';"
                 " return b.textContent; })()")
     assert item.startswith(f"{first} · ")
-    page.click(s.id("first-item"))
+    page.click_id(s.id("first-item"))
     assert s.position() == first
     assert s.js("root.querySelectorAll('.mg-groups .mg-here').length") == 2  # item + group
 
@@ -968,6 +814,8 @@ def test_a_backward_step_shows_a_picture_and_its_equation_without_scripts(browse
 SAME_STEPPER = """
 import sys
 from microgrant import Value, viz
+from microgrant.losses import mse_loss
+from microgrant.nn import MLP
 x = Value(0.5, label="x"); w = Value(-1.5, label="w")
 y = (w * x).tanh(); y.label = "y"
 viz.save_stepper(y, sys.argv[1])
@@ -982,8 +830,6 @@ def test_the_same_stepper_saved_twice_gives_the_same_bytes(tmp_path):
     # Two steppers of one graph on one page still get two ids.
     assert viz.stepper(J).uid != s.uid
     # A notebook run again from the top writes the same page: no random ids.
-    import subprocess
-    import sys
     pages = []
     for k in range(2):
         out = tmp_path / f"run{k}.html"
@@ -1011,12 +857,12 @@ def test_keys_inside_the_stepper_never_reach_the_notebook(browser, tmp_path):
     assert s.js("Array.from(root.querySelectorAll('button, input')).every(function (e) {"
                 " return e.getAttribute('data-lm-suppress-shortcuts') === 'true'; })")
 
-    page.click(s.id("next"))  # a button has the focus: letters do not reach the notebook
+    page.click_id(s.id("next"))  # a button has the focus: letters do not reach the notebook
     assert s.position() == 1
     page.key("b", 66)
     page.key(" ", 32)  # Space on a button presses it: Next
     assert page.eval("window.seen") == []
-    page.click(s.id("equation"))  # the stepper itself has the focus
+    page.click_id(s.id("equation"))  # the stepper itself has the focus
     position = s.position()
     scrolled = page.eval("window.scrollY")
     page.key(" ", 32)
@@ -1046,8 +892,6 @@ def test_keys_inside_the_stepper_never_reach_the_notebook(browser, tmp_path):
 # ---- the payload, built once; the gradient check, from gradcheck --------------------------------
 
 def test_the_page_is_built_from_one_trace_its_names_and_equations_once(monkeypatch):
-    from microgrant.viz import steps as steps_module
-    from microgrant.viz import trace as trace_module
     calls = {"names": 0, "equations": 0, "traces": 0}
 
     def counting(name, real):
