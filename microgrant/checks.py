@@ -32,7 +32,8 @@ __all__ = ["shown", "real", "finite", "positive", "nonnegative", "fraction", "co
 
 #: The hooks by which `microgrant.compile` cooperates with these checks, by attribute of a
 #: number's type (nothing is registered anywhere; a plain float has none of them):
-#: ``KEEP``: `real` returns such a number as it is, so a Value made from a traced number keeps
+#: ``KEEP``: a function of the number; when it says True (the number's trace is watching this
+#: thread), `real` returns the number as it is, so a Value made from a traced number keeps
 #: where that number came from; ``CHECK``: `satisfies` hands the number and the check to it;
 #: ``SHIFT``: `stabilizer` hands its numbers to it.
 KEEP, CHECK, SHIFT = "__microgrant_keep__", "__microgrant_check__", "__microgrant_shift__"
@@ -78,7 +79,8 @@ def real(value: Any, name: str) -> float:
     ...
     TypeError: lr must be a real number (int, float, bool or numpy scalar); got str '0.1'
     """
-    if getattr(type(value), KEEP, False):
+    keep = getattr(type(value), KEEP, None)
+    if keep is not None and keep(value):
         return value  # a traced number (microgrant.compile): it keeps where it came from
     if not _is_real(value):
         if hasattr(value, "grad") and hasattr(value, "data"):  # a microgrant Value

@@ -33,6 +33,7 @@ drawn, explained, parsed and checked against finite differences at once.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from dataclasses import dataclass
@@ -294,7 +295,8 @@ _TABLE = (
        local_grads=lambda xs, out, _: (1.0 / xs[1], -out / xs[1]),
        formulas=("d(a / b)/da = 1 / b", "d(a / b)/db = -a / b^2")),
     Op(name="sum", symbol="Σ", arity=0, notation=" + ".join,
-       forward=lambda xs, _: sum(xs), local_grads=lambda xs, out, _: (1.0,) * len(xs),
+       forward=lambda xs, _: functools.reduce(operator.add, xs, 0),  # left to right
+       local_grads=lambda xs, out, _: (1.0,) * len(xs),
        formulas=("d(x1 + x2 + ... + xn)/dxi = 1",),
        array_forward=lambda xs, _: sum(xs[1:], xs[0]),
        torch=lambda t, xs, _: t.stack(list(xs)).sum()),

@@ -8,6 +8,7 @@ to write instead.
 
 import copy
 import json
+import math
 import random
 import statistics
 import sys
@@ -424,3 +425,258 @@ def test_compile_reads_no_locals_and_registers_nothing_process_wide():
     for path in (Path(microgrant.__file__).parent / "compile").rglob("*.py"):
         text = path.read_text()
         assert "f_locals" not in text and ".register(" not in text, path
+
+
+# ---- state the loss reads, beyond its arguments and parameters --------------------------------
+
+LAM = 1.0
+_W = Value(1.0, label="w")
+
+
+def _regularised(x):
+    return (_W * x[0] - 1) ** 2 + LAM * _W * _W
+
+
+def test_a_global_number_changed_between_calls_is_read_again():
+    global LAM
+    LAM = 1.0
+    step = compile(_regularised)
+    step([2.0])
+    LAM = 0.0                        # annealed outside the loss
+    try:
+        compare(step, _regularised, [_W], [2.0])
+    finally:
+        LAM = 1.0
+
+
+def test_a_closure_number_and_a_threshold_value_changed_between_calls_are_read_again():
+    w = Value(1.0)
+    scale = [0.5]
+    margin = Value(0.0, requires_grad=False)   # read only through .data
+
+    def loss(x):
+        k = scale[0]
+        return sum((w * xi) ** 2 * k if (w * xi).data > margin.data else -(w * xi)
+                   for xi in x)
+    step = compile(loss)
+    step([0.3, 0.7, -1.0])
+    margin.data, scale[0] = 0.5, 2.0
+    compare(step, loss, [w], [0.3, 0.7, -1.0])
+
+
+def test_state_changed_inside_the_loss_runs_eagerly_with_one_warning():
+    w = Value(1.0)
+    st = {"lam": 1.0}
+
+    def loss(x):
+        st["lam"] *= 0.5
+        return (w * x[0] - 1) ** 2 + st["lam"] * w * w
+    step = compile(loss)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        step([2.0])
+        for _ in range(3):
+            lam = st["lam"] * 0.5    # what this call's loss will use
+            w.grad = 0.0
+            got = step([2.0])
+            assert got == (2 * w.data - 1) ** 2 + lam * w.data ** 2
+            assert w.grad == 4 * (2 * w.data - 1) + 2 * lam * w.data
+    assert len([m for m in said if "differ between two runs" in str(m.message)]) == 1
+    assert step.traces == 1
+
+
+def test_the_losss_own_random_generator_runs_eagerly():
+    w = Value(1.0)
+    rng = np.random.default_rng(0)
+
+    def loss(x):
+        mask = rng.random(len(x)) > 0.5
+        return sum(w * xi * float(m) for xi, m in zip(x, mask))
+    step = compile(loss)
+    with pytest.warns(RuntimeWarning, match="random generator of its own"):
+        got = [step([1.0, 2.0, 3.0, 4.0]) for _ in range(6)]
+    assert len(set(got)) > 1
+
+
+@pytest.mark.parametrize("how", ["dict", "bound", "default", "list"])
+def test_a_model_or_weight_replaced_where_the_loss_finds_it_is_traced_again(how):
+    X, y = [[0.5, -1.0], [1.0, 2.0]], [1.0, -1.0]
+    holder = {"net": MLP(2, [3, 1], seed=0)}
+    weights = [Value(0.5), Value(-1.0)]
+
+    class Trainer:
+        def __init__(self):
+            self.model = holder["net"]
+
+        def loss(self, X, y):
+            return sum((self.model(x) - t) ** 2 for x, t in zip(X, y))
+
+    trainer = Trainer()
+    fns = {"dict": lambda X, y: sum((holder["net"](x) - t) ** 2 for x, t in zip(X, y)),
+           "bound": trainer.loss,
+           "default": lambda X, y, m=holder["net"]: sum((m(x) - t) ** 2 for x, t in zip(X, y)),
+           "list": lambda X, y: sum((weights[0] * x[0] + weights[1] * x[1] - t) ** 2
+                                    for x, t in zip(X, y))}
+    fn = fns[how]
+    step = compile(fn)
+    step(X, y)
+    new = MLP(2, [3, 1], seed=7)
+    if how == "dict":
+        holder["net"] = new
+    elif how == "bound":
+        trainer.model = new
+    elif how == "default":
+        fn.__defaults__ = (new,)
+    else:
+        weights[0] = Value(2.0)
+    params = [weights[0]] if how == "list" else new.parameters()
+    compare(step, fn, params, X, y)
+
+
+def test_a_compiled_step_inside_a_traced_loss_is_refused_not_a_hang():
+    w = Value(0.5)
+    inner = compile(lambda x: (w * x[0]) ** 2)
+    outer = compile(lambda x: w * x[0] * inner([float(x[0].data)]))
+    box: list = []
+    t = threading.Thread(target=lambda: box.append(_raised(outer, [2.0])), daemon=True)
+    t.start()
+    t.join(10)
+    assert not t.is_alive(), "a nested compiled step deadlocked"
+    assert isinstance(box[0], RuntimeError) and "inside the loss_fn" in str(box[0])
+    assert "test_compile_cases.py" in str(box[0])
+    assert inner([1.0]) == 0.25      # the lock is free again
+
+
+def _raised(fn, *args):
+    try:
+        fn(*args)
+    except Exception as error:  # noqa: BLE001
+        return error
+    return None
+
+
+def test_a_running_statistic_and_items_kept_in_the_loss_are_plain_floats():
+    model = MLP(2, [4, 1], seed=1)
+    ema = Value(0.0, requires_grad=False)
+    kept: list = []
+
+    def loss(X, y):
+        total = sum((model(x) - t) ** 2 for x, t in zip(X, y))
+        ema.data = 0.9 * ema.data + 0.1 * total.data
+        kept.append(total.item())
+        return total
+    step = compile(loss)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(3):
+            step(np.ones((4, 2)), np.zeros(4))
+    assert type(ema.data) is float
+    assert all(type(k) is float for k in kept)
+
+
+def test_a_deep_copy_made_in_another_thread_during_a_trace_holds_plain_floats():
+    model = MLP(2, [8, 1], seed=1)
+    go, done = threading.Event(), threading.Event()
+    copies: list = []
+    runs: list = []
+
+    def loss(X, y):
+        runs.append(1)
+        s = [model(x) for x in X]
+        if len(runs) == 2:           # the watched run of the trace
+            go.set()
+            done.wait(5)
+        return sum((si - t) ** 2 for si, t in zip(s, y))
+
+    def worker():
+        go.wait(5)
+        copies.append(copy.deepcopy(model))
+        copies.append(model.parameters()[0].data * 2.0)
+        done.set()
+    t = threading.Thread(target=worker)
+    t.start()
+    compile(loss)(np.ones((2, 2)), np.zeros(2))
+    t.join()
+    assert all(type(p.data) is float for p in copies[0].parameters())
+    assert type(copies[1]) is float
+
+
+def test_ragged_rows_are_a_clear_error():
+    w = Value(0.5)
+    step = compile(lambda X: sum(w * xi for row in X for xi in row))
+    with pytest.raises(TypeError, match="rows of different lengths"):
+        step([[1.0, 2.0], [3.0]])
+
+
+def test_a_seeded_draw_inside_the_loss_matches_eager():
+    w = Value(1.0)
+
+    def loss(x):
+        return w * x[0] * random.random()
+    random.seed(3)
+    with pytest.warns(RuntimeWarning, match="draws random numbers"):
+        got = compile(loss)([2.0])
+    random.seed(3)
+    assert got == eager(loss, [2.0]).data
+
+
+def test_a_loss_of_the_arrays_alone_is_an_error_once_not_a_trace_per_call():
+    step = compile(lambda x: Value(1.0, requires_grad=False) * x[0] + 1)
+    for _ in range(3):
+        with pytest.raises(RuntimeError, match="constant"):
+            step([2.0])
+    assert step.traces == 1
+
+
+def test_a_number_read_by_c_code_is_caught_at_the_first_replay_that_moves():
+    w = Value(1.0)
+
+    def loss(x):
+        s = [w * xi for xi in x]
+        return sum(si * math.exp(si.data) for si in s)
+    step = compile(loss)
+    step([0.3, 0.7, -1.0])
+    w.data = 1.5
+    with pytest.warns(RuntimeWarning, match="differs from eager"):
+        compare(step, loss, [w], [0.3, 0.7, -1.0])
+    w.data = 0.5
+    compare(step, loss, [w], [0.3, 0.7, -1.0])
+
+
+def test_asking_type_is_float_while_tracing_runs_eagerly():
+    w = Value(1.0)
+
+    def loss(x):
+        s = w * x[0]
+        return s * (2 if type(s.data) is float else 1)
+    step = compile(loss)
+    with pytest.warns(RuntimeWarning, match="differ between two runs"):
+        compare(step, loss, [w], [1.0])
+
+
+def test_value_sum_adds_left_to_right_as_its_replay_does_on_every_python():
+    # Python 3.12's sum() of floats is compensated: 1e16 + 1 - 1e16 would be 1.0 there.
+    w = Value(1.0)
+    terms = [1e16, 1.0, -1e16]
+    assert Value.sum([Value(t) for t in terms]).data == (1e16 + 1.0) - 1e16 == 0.0
+
+    def loss(x):
+        return Value.sum([w * xi for xi in x])
+    step = compile(loss)
+    w.grad = 0.0
+    got = step(terms)
+    assert got == eager(loss, terms).data == 0.0
+
+
+def test_a_global_changed_before_every_call_is_followed_and_said_once():
+    global LAM
+    try:
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            step = compile(_regularised)
+            for k in range(12):
+                LAM = 1.0 / (k + 1)
+                compare(step, _regularised, [_W], [2.0])
+        assert len([m for m in said if "changes between most calls" in str(m.message)]) == 1
+    finally:
+        LAM = 1.0

@@ -41,21 +41,43 @@ def compile(fn: Callable) -> CompiledStep:  # noqa: A001  (the public name, as i
     softmax's shift (`microgrant.checks.stabilizer`) is kept while the largest score stays
     within `SHIFT_BAND` of it.
 
-    **Run eagerly, said once** (a ``RuntimeWarning`` naming the reason): ``fn`` draws from
-    Python's or numpy's global random generator; computes under ``no_grad()``; assigns a
-    Value's ``.data``; runs ``backward()`` itself; uses Values made in another thread or
-    computed before the call.  The parameters of the models ``fn`` names (closure or globals)
-    are compared every call: one replaced or removed traces again.  A step keeps
-    `MAX_PROGRAMS` programs (one per shape) and says when it drops one.  Domain errors are
-    never hidden: a non-finite number runs that call eagerly, which raises eager's error.
-    Traces are isolated: one at a time in the process, each watching its own thread; other
-    threads meanwhile read plain numbers (a `Number` is a float).
+    **What loss_fn reads besides its arguments.**  The parameters, Values, plain numbers and
+    models ``fn`` names (its closure, the globals its code names, its default arguments, a
+    bound method's object's attributes, and the items of a dict, list or tuple among them) are
+    compared at every call: a number changed, a Value, model or weight replaced or removed
+    traces again (so does any change to such a list or dict, a log appended to outside among
+    them).  A leaf Value it names (a threshold read through ``.data``) is watched as the
+    parameters are.  The call that traces runs ``fn`` twice (three times when it then runs
+    eagerly; a log ``fn`` keeps gets those entries too); the two runs' graphs must have
+    the same constants and op arguments bit for bit, else (state ``fn`` changes itself, a
+    random generator of its own, ``type(x.data) is float``) every call with those shapes runs
+    eagerly.  The first replay after the parameters moved from the traced numbers also runs
+    ``fn`` eagerly once and compares the losses within the rule below; if they differ, that
+    shape runs eagerly from then on.
 
-    **Not seen**: a number read by C code straight from the float (``math.exp(x.data)``,
-    ``np.exp(x.data)``) loses where it came from, and a Value made from the result is a
-    constant of the trace; an op on a ``requires_grad=False`` Value that existed before the
-    call is computed once; a random generator of the loss's own (``random.Random(0)``).
-    Write ``x.exp()`` and other Value ops, and pass random masks in as arrays.
+    **Run eagerly, said once** (a ``RuntimeWarning`` naming the reason): ``fn`` draws from
+    Python's or numpy's global random generator (their state is put back so the eager call
+    draws what an eager step would); computes under ``no_grad()``; assigns a Value's
+    ``.data``; runs ``backward()`` itself; uses Values made in another thread or computed
+    before the call; its two traced runs differ as above.  A step keeps `MAX_PROGRAMS`
+    programs (one per shape) and says when it drops one.  Domain errors are never hidden: a
+    non-finite number runs that call eagerly, which raises eager's error.  Refused with an
+    error: a compiled step called inside a loss_fn being traced; arrays with rows of different
+    lengths; a loss that depends on the arrays alone (traced once; later calls say so
+    without tracing).
+    Traces are isolated: one at a time in the process, each watching its own thread; other
+    threads meanwhile read plain numbers, and their arithmetic and copies give plain floats.
+    After a trace, a traced number left in what ``fn`` names (``ema.data``, ``l.item()``
+    appended to a list) is turned back into its float.
+
+    **Not seen** (caught only if it already changes the loss at that first comparison): a
+    number read by C code straight from the float (``math.exp(x.data)``, ``math.fsum``,
+    ``struct.pack``; numpy's functions, ``float()`` and ``Fraction`` are seen); state read
+    through an object's attributes (``cfg.lam``) or nested deeper than one container, which
+    a replay keeps as traced; state ``fn`` changes itself that decides a branch without
+    changing a constant; a traced number that escapes into an object ``fn`` does not name.
+    Write ``x.exp()`` and other Value ops, and pass changing numbers and random masks in as
+    arrays.
 
     **Exactness.**  Loss and gradients agree with the eager engine within ``TOLERANCE * M``,
     M the magnitude of the terms: for a gradient, the sum over its chain-rule paths of the

@@ -20,7 +20,19 @@ import numpy as np
 from ..checks import shown
 from ..engine import Value, topological_order
 from .plan import Program, Tape
-from .watch import Number, Trace, models_named, random_state, watching
+from .watch import (
+    Number,
+    Trace,
+    first_difference,
+    random_state,
+    restore_random,
+    saved_random,
+    state_named,
+    unescape_named,
+    user_line,
+    values_named,
+    watching,
+)
 
 __all__ = ["CompiledStep", "CheckReport", "TOLERANCE", "MAX_PROGRAMS"]
 
@@ -37,6 +49,9 @@ MAX_PROGRAMS = 8
 # One trace at a time in the process: a trace gives Values it reaches a watched number, and
 # two traces of one model at once would each see the other's.
 _TRACING = threading.Lock()
+# Which threads are tracing now: a compiled step called inside a traced loss_fn is refused
+# (its result would be a number the outer trace cannot follow, and the lock would never free).
+_HERE = threading.local()
 
 
 @dataclass(frozen=True)
@@ -105,10 +120,11 @@ class CompiledStep:
         self._programs: OrderedDict = OrderedDict()
         self._last: Program | None = None
         self._eager_reason: dict = {}
+        self._unverified: dict = {}
+        self._changes = 0
         self._lock = threading.RLock()
         self._warned: set = set()
-        self._models = models_named(fn)
-        self._signature = self._parameter_ids()
+        self._state = state_named(fn)
         try:
             names = [p.name for p in inspect.signature(fn).parameters.values()
                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
@@ -126,12 +142,19 @@ class CompiledStep:
     def _arrays(self, args: tuple) -> list[np.ndarray]:
         arrays = []
         for i, a in enumerate(args):
-            if np.iscomplexobj(a):
-                raise TypeError(f"a compiled step takes real numbers; argument {i + 1} is "
-                                f"complex")
             try:
+                if np.iscomplexobj(a):
+                    raise TypeError(f"a compiled step takes real numbers; argument {i + 1} is "
+                                    f"complex")
                 array = np.asarray(a, dtype=np.float64)
-            except (TypeError, ValueError) as error:
+            except ValueError as error:
+                raise TypeError(f"a compiled step takes arrays (or nested lists) of real "
+                                f"numbers with rows of one length; argument {i + 1} has rows "
+                                f"of different lengths, or is not numbers: {shown(a)} "
+                                f"({error})") from None
+            except TypeError as error:
+                if "complex" in str(error):
+                    raise
                 raise TypeError(f"a compiled step takes arrays (or nested lists) of real "
                                 f"numbers; argument {i + 1} is {shown(a)} ({error})") from None
             arrays.append(array)
@@ -155,15 +178,6 @@ class CompiledStep:
             nested.append(cells.tolist())
         return nested, flat
 
-    def _parameter_ids(self) -> tuple:
-        ids: list[int] = []
-        for model in self._models:
-            try:
-                ids.extend(map(id, model.parameters()))
-            except Exception:  # noqa: BLE001  (a model that cannot list them is not followed)
-                continue
-        return tuple(ids)
-
     # ---- running ----------------------------------------------------------------------------
 
     def _loss(self, nested: list) -> Value:
@@ -182,6 +196,7 @@ class CompiledStep:
         loss = self._loss(nested)
         loss.backward()
         self.eager_calls += 1
+        self._state = state_named(self.fn)  # what loss_fn changed itself is no news
         return float(loss.data)
 
     def _say(self, reason: str, kind: str = "") -> None:
@@ -191,14 +206,28 @@ class CompiledStep:
             warnings.warn(f"compiled {name}: {reason}", RuntimeWarning, stacklevel=4)
 
     def __call__(self, *args) -> float:
+        if getattr(_HERE, "tracing", False):
+            raise RuntimeError(f"{user_line()} calls a compiled step inside the loss_fn of a "
+                               f"compiled step being traced: its number would be a constant "
+                               f"the outer trace cannot follow. Call the inner loss function "
+                               f"itself (uncompiled) inside, and compile only the outer one")
         arrays = self._arrays(args)
         key = tuple(a.shape for a in arrays)
         with self._lock:
             self.calls += 1
-            if self._models and self._parameter_ids() != self._signature:
-                self._programs.clear()  # a parameter replaced or removed: trace anew
+            state = state_named(self.fn)
+            if state != self._state:
+                # A number, Value, model or parameter loss_fn names was changed or replaced
+                # since the trace, which took it as fixed: trace anew.
+                self._programs.clear()
                 self._eager_reason.clear()
-                self._signature = self._parameter_ids()
+                self._state = state
+                self._changes += 1
+                if self.calls >= 10 and self._changes > self.calls // 2:
+                    self._say("what loss_fn names (a number, list or dict in its closure, "
+                              "globals or defaults) changes between most calls, so it is "
+                              "traced again each time: pass such numbers in as an array "
+                              "argument instead", "state")
             if key in self._eager_reason:
                 return self._eager(arrays)
             flat = np.concatenate([a.ravel() for a in arrays]) if arrays else np.zeros(0)
@@ -220,6 +249,13 @@ class CompiledStep:
                 verdict = program.forward(flat)
             if verdict:  # still failing right after a trace, or a domain error: eager
                 return self._eager(arrays)
+            traced_numbers = self._unverified.get(key)
+            if traced_numbers is not None and not np.array_equal(
+                    program.V[program.outer_slots], traced_numbers):
+                del self._unverified[key]
+                refused = self._confirm(key, program, arrays)
+                if refused is not None:
+                    return refused
             grads = program.backward()
             if grads is None:
                 return self._eager(arrays)
@@ -247,53 +283,98 @@ class CompiledStep:
 
     def _trace(self, arrays: list[np.ndarray], key) -> Program | None:
         with _TRACING:
-            self.traces += 1
-            nested1, flat1 = self._stand_ins(arrays, requires_grad=True)
-            before = random_state()
-            first = self._loss(nested1)
-            drew = random_state() != before
-            order1 = topological_order(first)
-            known = {x for node in order1 for x in node.inputs if not x.op}
-            if not first.op:
-                known.add(first)
-            known.difference_update(flat1)
-            interior1 = set(order1)
-            del nested1, flat1, first
-            trace = Trace()
-            nested2, flat2 = self._stand_ins(arrays, requires_grad=True)
-            ordered = list(known)
-            grads = [v.grad for v in ordered]
-            for v in (*flat2, *known):
-                trace.taint(v)
+            _HERE.tracing = True
             try:
-                with watching(trace):
-                    loss = self._loss(nested2)
+                loss, flat2, known, trace, reason, aliases = self._watched_runs(arrays)
             finally:
-                trace.restore()
-            drew = drew or random_state() != before
-            if grads != [v.grad for v in ordered]:
-                # Both runs added the same gradients (the two graphs agree): take them back.
-                for v, before2 in zip(ordered, grads):
-                    if v.grad is not None and before2 is not None:
-                        v.grad = 2.0 * before2 - v.grad
-                trace.unwatched.append("loss_fn runs backward() itself and reads gradients, "
-                                       "which a replay would keep as traced; a compiled step "
-                                       "runs backward for you (use grad(..., create_graph=True) "
-                                       "for a gradient inside the loss)")
-            reason = self._refusal(loss, order1, interior1, trace, drew)
-            aliases = _aliases(loss, trace) if not reason else {}
-            trace.forget()
+                _HERE.tracing = False
+                unescape_named(self.fn)
+                self._state = state_named(self.fn)
         if reason:
             self._eager_reason[key] = reason
             self._say(f"every call with these shapes runs eagerly: {reason}")
             return None
         if not any(v.grad is not None for v in known):
+            # Said once: later calls with these shapes run eagerly, where the engine says it.
+            self._eager_reason[key] = "the loss depends on nothing with a gradient"
             raise RuntimeError("the loss is a constant: it depends on nothing with a gradient "
                                "but the arrays (loss_fn's parameters have requires_grad=False, "
                                "or it ran under no_grad()), so there is nothing to compile")
         program = Program(loss, flat2, known, trace, aliases)
         self._keep(key, program)
+        self._unverified[key] = _numbers(program)
         return program
+
+    def _confirm(self, key, program: Program, arrays: list[np.ndarray]) -> float | None:
+        """The first replay after the parameters moved from the traced numbers, next to an
+        eager run (which also has other inputs, in training).
+
+        What the trace could not see (a number read by C code, ``math.exp(x.data)``; an
+        attribute of an object loss_fn reaches) shows as a different loss: that call and every
+        later one with these shapes runs eagerly, said once.  Returns the eager loss then.
+        """
+        nested, _ = self._stand_ins(arrays)
+        reference = self._loss(nested)
+        replayed, eager = float(program.V[program.loss_slot]), float(reference.data)
+        scale = max(float(np.abs(program.V[program.op_start:program.op_stop]).sum()),
+                    abs(eager))
+        if abs(replayed - eager) <= TOLERANCE * scale:
+            return None
+        self._eager_reason[key] = (
+            f"the replay's loss ({replayed!r}) differs from eager's ({eager!r}) once the "
+            f"numbers moved: loss_fn decides from a number the trace did not see (read by C "
+            f"code such as math.exp(x.data), or from an object it reaches); write it with "
+            f"Value ops (x.exp()) to compile")
+        self._programs.pop(key, None)
+        self._say(f"every call with these shapes runs eagerly: {self._eager_reason[key]}")
+        reference.backward()
+        self.eager_calls += 1
+        self._state = state_named(self.fn)
+        return eager
+
+    def _watched_runs(self, arrays: list[np.ndarray]):
+        """Runs ``fn`` twice, the second time watched, and judges whether it can be replayed."""
+        self.traces += 1
+        nested1, flat1 = self._stand_ins(arrays, requires_grad=True)
+        before, saved = random_state(), saved_random()
+        first = self._loss(nested1)
+        drew = random_state() != before
+        order1 = topological_order(first)
+        known = {x for node in order1 for x in node.inputs if not x.op}
+        if not first.op:
+            known.add(first)
+        known.difference_update(flat1)
+        interior1 = set(order1)
+        del nested1, flat1, first
+        trace = Trace()
+        nested2, flat2 = self._stand_ins(arrays, requires_grad=True)
+        # Leaves loss_fn names (a threshold read through .data) are watched too.
+        known.update(v for v in values_named(self.fn) if v not in interior1)
+        ordered = list(known)
+        grads = [v.grad for v in ordered]
+        for v in (*flat2, *known):
+            trace.taint(v)
+        try:
+            with watching(trace):
+                loss = self._loss(nested2)
+        finally:
+            trace.restore()
+        drew = drew or random_state() != before
+        if drew:  # the eager run that follows draws as an eager call would have
+            restore_random(saved)
+        if grads != [v.grad for v in ordered]:
+            # Both runs added the same gradients (the two graphs agree): take them back.
+            for v, before2 in zip(ordered, grads):
+                if v.grad is not None and before2 is not None:
+                    v.grad = 2.0 * before2 - v.grad
+            trace.unwatched.append("loss_fn runs backward() itself and reads gradients, "
+                                   "which a replay would keep as traced; a compiled step "
+                                   "runs backward for you (use grad(..., create_graph=True) "
+                                   "for a gradient inside the loss)")
+        reason = self._refusal(loss, order1, interior1, trace, drew)
+        aliases = _aliases(loss, trace) if not reason else {}
+        trace.forget()
+        return loss, flat2, known, trace, reason, aliases
 
     @staticmethod
     def _refusal(loss: Value, order1: list, interior1: set, trace: Trace, drew: bool) -> str:
@@ -310,6 +391,13 @@ class CompiledStep:
                                "parameters (no random choices, no state changed per call)")
         if trace.unwatched:
             return trace.unwatched[0]
+        moved = first_difference(order1, order2)
+        if moved:
+            return (f"loss_fn's constants differ between two runs with the same inputs "
+                    f"({moved}): it changes state it reads (a counter, a list, a dict "
+                    f"entry) or draws from a random generator of its own, which a replay "
+                    f"would freeze. Keep such state outside loss_fn, or pass it in as an "
+                    f"array argument")
         unseen = [n for n in order2 if id(n) not in trace.own]
         if unseen:
             return ("loss_fn computes Values the trace did not watch (made in another "
@@ -433,6 +521,11 @@ class CompiledStep:
         if not loss.op and loss.grad is not None:
             found[loss] = None
         return list(found)
+
+
+def _numbers(program: Program) -> np.ndarray:
+    """The parameters' (and other outer leaves') numbers a replay starts from, to compare."""
+    return np.fromiter((float(v.data) for v in program.outer), np.float64, len(program.outer))
 
 
 def _report(loss, eager_loss, mine, theirs, scales, loss_scale, params, compiled):

@@ -27,7 +27,9 @@ import numpy as np
 from .. import checks, ops
 from ..engine import Value, is_grad_enabled
 
-__all__ = ["Number", "Trace", "watching", "user_line", "models_named", "random_state",
+__all__ = ["Number", "Trace", "watching", "user_line", "models_named", "values_named",
+           "first_difference",
+           "state_named", "unescape_named", "random_state", "saved_random", "restore_random",
            "SHIFT_BAND"]
 
 SHIFT_BAND = 50.0
@@ -111,11 +113,13 @@ class Number(float):
                 stack.extend(n.parts)
         return tuple(found)
 
-    def __deepcopy__(self, memo):  # a copy of a Value reads the same number: an alias
-        return self
+    def __deepcopy__(self, memo):
+        # A copy made in the traced run reads the same number (an alias); one made in another
+        # thread, or after the trace, gets the plain float.
+        return self if self.trace.mine() else float.__float__(self)
 
     def __copy__(self):
-        return self
+        return self if self.trace.mine() else float.__float__(self)
 
     def __reduce__(self):  # pickling takes the number
         self.trace.looked(self, "pickles")
@@ -139,8 +143,8 @@ def _arith(name: str):
     def arith(self, other=None):
         result = method(self) if other is None else method(self, other)
         trace = self.trace
-        if type(result) is not float or not trace.open:
-            if trace.open and result is not NotImplemented:
+        if type(result) is not float or not trace.mine():
+            if trace.mine() and result is not NotImplemented:
                 trace.looked(self, name)
             return result
         if _getframe(1).f_globals is _OP_TABLE:
@@ -171,7 +175,7 @@ def _compare(name: str):
 
     def compare(self, other):
         result = method(self, other)
-        if result is not NotImplemented and self.trace.open:
+        if result is not NotImplemented and self.trace.mine():
             self.trace.compared(self, name, other, result)
         return result
     compare.__name__ = name
@@ -189,7 +193,7 @@ for _name in ("__divmod__", "__rdivmod__", "__int__", "__trunc__", "__floor__", 
 for _name in _SYMBOL:
     setattr(Number, _name, _compare(_name))
 Number.__bool__ = lambda self: self.__ne__(0.0)  # type: ignore[method-assign]
-setattr(Number, checks.KEEP, True)
+setattr(Number, checks.KEEP, lambda self: self.trace.mine())
 setattr(Number, checks.CHECK, lambda self, ok: self.trace.check(self, ok))
 setattr(Number, checks.SHIFT, staticmethod(lambda numbers: _shift(numbers)))
 
@@ -223,6 +227,10 @@ class Trace:
         self.pending: Number | None = None    # the engine's last float() of a Number
         self.tentative: list = []             # uses inside the op table, not yet judged
         self.previous: Callable | None = None
+
+    def mine(self) -> bool:
+        """Whether the trace is open and this is its thread (others see plain floats)."""
+        return self.open and threading.get_ident() == self.thread
 
     # ---- the numbers ---------------------------------------------------------------------
 
@@ -274,7 +282,7 @@ class Trace:
                 self._reason(f"{where or user_line()} {why} {_named(node)}")
 
     def looked(self, n: Number, what: str) -> None:
-        if not self.open:
+        if not self.mine():
             return
         if _in_op():  # decided when the engine returns (see profile)
             self.tentative.append((self.looked_now, (n, what, user_line())))
@@ -285,11 +293,11 @@ class Trace:
         self.exactly(n.roots, f"uses the number ({what}) of", where)
 
     def converted(self, n: Number) -> None:
-        if self.open:
+        if self.mine():
             self.pending = n
 
     def compared(self, n: Number, name: str, other, outcome) -> None:
-        if not self.open:
+        if not self.mine():
             return
         if _in_op():  # decided when the engine returns (see profile)
             self.tentative.append((self.compared_now, (n, name, other, outcome, user_line())))
@@ -404,31 +412,140 @@ def _works_on_arrays(ok: Callable, number: float) -> bool:
     return result.shape == (2,) and result.dtype == bool and bool(result.all())
 
 
-def models_named(fn: Callable) -> list:
-    """The models ``fn`` names directly: objects with ``parameters()`` in its closure or in
-    the globals it names (and the object of a bound method)."""
-    found: list = []
+def _codes(code) -> list:
+    """A code object and those nested in it (a generator expression, a lambda inside)."""
+    found, stack = [], [code]
+    while stack:
+        c = stack.pop()
+        found.append(c)
+        stack.extend(k for k in c.co_consts if hasattr(k, "co_names"))
+    return found
+
+
+def _reachable(fn: Callable) -> list:
+    """What ``fn`` names: its closure cells, the globals its code (and the code nested in it)
+    names, its default arguments, and the attributes of a bound method's object; each
+    dict, list or tuple among them opened one level."""
     owner = getattr(fn, "__self__", None)
     target = getattr(fn, "__func__", fn)
-    candidates = [owner] if owner is not None else []
+    found: list = list(getattr(owner, "__dict__", {}).values()) if owner is not None else []
+    if owner is not None:
+        found.append(owner)
     for cell in getattr(target, "__closure__", None) or ():
         try:
-            candidates.append(cell.cell_contents)
+            found.append(cell.cell_contents)
         except ValueError:  # an empty cell
             continue
+    found.extend(getattr(target, "__defaults__", None) or ())
+    found.extend((getattr(target, "__kwdefaults__", None) or {}).values())
     code = getattr(target, "__code__", None)
     names = getattr(target, "__globals__", {})
     if code is not None:
-        candidates.extend(names[n] for n in code.co_names if n in names)
-    for obj in candidates:
-        if (not isinstance(obj, type) and callable(getattr(obj, "parameters", None))
-                and callable(getattr(obj, "named_parameters", None))
-                and all(obj is not f for f in found)):
+        found.extend(names[n] for c in _codes(code) for n in c.co_names if n in names)
+    opened: list = []
+    for obj in found:
+        opened.append(obj)
+        if isinstance(obj, dict):
+            opened.extend(obj.values())
+        elif isinstance(obj, (list, tuple)):
+            opened.extend(obj)
+    return opened
+
+
+def _is_model(obj) -> bool:
+    return (not isinstance(obj, type) and callable(getattr(obj, "parameters", None))
+            and callable(getattr(obj, "named_parameters", None)))
+
+
+def models_named(fn: Callable) -> list:
+    """The models ``fn`` names: objects with ``parameters()`` among what `_reachable` finds."""
+    found: list = []
+    for obj in _reachable(fn):
+        if _is_model(obj) and all(obj is not f for f in found):
             found.append(obj)
     return found
+
+
+def values_named(fn: Callable) -> list:
+    """The leaf Values ``fn`` names (a weight, a ``requires_grad=False`` threshold)."""
+    return list({id(v): v for v in _reachable(fn) if type(v) is Value and not v.op}.values())
+
+
+def state_named(fn: Callable) -> tuple:
+    """What a replay takes as fixed from what ``fn`` names, to compare call by call: the
+    plain numbers (bit for bit), which Values and which models' parameters."""
+    state: list = []
+    for obj in _reachable(fn):
+        if type(obj) is Value:
+            state.append(id(obj))
+        elif isinstance(obj, (float, np.floating)):
+            state.append(float(obj).hex())
+        elif isinstance(obj, (int, np.integer)):
+            state.append(int(obj))
+        elif _is_model(obj):
+            try:
+                state.append(tuple(map(id, obj.parameters())))
+            except Exception:  # noqa: BLE001  (a model that cannot list them is not followed)
+                state.append(None)
+        else:
+            state.append(id(obj) if isinstance(obj, (dict, list, tuple)) else None)
+    return tuple(state)
+
+
+def unescape_named(fn: Callable) -> None:
+    """Gives back a plain float wherever a traced number was left in what ``fn`` names (a
+    Value's ``.data``, a list or dict one level deep): nothing internal outlives a trace."""
+    for obj in _reachable(fn):
+        if type(obj) is Value and isinstance(obj.data, Number):
+            obj.data = float.__float__(obj.data)
+        elif isinstance(obj, list):  # item by item: another thread may be appending
+            for i, x in enumerate(obj):
+                if isinstance(x, Number):
+                    obj[i] = float.__float__(x)
+        elif isinstance(obj, dict):
+            for k, x in list(obj.items()):
+                if isinstance(x, Number):
+                    obj[k] = float.__float__(x)
+    owner = getattr(fn, "__self__", None)
+    for k, x in list(getattr(owner, "__dict__", {}).items()):
+        if isinstance(x, Number):
+            setattr(owner, k, float.__float__(x))
 
 
 def random_state() -> tuple:
     """The state of Python's and numpy's global random generators, to compare."""
     state: Any = np.random.get_state()
     return random.getstate(), state[1].tobytes(), tuple(state[2:])
+
+
+def saved_random() -> tuple:
+    """The global random generators' states, to put back with `restore_random`."""
+    return random.getstate(), np.random.get_state()
+
+
+def restore_random(saved: tuple) -> None:
+    """Puts the global random generators back as `saved_random` found them."""
+    random.setstate(saved[0])
+    np.random.set_state(saved[1])
+
+
+def _bits(x) -> str:
+    return float.hex(float.__float__(x)) if isinstance(x, float) else repr(x)
+
+
+def first_difference(order1: list, order2: list) -> str:
+    """Where two runs' graphs (of the same ops) differ in a constant or an op's argument, by
+    position, bit for bit; ``""`` when they do not."""
+    for n1, n2 in zip(order1, order2):
+        if _bits(n1.arg) != _bits(n2.arg):
+            return f"op {n1.op}'s argument {_bits(n1.arg)} then {_bits(n2.arg)}"
+        for a, b in zip(n1.inputs, n2.inputs):
+            if a is b or a.op:
+                continue
+            x, y = a.data, b.data
+            if type(x) is float and type(y) is float and x == y and x != 0.0:
+                continue  # the same number (the bits of a zero's sign are asked below)
+            if _bits(x) != _bits(y):
+                return (f"an input of op {n1.op}: {float.__float__(a.data)!r} then "
+                        f"{float.__float__(b.data)!r}")
+    return ""
