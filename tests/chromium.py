@@ -263,13 +263,15 @@ class Page:
             self.send("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y,
                                                    "button": "left", "clickCount": 1})
 
-    def key(self, key: str, code: int, typed: bool = False) -> None:
+    def key(self, key: str, code: int, typed: bool = False, physical: str | None = None) -> None:
         """Presses and releases a key: its DOM name (``"ArrowRight"``, ``"b"``) and key code.
 
         With ``typed``, a one-character key also types its character (a keypress, text into
         a focused input), as a real keyboard does; without, only keydown and keyup are sent.
+        ``physical`` is the event's ``code`` (``"KeyB"``, ``"Space"``) for pages whose
+        shortcuts read it; without, the key's name stands in.
         """
-        params: dict = {"key": key, "code": key, "windowsVirtualKeyCode": code}
+        params: dict = {"key": key, "code": physical or key, "windowsVirtualKeyCode": code}
         if typed:
             params["text"] = key if len(key) == 1 else ""
         for kind in ("keyDown", "keyUp"):

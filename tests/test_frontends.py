@@ -9,19 +9,16 @@ explorer and the steppers must show their static fallback where scripts do not r
 and text, no controls that do nothing, no script or label text), and come alive where they do:
 the explorer's network drawn and a neuron opening its steps, the stepper's keys acting while it
 has the focus and never reaching the notebook.  Notebook 7 gets the stepper's keys once more, on
-a one-cell notebook.  The browser is driven over the DevTools protocol through a pipe, with the
-standard library only.
+a one-cell notebook.  The browser is the tests' shared headless Chromium (``chromium.py``).
 
 Screenshots of each view are written to the test's temporary folder.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import os
-import select
 import shutil
 import socket
 import subprocess
@@ -31,6 +28,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from chromium import Browser, Page, skip_without_chromium
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -56,135 +54,24 @@ KEYS_NOTEBOOK = ("from microgrant import Value, viz", "x = Value(2.0, label='x')
                  "y = (x * x + 1).tanh()\ny.backward()\nviz.stepper(y)")
 
 
-def find_browser() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        if shutil.which(name):
-            return shutil.which(name)
-    return None
+class JupyterPage(Page):
+    """A tab showing a notebook in JupyterLab or Notebook 7, whose own code acts on each
+    click and key a moment later: every click and key is given time to land."""
 
+    def __init__(self, browser: Browser, url: str):
+        # The notebook is polled with wait_for (its load event comes long before its cells).
+        super().__init__(browser, url, height=1000, wait_for_load=False)
 
-class Browser:
-    """Headless Chromium, spoken to over ``--remote-debugging-pipe`` (fds 3 and 4)."""
-
-    def __init__(self, binary: str, profile: Path):
-        to_browser_r, self._out = os.pipe()
-        self._in, from_browser_w = os.pipe()
-        fds = (to_browser_r, from_browser_w)
-
-        def plumb():  # in the child: the browser reads fd 3 and writes fd 4
-            import fcntl
-            moved = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in fds]
-            os.dup2(moved[0], 3)
-            os.dup2(moved[1], 4)
-
-        self.process = subprocess.Popen(
-            [binary, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
-             "--disable-background-networking", "--disable-component-update", "--no-first-run",
-             "--disable-extensions", f"--user-data-dir={profile}", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=plumb, close_fds=False)
-        os.close(to_browser_r)
-        os.close(from_browser_w)
-        self._buffer = b""
-        self._id = 0
-        self.events: list[dict] = []
-
-    def _message(self, deadline: float) -> dict:
-        while b"\0" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("the browser did not answer in time")
-            if select.select([self._in], [], [], left)[0]:
-                chunk = os.read(self._in, 1 << 20)
-                if not chunk:
-                    raise ConnectionError("the browser closed its DevTools pipe")
-                self._buffer += chunk
-        message, self._buffer = self._buffer.split(b"\0", 1)
-        return json.loads(message)
-
-    def send(self, method: str, params: dict | None = None, session: str | None = None):
-        self._id += 1
-        message = {"id": self._id, "method": method, "params": params or {}}
-        if session:
-            message["sessionId"] = session
-        os.write(self._out, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + WAIT
-        while True:
-            reply = self._message(deadline)
-            if reply.get("id") == self._id:
-                if "error" in reply:
-                    raise RuntimeError(f"{method} failed: {reply['error']}")
-                return reply.get("result", {})
-            self.events.append(reply)
-
-    def close(self) -> None:
-        try:
-            self.send("Browser.close")
-            self.process.wait(timeout=10)
-        except Exception:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        for fd in (self._in, self._out):
-            os.close(fd)
-
-
-class Page:
-    """One tab."""
-
-    def __init__(self, browser: Browser, url: str, javascript: bool = True):
-        self.browser = browser
-        target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self.session = browser.send("Target.attachToTarget",
-                                    {"targetId": target, "flatten": True})["sessionId"]
-        self.send("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 1000,
-                                                         "deviceScaleFactor": 1,
-                                                         "mobile": False})
-        if not javascript:
-            self.send("Emulation.setScriptExecutionDisabled", {"value": True})
-        self.send("Page.navigate", {"url": url})
-
-    def send(self, method: str, params: dict | None = None) -> dict:
-        return self.browser.send(method, params, session=self.session)
-
-    def eval(self, expression: str):
-        result = self.send("Runtime.evaluate", {"expression": expression,
-                                                "returnByValue": True})
-        if "exceptionDetails" in result:
-            raise RuntimeError(f"page error: {result['exceptionDetails']}")
-        return result["result"].get("value")
-
-    def wait_for(self, expression: str, what: str, shot: Path | None = None):
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            value = self.eval(expression)
-            if value:
-                return value
-            time.sleep(0.25)
-        if shot is not None:
-            self.screenshot(shot)
-        raise TimeoutError(f"waited {WAIT:g} s for {what}")
-
-    def key(self, key: str, code: str, key_code: int, text: str = "") -> None:
-        """One key pressed and released, as the keyboard sends it (to the focused element)."""
-        for kind in ("keyDown", "keyUp"):
-            event = {"type": kind, "key": key, "code": code, "windowsVirtualKeyCode": key_code,
-                     "nativeVirtualKeyCode": key_code}
-            if text and kind == "keyDown":
-                event["text"] = text
-            self.send("Input.dispatchKeyEvent", event)
-        time.sleep(0.15)  # let the page act on it
-
-    def click(self, selector: str) -> None:
-        """A real mouse click at the middle of the first element matching ``selector``."""
-        box = self.eval(f"(() => {{ const e = document.querySelector({selector!r}); "
-                        f"e.scrollIntoView({{block: 'center'}}); const r = "
-                        f"e.getBoundingClientRect(); return [r.x + r.width / 2, "
-                        f"r.y + r.height / 2]; }})()")
+    def click_at(self, x: float, y: float) -> None:
+        """A left click at ``x``, ``y``, once the scroll has painted, and then time to act."""
         time.sleep(0.2)
-        for kind in ("mousePressed", "mouseReleased"):
-            self.send("Input.dispatchMouseEvent", {"type": kind, "x": box[0], "y": box[1],
-                                                   "button": "left", "clickCount": 1})
+        super().click_at(x, y)
         time.sleep(0.2)
+
+    def key(self, key: str, code: int, typed: bool = False, physical: str | None = None) -> None:
+        """A key pressed and released (see `Page.key`), then time for the page to act on it."""
+        super().key(key, code, typed, physical)
+        time.sleep(0.15)
 
     def scroll_to_cell(self, source: str) -> None:
         self.eval(f"{CELL_OF}({source!r}).scrollIntoView() || true")
@@ -230,12 +117,12 @@ CELL_OUTPUTS = """
 """
 
 
-def cells(page: Page, sources: tuple[str, ...]) -> dict[str, dict]:
+def cells(page: JupyterPage, sources: tuple[str, ...]) -> dict[str, dict]:
     found = page.eval(CELL_OUTPUTS)
     return {cell["source"].strip(): cell for cell in found if cell["source"].strip() in sources}
 
 
-def drawings(page: Page) -> dict[str, dict]:
+def drawings(page: JupyterPage) -> dict[str, dict]:
     return cells(page, DRAWING_CELLS)
 
 
@@ -257,9 +144,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """The folder Lab serves: the tour, the tour executed elsewhere, and its HTML export."""
-    binary = find_browser()
-    if binary is None:
-        pytest.skip("no Chromium installed (apt-get install chromium)")
+    binary = skip_without_chromium()
     folder = tmp_path_factory.mktemp("site")
     shutil.copy(TOUR, folder / "tour.ipynb")
     nb = nbformat.read(TOUR, as_version=4)
@@ -324,12 +209,8 @@ def lab(site, tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser(site, tmp_path_factory):
     _, binary = site
-    driver = Browser(binary, tmp_path_factory.mktemp("profile"))
-    try:
-        driver.send("Browser.getVersion")
+    with Browser(binary, tmp_path_factory.mktemp("profile"), timeout=WAIT) as driver:
         yield driver
-    finally:
-        driver.close()
 
 
 
@@ -350,7 +231,7 @@ INSIDE = "!!document.activeElement.closest('{}')"
 @pytest.fixture(scope="module")
 def untrusted(lab, browser, tmp_path_factory):
     """The notebook executed on the command line, opened in Lab: untrusted."""
-    page = Page(browser, f"{lab}/lab/tree/executed.ipynb?token={TOKEN}")
+    page = JupyterPage(browser, f"{lab}/lab/tree/executed.ipynb?token={TOKEN}")
     page.wait_for(images_in(len(DRAWING_CELLS) + len(PAGE_CELLS)),
                   "the untrusted notebook's pictures")
     page.screenshots(tmp_path_factory.mktemp("shots"), "lab-untrusted")
@@ -361,7 +242,7 @@ def untrusted(lab, browser, tmp_path_factory):
 def ran(lab, browser, tmp_path_factory):
     """The tour run in the browser, cell by cell, by Lab's Run All."""
     shots = tmp_path_factory.mktemp("shots")
-    page = Page(browser, f"{lab}/lab/tree/tour.ipynb?token={TOKEN}")
+    page = JupyterPage(browser, f"{lab}/lab/tree/tour.ipynb?token={TOKEN}")
     page.wait_for(KERNEL_IDLE, "the notebook and its kernel", shot=shots / "start-timeout.png")
     page.eval("window.jupyterapp.commands.execute('notebook:run-all-cells') && true")
     page.wait_for(f"{images_in(len(DRAWING_CELLS))} && ({CELL_OUTPUTS.strip()}).every(c => "
@@ -441,11 +322,11 @@ def test_run_in_the_browser_the_explorer_is_live_and_a_neuron_opens_its_steps(ra
     ran.screenshot(tmp_path / "explorer-neuron.png")
     assert title.startswith("L1.n1"), title
     assert ran.eval(INSIDE.format(".mgx-root"))
-    ran.key("Escape", "Escape", 27)  # back to the network, its state kept
+    ran.key("Escape", 27)  # back to the network, its state kept
     assert not ran.eval("!!document.querySelector('.mgx-root.mgx-drilled')")
 
 
-def stepper_keys(page: Page, source: str, shots: Path, stem: str) -> None:
+def stepper_keys(page: JupyterPage, source: str, shots: Path, stem: str) -> None:
     """The stepper of ``source``'s cell steps with its keys while focused, keeps ``b`` from
     the notebook (on itself and on its Next button), and Esc gives the keys back: then ``b``
     does insert a cell, which shows the keys were the notebook's to take."""
@@ -456,20 +337,20 @@ def stepper_keys(page: Page, source: str, shots: Path, stem: str) -> None:
     active = "document.activeElement.tagName + '.' + document.activeElement.className"
     assert page.eval(INSIDE.format(".mg-stepper")), page.eval(active)
     before, cells_before = page.eval(counter), page.eval(CELL_COUNT)
-    page.key("ArrowRight", "ArrowRight", 39)
-    page.key(" ", "Space", 32, " ")
+    page.key("ArrowRight", 39)
+    page.key(" ", 32, typed=True, physical="Space")
     after = page.eval(counter)
     assert after != before, (before, after)
-    page.key("b", "KeyB", 66, "b")
+    page.key("b", 66, typed=True, physical="KeyB")
     page.screenshot(shots / f"{stem}-keys.png")
     assert page.eval(CELL_COUNT) == cells_before
     assert page.eval(INSIDE.format(".mg-stepper"))
     page.eval(f"{root}.querySelector('button[aria-label=\"next step\"]').focus() || true")
-    page.key("b", "KeyB", 66, "b")
+    page.key("b", 66, typed=True, physical="KeyB")
     assert page.eval(CELL_COUNT) == cells_before
-    page.key("Escape", "Escape", 27)
+    page.key("Escape", 27)
     assert not page.eval(INSIDE.format(".mg-stepper"))
-    page.key("b", "KeyB", 66, "b")
+    page.key("b", 66, typed=True, physical="KeyB")
     page.wait_for(f"{CELL_COUNT} === {cells_before + 1}", "b to insert a cell after Esc")
 
 
@@ -482,13 +363,13 @@ def test_run_in_the_browser_typing_an_answer_stays_in_the_practice_stepper(ran, 
     ran.eval(f"{root}.setAttribute('data-test-practice', '') || true")
     ran.click("[data-test-practice] .mg-equation")
     cells_before = ran.eval(CELL_COUNT)
-    ran.key("ArrowRight", "ArrowRight", 39)  # the first step: its numbers are blanks
+    ran.key("ArrowRight", 39)  # the first step: its numbers are blanks
     blank = ran.wait_for(f"!!{root}.querySelector('.mg-blanks input:not([disabled])')",
                          "a blank to fill in", shot=tmp_path / "practice.png")
     assert blank
     ran.eval(f"{root}.querySelector('.mg-blanks input:not([disabled])').focus() || true")
     for key, code, key_code in (("b", "KeyB", 66), ("a", "KeyA", 65), ("1", "Digit1", 49)):
-        ran.key(key, code, key_code, key)
+        ran.key(key, key_code, typed=True, physical=code)
     ran.screenshot(tmp_path / "practice-typed.png")
     # The letters went into the answer, not to the notebook (b: insert a cell, a: above).
     assert ran.eval(f"{root}.querySelector('.mg-blanks input:not([disabled])').value") == "ba1"
@@ -497,7 +378,8 @@ def test_run_in_the_browser_typing_an_answer_stays_in_the_practice_stepper(ran, 
 
 def test_the_html_export_shows_every_picture_without_javascript(site, browser, tmp_path):
     folder, _ = site
-    page = Page(browser, (folder / "executed.html").as_uri(), javascript=False)
+    page = Page(browser, (folder / "executed.html").as_uri(), height=1000, scripts=False,
+                wait_for_load=False)
     page.wait_for("document.readyState === 'complete'", "the exported page")
     page.screenshot(tmp_path / "export-no-js.png")
     shown = page.eval("""Array.from(document.querySelectorAll('.jp-OutputArea-output')).map(o =>
@@ -531,7 +413,7 @@ def notebook7(site, tmp_path_factory):
 
 
 def test_notebook7_the_steppers_keys_stay_in_the_stepper(notebook7, browser, tmp_path):
-    page = Page(browser, f"{notebook7}/notebooks/keys.ipynb?token={TOKEN}")
+    page = JupyterPage(browser, f"{notebook7}/notebooks/keys.ipynb?token={TOKEN}")
     page.wait_for(KERNEL_IDLE, "the notebook and its kernel", shot=tmp_path / "start.png")
     page.eval("window.jupyterapp.commands.execute('notebook:run-all-cells') && true")
     page.wait_for("!!document.querySelector('.mg-stepper .mg-body')", "the stepper",

@@ -5,6 +5,32 @@ every step; only the numbers change.  `compile` runs ``loss_fn`` on input Values
 graph it recorded, and replays it as array code, a tensor library's way (`plan`).  What a
 replay cannot see is Python deciding something from a number; the trace watches for that
 (`watch`) and guards it, or runs eagerly and says why (`step`).
+
+**How the trace watches.**  While ``fn`` is traced, the number of every Value in play
+(inputs, the Values ``fn`` reaches, every Value made in the run) is a float that
+remembers where it came from.  A comparison (``x.data > 0``, ``a < b``, ``if x.data``)
+becomes a guard on its outcome; any other look at a number (``int``, ``round``,
+``float()``, printing, a constant made from numbers of several Values) a guard on those
+exact numbers.  Every call checks its guards on the replayed numbers and traces again when
+one fails.  A Value made from one input's or parameter's number (``Value(y.data)``,
+``-y``, a target, ``copy.deepcopy(model)``) reads that number at every call.  The losses'
+checks of their targets (`microgrant.checks.satisfies`) are applied to each call's numbers;
+softmax's shift (`microgrant.checks.stabilizer`) is kept while the largest score stays
+within `SHIFT_BAND` of it.
+
+**What loss_fn reads besides its arguments.**  The parameters, Values, plain numbers and
+models ``fn`` names (its closure, the globals its code names, its default arguments, a
+bound method's object's attributes, and the items of a dict, list or tuple among them) are
+compared at every call: a number changed, a Value, model or weight replaced or removed
+traces again (so does any change to such a list or dict, a log appended to outside among
+them).  A leaf Value it names (a threshold read through ``.data``) is watched as the
+parameters are.  The call that traces runs ``fn`` twice (three times when it then runs
+eagerly; a log ``fn`` keeps gets those entries too); the two runs' graphs must have
+the same constants and op arguments bit for bit, else (state ``fn`` changes itself, a
+random generator of its own, ``type(x.data) is float``) every call with those shapes runs
+eagerly.  The first replay after the parameters moved from the traced numbers also runs
+``fn`` eagerly once and compares the losses by `compile`'s exactness rule; if they differ, that
+shape runs eagerly from then on.
 """
 
 from __future__ import annotations
@@ -29,31 +55,8 @@ def compile(fn: Callable) -> CompiledStep:  # noqa: A001  (the public name, as i
     forward and backward as array code, returns the loss as a float and *adds* the gradients
     into the ``.grad`` of every parameter, as ``loss.backward()`` would.
 
-    **How the trace watches.**  While ``fn`` is traced, the number of every Value in play
-    (inputs, the Values ``fn`` reaches, every Value made in the run) is a float that
-    remembers where it came from.  A comparison (``x.data > 0``, ``a < b``, ``if x.data``)
-    becomes a guard on its outcome; any other look at a number (``int``, ``round``,
-    ``float()``, printing, a constant made from numbers of several Values) a guard on those
-    exact numbers.  Every call checks its guards on the replayed numbers and traces again when
-    one fails.  A Value made from one input's or parameter's number (``Value(y.data)``,
-    ``-y``, a target, ``copy.deepcopy(model)``) reads that number at every call.  The losses'
-    checks of their targets (`microgrant.checks.satisfies`) are applied to each call's numbers;
-    softmax's shift (`microgrant.checks.stabilizer`) is kept while the largest score stays
-    within `SHIFT_BAND` of it.
-
-    **What loss_fn reads besides its arguments.**  The parameters, Values, plain numbers and
-    models ``fn`` names (its closure, the globals its code names, its default arguments, a
-    bound method's object's attributes, and the items of a dict, list or tuple among them) are
-    compared at every call: a number changed, a Value, model or weight replaced or removed
-    traces again (so does any change to such a list or dict, a log appended to outside among
-    them).  A leaf Value it names (a threshold read through ``.data``) is watched as the
-    parameters are.  The call that traces runs ``fn`` twice (three times when it then runs
-    eagerly; a log ``fn`` keeps gets those entries too); the two runs' graphs must have
-    the same constants and op arguments bit for bit, else (state ``fn`` changes itself, a
-    random generator of its own, ``type(x.data) is float``) every call with those shapes runs
-    eagerly.  The first replay after the parameters moved from the traced numbers also runs
-    ``fn`` eagerly once and compares the losses within the rule below; if they differ, that
-    shape runs eagerly from then on.
+    How the trace watches, and what ``fn`` reads besides its arguments: this module's
+    documentation.
 
     **Run eagerly, said once** (a ``RuntimeWarning`` naming the reason): ``fn`` draws from
     Python's or numpy's global random generator (their state is put back so the eager call
