@@ -442,10 +442,9 @@ _new = object.__new__
 
 def _constant(number) -> Value:
     """A Python number met in an expression (the 2 in ``2 * x``) becomes a constant leaf."""
-    if type(number) is not float:
-        number = real(number, "an input of an op (a Value or a number)")
     out = _new(Value)
-    out.data, out.grad, out.label, out.op, out._a, out._b = number, _number_grad, "", "", None, None
+    out.data = number if type(number) is float else real(number, "an input of an op")
+    out.grad, out.label, out.op, out._a, out._b = _number_grad, "", "", None, None
     return out
 
 
@@ -703,11 +702,9 @@ def local_grads(node: Value, as_values: bool = False) -> tuple:
         return ()
     op = OPS[node.op]
     try:
-        if as_values:
-            # The same formulas, applied to Values instead of floats, record their own graph.
-            local = op.local_grads(inputs, node, node.arg)
-        else:
-            local = op.local_grads(tuple(x.data for x in inputs), node.data, node.arg)
+        # The same formulas, applied to Values instead of floats, record their own graph.
+        xs, out = (inputs, node) if as_values else (tuple(x.data for x in inputs), node.data)
+        local = op.local_grads(xs, out, node.arg)
     except (ArithmeticError, ValueError) as error:
         raise undefined_grad_error(node, 0, error) from None
     if UNDEFINED in local:  # fine where no gradient must flow: a constant's partial

@@ -4,6 +4,8 @@ A learner opens `engine.py` first and reads down through the op table; a maintai
 module and should be able to hold it in mind.  So:
 
 * no module over 600 lines, and `engine.py` (the one file a learner reads whole) at most 720;
+* `engine.py` and `ops.py`, the code a learner reads to follow `Value` and `backward`, at most
+  600 lines of code together (docstrings, comments and blank lines aside);
 * no function over 80 lines, the op table's rows aside (a row is data, not logic);
 * no code generated from text (`exec`, `eval`, `compile` of source) anywhere in the package;
 * no look at the interpreter's frames or profiler (`sys._getframe`, `sys.setprofile`,
@@ -16,6 +18,8 @@ that could have failed.
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -26,6 +30,8 @@ PACKAGE = Path(microgrant.__file__).parent
 MODULE_LINES = 600
 ENGINE_LINES = 720
 FUNCTION_LINES = 80
+LEARNERS_PATH = ("engine.py", "ops.py")
+LEARNERS_CODE_LINES = 600
 FRAME_NAMES = frozenset({"_getframe", "setprofile", "settrace", "f_locals", "f_back",
                          "currentframe"})
 WATCHER = "compile/watch.py"
@@ -90,6 +96,35 @@ def frame_looks(source: str) -> list[int]:
             or (isinstance(n, ast.Name) and n.id in FRAME_NAMES)]
 
 
+def code_lines(source: str) -> int:
+    """Lines that hold code: not blank, not only a comment, not part of a docstring.
+
+    >>> code_lines("'''A module.\\n\\nIts docstring.'''\\n\\n# a comment\\nx = 1  # code\\n")
+    1
+    """
+    docstrings: set[int] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+                    and isinstance(first.value.value, str):
+                docstrings.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
+    lines: set[int] = set()
+    skip = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
+            tokenize.ENDMARKER}
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type not in skip:
+            lines.update(n for n in range(token.start[0], token.end[0] + 1)
+                         if n not in docstrings)
+    return len(lines)
+
+
+def test_the_learners_path_is_at_most_600_lines_of_code():
+    sources = dict(_sources())
+    total = sum(code_lines(sources[name]) for name in LEARNERS_PATH)
+    assert total <= LEARNERS_CODE_LINES, f"engine.py + ops.py: {total} lines of code"
+
+
 def test_no_module_is_over_its_line_budget():
     over = []
     for rel, source in _sources():
@@ -125,6 +160,7 @@ def test_only_the_compile_watcher_looks_at_frames():
     (long_functions, "def f():\n" + "    pass\n" * 90),
     (generated_code, "eval('1 + 1')\n"),
     (frame_looks, "import sys\nsys.setprofile(None)\n"),
+    (code_lines, "x = 1\n"),
 ])
 def test_each_check_can_fail(check, source):
     assert check(source)
