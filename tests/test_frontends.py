@@ -74,14 +74,9 @@ class JupyterPage(Page):
         time.sleep(0.15)
 
     def scroll_to_cell(self, source: str) -> None:
+        """Scrolls the cell whose source ends with the line ``source`` into view."""
         self.eval(f"{CELL_OF}({source!r}).scrollIntoView() || true")
         time.sleep(0.3)  # let the panel repaint after the scroll
-
-    def screenshot(self, path: Path) -> Path:
-        """The window as a PNG."""
-        data = self.send("Page.captureScreenshot", {"format": "png"})["data"]
-        path.write_bytes(base64.b64decode(data))
-        return path
 
     def screenshots(self, folder: Path, stem: str) -> None:
         """One screenshot per drawing cell, scrolled into view (Lab scrolls inside itself)."""
