@@ -536,7 +536,7 @@ def test_in_a_real_kernel_the_page_shows_and_the_live_view_updates_in_place(tmp_
     from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
 
-    root = Path(__file__).resolve().parents[1]  # this worktree's microgrant, and `record`
+    root = Path(__file__).resolve().parents[1]  # this checkout's microgrant, with `record`
 
     class ThisInterpreter(KernelSpecManager):
         def get_kernel_spec(self, kernel_name):
