@@ -11,19 +11,27 @@ its loss and accuracy are the snapshot's.  A `Recorder` therefore keeps the weig
 and fills in their numbers one epoch later, from that measurement; only the last snapshot
 takes a pass of its own.  With minibatches, an epoch's passes run on weights that change
 batch by batch, so each snapshot takes one forward pass over the data (without a graph).
+
+A live view (``fit(..., live=True)`` without ``record=``) asks for every epoch, but a compiled
+epoch can be faster than keeping a snapshot: then the recorder keeps one whenever its time
+so far is within `LIVE_SHARE` of the run's, so watching never slows training by more.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from . import checks
 from .history import History, Snapshot
 from .viz.explore import live_view
 
-__all__ = ["Recorder", "recording"]
+__all__ = ["Recorder", "recording", "LIVE_SHARE"]
+
+LIVE_SHARE = 0.05
+"""The most of a run's time a live view's recording takes, when ``record=`` was not given."""
 
 
 @dataclass
@@ -39,6 +47,8 @@ class Recorder:
         reuse: whether the next epoch's measurement is the pending snapshot's (full batch).
         accuracy_of: state -> accuracy, for steps that measure the loss but not the
             accuracy (compiled ones), or None when the epoch measures both.
+        budget: keep a due snapshot only while recording has taken at most this share of
+            the run's time (the last is always kept), or None to keep every due one.
     """
 
     every: int
@@ -48,7 +58,10 @@ class Recorder:
     measure: Callable[[], tuple[float, float | None]]
     reuse: bool
     accuracy_of: Callable[[dict], float | None] | None = None
+    budget: float | None = None
     pending: tuple[int, dict] | None = None
+    spent: float = 0.0
+    began: float = field(default_factory=time.perf_counter)
 
     def start(self) -> None:
         """Keeps the weights before training (epoch 0)."""
@@ -64,6 +77,14 @@ class Recorder:
         (full-batch training that reached its target accuracy): the weights it measured are
         then the last snapshot's, kept once, not twice.
         """
+        started = time.perf_counter()
+        try:
+            self._after_epoch(epoch, loss, acc, stepped, last)
+        finally:
+            self.spent += time.perf_counter() - started
+
+    def _after_epoch(self, epoch: int, loss: float, acc: float | None, stepped: bool,
+                     last: bool) -> None:
         if not stepped:
             if self.pending is None or self.pending[0] != epoch:
                 self._flush()
@@ -73,7 +94,10 @@ class Recorder:
         if self.reuse and self.pending is not None and self.pending[0] == epoch \
                 and math.isfinite(loss):
             self._complete(loss, acc)
-        if last or (epoch + 1) % self.every == 0:
+        due = last or (epoch + 1) % self.every == 0
+        if due and not last and self.budget is not None:
+            due = self.spent < self.budget * (time.perf_counter() - self.began)
+        if due:
             self._flush()
             self._keep(epoch + 1)
             if not self.reuse:
@@ -105,13 +129,17 @@ class Recorder:
             self.watcher.update(self.history)
 
 
-def recording(record, live, model, X, y, history: History) -> tuple[int | None, Any]:
-    """(a snapshot every this many epochs or None, the live view or None), checked.
+def recording(record, live, model, X, y,
+              history: History) -> tuple[int | None, Any, float | None]:
+    """(a snapshot every this many epochs or None, the live view or None, the time budget
+    of a `Recorder`), checked.
 
     ``live=True`` is the explorer's live view; outside a notebook it shows nothing, and then
     it does not turn recording on.  A live view of one's own needs the snapshots it is sent:
-    ``record=False`` with it is refused.
+    ``record=False`` with it is refused; without ``record=`` it gets every epoch (the
+    explorer's: every epoch that fits in `LIVE_SHARE` of the run's time).
     """
+    explorer, budget = live is True, None
     if live is not None and live is not False:
         if live is True:
             live = live_view(model, X, y, history)
@@ -126,11 +154,11 @@ def recording(record, live, model, X, y, history: History) -> tuple[int | None, 
                              "none: leave record out (live records every epoch) or give "
                              "record=k")
         if live is not None and record is None:
-            record = True
+            record, budget = True, (LIVE_SHARE if explorer else None)
     else:
         live = None
     if record is None or record is False:
-        return None, live
+        return None, live, None
     if record is True:
-        return 1, live
-    return checks.count(record, "record"), live
+        return 1, live, budget
+    return checks.count(record, "record"), live, None

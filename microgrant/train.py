@@ -281,8 +281,8 @@ def fit(model, X, y, loss=None, optimizer=None, epochs: int = 100, *,
             more than ``min_delta``.
         record: keep a `Snapshot` every ``record`` epochs (``True``: every epoch).
         live: ``True`` (the explorer, in a notebook) or an object with ``update(history)``
-            and ``finish(history)``; an active one implies ``record=True`` (``record=False``
-            with it is refused).
+            and ``finish(history)``; an active one records every epoch (the explorer's: as
+            many as fit in `recording.LIVE_SHARE` of the time); ``record=False`` is refused.
         verbose, stream, log_every: print progress to ``stream`` (default stdout) every
             ``log_every`` epochs (a terminal's line is rewritten in place).
 
@@ -301,12 +301,12 @@ def fit(model, X, y, loss=None, optimizer=None, epochs: int = 100, *,
     run = _prepare(model, X, y, loss=loss, optimizer=optimizer, epochs=epochs,
                    batch_size=batch_size, lr=lr, l2=l2, seed=seed, compile=compile)
     stopping = _Stopping.checked(target_accuracy, patience, min_delta, run.score)
-    every, watcher = recording(record, live, model, X, y, run.history)
+    every, watcher, budget = recording(record, live, model, X, y, run.history)
     progress = Progress(stream if stream is not None else sys.stdout, run.epochs,
                         None if log_every is None else checks.count(log_every, "log_every")) \
         if verbose else None
     history = run.history
-    recorder = None if every is None else _recorder(run, model, every, watcher)
+    recorder = None if every is None else _recorder(run, model, every, watcher, budget)
     if recorder is not None:
         recorder.start()
     for epoch in range(run.epochs):
@@ -518,7 +518,7 @@ def _forward(run: _Run, model, batch: Sequence[int], batch_targets: list, measur
     return value.data, outputs, value
 
 
-def _recorder(run: _Run, model, every: int, watcher) -> Recorder:
+def _recorder(run: _Run, model, every: int, watcher, budget: float | None) -> Recorder:
     """The recorder of ``fit(record=...)``, measuring each snapshot as cheaply as it can.
 
     In full-batch training the next epoch's forward pass measures a snapshot.  A compiled
@@ -539,7 +539,7 @@ def _recorder(run: _Run, model, every: int, watcher) -> Recorder:
             measure = (lambda: _replayed(run))
     return Recorder(every=every, watcher=watcher, history=run.history,
                     state=lambda: {name: p.data for name, p in named},
-                    measure=measure, reuse=full_batch, accuracy_of=accuracy_of)
+                    measure=measure, reuse=full_batch, accuracy_of=accuracy_of, budget=budget)
 
 
 def _replayed(run: _Run) -> tuple[float, None]:

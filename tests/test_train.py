@@ -645,3 +645,44 @@ def test_recorded_scores_are_those_of_the_recorded_weights_however_they_are_meas
             1e-3 * Value.sum([p * p for p in again.parameters()])
         assert snap.loss == pytest.approx(loss.data, rel=1e-12)
         assert snap.accuracy == accuracy(again, X, y)
+
+
+def _recorder(budget):
+    history = History(loss_name="mse")
+    state = {"w": 0.0}
+    rec = recording.Recorder(every=1, watcher=None, history=history, state=lambda: dict(state),
+                             measure=lambda: (1.0, None), reuse=False, budget=budget)
+    rec.start()
+    for epoch in range(6):
+        state["w"] = float(epoch + 1)
+        rec.after_epoch(epoch, 1.0, None, stepped=True, last=epoch == 5)
+    rec.finish()
+    return [s.epoch for s in history.snapshots]
+
+
+def test_a_live_views_recording_keeps_within_its_time_budget():
+    # No share of the run's time for recording: only the weights before and after training.
+    assert _recorder(budget=0.0) == [0, 6]
+    # No budget (record= given, or a live view of one's own): every epoch.
+    assert _recorder(budget=None) == [0, 1, 2, 3, 4, 5, 6]
+    assert _recorder(budget=1e9) == [0, 1, 2, 3, 4, 5, 6]
+
+
+def test_live_true_without_record_records_on_the_explorers_time_budget(monkeypatch):
+    shown = []
+
+    class View:
+        active = True
+
+        def update(self, history):
+            shown.append(len(history.snapshots))
+
+        def finish(self, history):
+            shown.append("finished")
+
+    monkeypatch.setattr(recording, "live_view", lambda *args: View())
+    every, view, budget = recording.recording(None, True, None, [], [], History())
+    assert (every, budget) == (1, recording.LIVE_SHARE) and isinstance(view, View)
+    # Asked for explicitly, or for a view of one's own: every epoch, no budget.
+    assert recording.recording(True, True, None, [], [], History())[2] is None
+    assert recording.recording(None, View(), None, [], [], History())[2] is None
