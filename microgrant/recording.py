@@ -30,7 +30,7 @@ from .viz.explore import live_view
 
 __all__ = ["Recorder", "recording", "LIVE_SHARE"]
 
-LIVE_SHARE = 0.05
+LIVE_SHARE = 0.03
 """The most of a run's time a live view's recording takes, when ``record=`` was not given."""
 
 
