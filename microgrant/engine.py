@@ -13,7 +13,9 @@ graph has no cycles and is freed when its output is dropped.  Nothing here recur
 `Value.backward`'s loop is plain Python (`BACKWARD_LOOP` is its source): the ops a training
 step uses most are written out with the op table's expressions, the others asked of the table.
 `microgrant.autodiff` replays the same arithmetic keeping every number, for the pictures and
-``grad()``; a test holds the two to the last bit.
+``grad()``; a test holds the two to the last bit.  Whether ops record (`no_grad`) is
+`microgrant.gradmode`'s; a node's partials (`local_grads`) and micrograd's ``_backward()`` are
+`microgrant.partials`'.
 """
 
 from __future__ import annotations
@@ -21,61 +23,21 @@ from __future__ import annotations
 import inspect
 import numbers
 import threading
-from contextlib import contextmanager
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from .checks import real, shown
 from .errors import data_error, forward_error, undefined_grad_error
-from .ops import OPS, UNDEFINED, Op
+from .gradmode import OPEN_BLOCKS, THIS_THREAD, is_grad_enabled, no_grad
+from .ops import OPS, Op
+from .partials import LectureHabits, local_grads
 
 __all__ = ["Value", "Op", "OPS", "BACKWARD_LOOP", "local_grads", "no_grad", "is_grad_enabled",
            "numbers_take_grad", "topological_order", "undefined_grad_error"]
 
 
-# ---- grad mode, per thread --------------------------------------------------------------------
-# Recording is on unless the current thread is inside `no_grad`, as in PyTorch.  Every op asks,
-# so the question must be cheap: `_closed` counts the no_grad blocks open in any thread, and only
-# while one is open does an op look at its own thread's flag.
-
-_local = threading.local()
-_closed = 0
-_closed_lock = threading.Lock()
-
-
-def is_grad_enabled() -> bool:
-    """Whether operations in this thread record the graph (False inside `no_grad`)."""
-    return _closed == 0 or getattr(_local, "enabled", True)
-
-
-@contextmanager
-def no_grad() -> Iterator[None]:
-    """A context in which this thread's operations record no graph: results are constants.
-
-    Use it for inference, plotting and metrics, where no gradient is wanted; it saves the time
-    and memory of recording.  Other threads keep recording.
-
-    >>> x = Value(2.0)
-    >>> with no_grad():
-    ...     y, inside = x * x, is_grad_enabled()
-    >>> y.inputs, y.requires_grad, inside, is_grad_enabled()
-    ((), False, False, True)
-    """
-    global _closed
-    previous = getattr(_local, "enabled", True)
-    with _closed_lock:
-        _closed += 1
-    _local.enabled = False
-    try:
-        yield
-    finally:
-        _local.enabled = previous
-        with _closed_lock:
-            _closed -= 1
-
-
 # ---- Value ----------------------------------------------------------------------------------
 
-class Value:
+class Value(LectureHabits):
     """A scalar that remembers how it was computed, so gradients can flow back through it.
 
     Args:
@@ -188,46 +150,21 @@ class Value:
     # ---- comparisons (on data; they record nothing) --------------------------------------
     # `==` keeps its default meaning, identity, so Values can be dict keys and set members.
 
-    def __lt__(self, other) -> bool:
-        return self.data < _data(other)
+    def __lt__(self, other) -> bool: return self.data < _data(other)
+    def __le__(self, other) -> bool: return self.data <= _data(other)
+    def __gt__(self, other) -> bool: return self.data > _data(other)
+    def __ge__(self, other) -> bool: return self.data >= _data(other)
 
-    def __le__(self, other) -> bool:
-        return self.data <= _data(other)
-
-    def __gt__(self, other) -> bool:
-        return self.data > _data(other)
-
-    def __ge__(self, other) -> bool:
-        return self.data >= _data(other)
-
-    # ---- arithmetic ------------------------------------------------------------------------
-
-    def __add__(self, other):
-        return _binary(_ADD, self, other)
-
-    def __radd__(self, other):
-        return _binary(_ADD, other, self)
-
-    def __sub__(self, other):
-        return _binary(_SUB, self, other)
-
-    def __rsub__(self, other):
-        return _binary(_SUB, other, self)
-
-    def __mul__(self, other):
-        return _binary(_MUL, self, other)
-
-    def __rmul__(self, other):
-        return _binary(_MUL, other, self)
-
-    def __truediv__(self, other):
-        return _binary(_DIV, self, other)
-
-    def __rtruediv__(self, other):
-        return _binary(_DIV, other, self)
-
-    def __neg__(self):
-        return _unary(_NEG, self)
+    # ---- arithmetic: each operator records one op of the table; `2 * x` comes to __rmul__ ---
+    def __add__(self, other): return _binary(_ADD, self, other)
+    def __radd__(self, other): return _binary(_ADD, other, self)
+    def __sub__(self, other): return _binary(_SUB, self, other)
+    def __rsub__(self, other): return _binary(_SUB, other, self)
+    def __mul__(self, other): return _binary(_MUL, self, other)
+    def __rmul__(self, other): return _binary(_MUL, other, self)
+    def __truediv__(self, other): return _binary(_DIV, self, other)
+    def __rtruediv__(self, other): return _binary(_DIV, other, self)
+    def __neg__(self): return _unary(_NEG, self)
 
     def __pow__(self, exponent):
         if isinstance(exponent, Value):
@@ -236,11 +173,8 @@ class Value:
             exponent = exponent.data  # a constant exponent is just a number
         return _unary(_POW, self, real(exponent, "an exponent"))
 
-    def __rpow__(self, base):
-        return _binary(_VPOW, base, self)
-
-    def __abs__(self):
-        return _unary(_ABS, self)
+    def __rpow__(self, base): return _binary(_VPOW, base, self)
+    def __abs__(self): return _unary(_ABS, self)
 
     # ---- functions -------------------------------------------------------------------------
 
@@ -374,40 +308,6 @@ class Value:
                 if x.grad is not None:
                     x.grad = 0.0
 
-    # ---- micrograd's habits: the lecture's cells run on microgrant's Values -----------------
-
-    @property
-    def _prev(self) -> set[Value]:
-        """The inputs as a set, as micrograd keeps them (``inputs`` keeps their order)."""
-        return set(self.inputs)
-
-    @property
-    def _op(self) -> str:
-        """The op's symbol from the op table (a power's with its exponent, as micrograd's ``**2``).
-
-        >>> x = Value(3.0)
-        >>> (x * x)._op, (x ** 2)._op, x.tanh()._op, x._op
-        ('×', '^2', 'tanh', '')
-        """
-        if self.op == "pow":
-            return f"{OPS['pow'].symbol}{self.arg:g}"
-        return OPS[self.op].symbol if self.op else ""
-
-    def _backward(self) -> None:
-        """This node's chain-rule step, as micrograd's: each input's grad += local_grad * grad.
-
-        >>> a, b = Value(2.0), Value(-3.0)
-        >>> c = a * b; c.grad = 1.0; c._backward()
-        >>> a.grad, b.grad
-        (-3.0, 2.0)
-        """
-        g = self.grad
-        if self._a is not None and g is not None:
-            for x, d in zip(self.inputs, local_grads(self)):
-                if x.grad is not None:
-                    x.grad += d * g
-
-
 def numbers_take_grad(enabled: bool = True) -> bool:
     """Whether numbers met in an expression (the 2 in ``2 * x``) take a gradient, as in micrograd.
 
@@ -455,7 +355,7 @@ def _record(op: Op, inputs, arg, data) -> Value:
     out = _new(Value)
     out.data = data
     out.label = ""
-    if _closed == 0 or getattr(_local, "enabled", True):  # is_grad_enabled(), inlined
+    if OPEN_BLOCKS[0] == 0 or getattr(THIS_THREAD, "enabled", True):  # is_grad_enabled()
         # Record the inputs only if one takes a gradient; else the result is a constant too.
         if inputs.__class__ is tuple:
             needs = False
@@ -680,37 +580,3 @@ except OSError:  # installed without its .py files (a frozen application)
 # computes theirs before it touches any grad.
 _FRAGILE = frozenset(op.name for op in OPS.values() if op.grad_domain)
 _backward_lock = threading.Lock()
-
-
-def local_grads(node: Value, as_values: bool = False) -> tuple:
-    """The partials d(node)/d(input) for each of ``node``'s inputs, from the op table.
-
-    The numbers on the edges of a backward graph: backprop adds each times ``node.grad`` to
-    that input's grad.  A partial that does not exist here is an error if that input takes a
-    gradient, and ``None`` for a constant (no gradient needs it).
-
-    Args:
-        node: a Value made by an op (a leaf has none).
-        as_values: Values with graphs of their own instead of floats, to differentiate again.
-
-    >>> a, b = Value(3.0), Value(4.0)
-    >>> local_grads(a * b)
-    (4.0, 3.0)
-    """
-    inputs = node.inputs
-    if not inputs:
-        return ()
-    op = OPS[node.op]
-    try:
-        # The same formulas, applied to Values instead of floats, record their own graph.
-        xs, out = (inputs, node) if as_values else (tuple(x.data for x in inputs), node.data)
-        local = op.local_grads(xs, out, node.arg)
-    except (ArithmeticError, ValueError) as error:
-        raise undefined_grad_error(node, 0, error) from None
-    if UNDEFINED in local:  # fine where no gradient must flow: a constant's partial
-        for i, (x, d) in enumerate(zip(inputs, local)):
-            if d is UNDEFINED and x.grad is not None:
-                raise undefined_grad_error(node, i)
-        local = [None if d is UNDEFINED else d for d in local]
-    return tuple(local)
-

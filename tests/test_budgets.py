@@ -3,7 +3,7 @@
 A learner opens `engine.py` first and reads down through the op table; a maintainer opens any
 module and should be able to hold it in mind.  So:
 
-* no module over 600 lines, and `engine.py` (the one file a learner reads whole) at most 720;
+* no module over 600 lines, `engine.py` (the one file a learner reads whole) included;
 * `engine.py` and `ops.py`, the code a learner reads to follow `Value` and `backward`, at most
   600 lines of code together (docstrings, comments and blank lines aside);
 * no function over 80 lines, the op table's rows aside (a row is data, not logic);
@@ -28,7 +28,6 @@ import microgrant
 
 PACKAGE = Path(microgrant.__file__).parent
 MODULE_LINES = 600
-ENGINE_LINES = 720
 FUNCTION_LINES = 80
 LEARNERS_PATH = ("engine.py", "ops.py")
 LEARNERS_CODE_LINES = 600
@@ -129,9 +128,8 @@ def test_no_module_is_over_its_line_budget():
     over = []
     for rel, source in _sources():
         lines = source.count("\n")
-        limit = ENGINE_LINES if rel == "engine.py" else MODULE_LINES
-        if lines > limit:
-            over.append(f"{rel}: {lines} lines (at most {limit})")
+        if lines > MODULE_LINES:
+            over.append(f"{rel}: {lines} lines (at most {MODULE_LINES})")
     assert not over, "\n".join(over)
 
 
