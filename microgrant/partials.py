@@ -15,7 +15,12 @@ from typing import Any
 from .errors import undefined_grad_error
 from .ops import OPS, UNDEFINED
 
-__all__ = ["local_grads", "LectureHabits"]
+__all__ = ["local_grads", "LectureHabits", "LECTURE_SYMBOLS", "lecture_symbol"]
+
+LECTURE_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "neg": "-", "vpow": "**",
+                   "sum": "+", "relu": "ReLU", "sqrt": "sqrt", "abs": "abs",
+                   "sigmoid": "sigmoid"}
+"""An op's name as the lecture writes it (``*``, not the table's ``×``), where the two differ."""
 
 
 def local_grads(node: Any, as_values: bool = False) -> tuple:
@@ -52,6 +57,22 @@ def local_grads(node: Any, as_values: bool = False) -> tuple:
     return tuple(local)
 
 
+def lecture_symbol(node: Any) -> str:
+    """The op that made ``node`` as micrograd names it: ``*``, ``+``, ``**2``, ``ReLU``, ``tanh``
+    (``""`` for a leaf); an op micrograd does not have keeps the op table's symbol.
+
+    >>> from microgrant import Value
+    >>> x = Value(3.0)
+    >>> [lecture_symbol(v) for v in (x * x, x ** 2, x ** 0.5, (x - 1).relu(), x.tanh(), x)]
+    ['*', '**2', '**0.5', 'ReLU', 'tanh', '']
+    """
+    op: str = node.op
+    if op == "pow":
+        arg = node.arg
+        return f"**{int(arg) if float(arg).is_integer() else arg}"
+    return LECTURE_SYMBOLS.get(op, OPS[op].symbol) if op else ""
+
+
 class LectureHabits:
     """micrograd's habits, so the lecture's cells run on microgrant's Values.
 
@@ -67,17 +88,14 @@ class LectureHabits:
 
     @property
     def _op(self) -> str:
-        """The op's symbol from the op table (a power's with its exponent, as micrograd's ``**2``).
+        """The op's name as micrograd's ``_op`` holds it (see `lecture_symbol`).
 
         >>> from microgrant import Value
         >>> x = Value(3.0)
         >>> (x * x)._op, (x ** 2)._op, x.tanh()._op, x._op
-        ('×', '^2', 'tanh', '')
+        ('*', '**2', 'tanh', '')
         """
-        op: str = self.op  # type: ignore[attr-defined]
-        if op == "pow":
-            return f"{OPS['pow'].symbol}{self.arg:g}"  # type: ignore[attr-defined]
-        return OPS[op].symbol if op else ""
+        return lecture_symbol(self)
 
     def _backward(self) -> None:
         """This node's chain-rule step, as micrograd's: each input's grad += local_grad * grad.

@@ -889,8 +889,14 @@ def test_prev_and_op_read_as_the_lectures_trace_and_draw_dot_read_them():
     b = a + a
     x = Value(2.0)
     assert b._prev == {a} and a._prev == set()
+    # micrograd's names, not the op table's symbols (``*`` not ``×``, ``**2`` not ``^2``); the
+    # lecture's own Value names tanh and exp as here.
     assert (b._op, (a * x)._op, a.tanh()._op, a.exp()._op, (a ** 2)._op, a._op) == (
-        "+", "×", "tanh", "exp", "^2", "")
+        "+", "*", "tanh", "exp", "**2", "")
+    micrograd = pytest.importorskip("micrograd.engine")
+    m, y = micrograd.Value(3.0), Value(3.0)
+    theirs = [v._op for v in (m + m, m * m, m ** 2, m ** 0.5, m.relu(), m)]
+    assert [v._op for v in (y + y, y * y, y ** 2, y ** 0.5, y.relu(), y)] == theirs
     nodes, edges = _trace((a * x + a).tanh())
     assert len(nodes) == 5 and len(edges) == 5  # a feeds the product and the sum
     for attribute in ("_prev", "_op"):

@@ -17,7 +17,8 @@ topological order, so the DOT text is the same every run), and a value used twic
 from __future__ import annotations
 
 from ..checks import one_of
-from ..engine import OPS, Value
+from ..engine import Value
+from ..partials import LECTURE_SYMBOLS, lecture_symbol
 from .quoting import attributes, clean
 from .text import format_number
 from .trace import Trace, check_root
@@ -27,11 +28,10 @@ __all__ = ["RANKDIRS", "SYMBOLS", "lecture_dot", "lecture_number", "record_text"
 RANKDIRS = ("LR", "TB")
 """The directions micrograd's ``draw_dot`` accepts."""
 
-SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "neg": "-", "vpow": "**",
-           "sum": "+", "relu": "ReLU", "sqrt": "sqrt", "abs": "abs", "sigmoid": "sigmoid"}
+SYMBOLS = LECTURE_SYMBOLS
 """An op's name in the lecture's pictures, where it differs from the op table's symbol (the
 lecture writes ``*``, not ``×``); ``pow`` is written with its exponent, ``**2``, as micrograd
-writes it."""
+writes it (`microgrant.partials.lecture_symbol`)."""
 
 
 def lecture_number(x: float | None) -> str:
@@ -75,13 +75,6 @@ def record_text(text: str) -> str:
     return "".join(out).strip()
 
 
-def _op_text(node: Value) -> str:
-    if node.op == "pow":
-        arg = node.arg
-        return f"**{int(arg) if float(arg).is_integer() else arg}"
-    return SYMBOLS.get(node.op, OPS[node.op].symbol)
-
-
 def lecture_dot(root: Value, rankdir: str = "LR") -> tuple[str, str]:
     """The DOT text of micrograd's picture of ``root``, and the picture in words.
 
@@ -114,7 +107,7 @@ def lecture_dot(root: Value, rankdir: str = "LR") -> tuple[str, str]:
         lines.append(f'  {uid} [{attributes([("id", uid), ("shape", "record")])}, '
                      f'label="{label}"];')
         if v.inputs:
-            op = attributes([("id", f"{uid}_op"), ("label", _op_text(v))])
+            op = attributes([("id", f"{uid}_op"), ("label", lecture_symbol(v))])
             lines.append(f"  {uid}_op [{op}];")
             lines.append(f"  {uid}_op -> {uid};")
             lines.extend(f"  {trace.ids[x]} -> {uid}_op;" for x in v.inputs)
@@ -127,7 +120,7 @@ def _describe(trace: Trace) -> str:
     parts = []
     for v in trace.values[:12]:
         name = v.label or trace.ids[v]
-        made = f" = {_op_text(v)}" if v.inputs else ""
+        made = f" = {lecture_symbol(v)}" if v.inputs else ""
         parts.append(f"{name}{made} (data {lecture_number(v.data)}, grad "
                      f"{lecture_number(v.grad)})")
     more = f", and {len(trace.values) - 12} more" if len(trace.values) > 12 else ""
