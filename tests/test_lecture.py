@@ -8,9 +8,11 @@ here, in the lecture's style; where the lecture defines ``Value`` or ``draw_dot`
 imports microgrant's instead.
 
 Some cells use micrograd's private habits (``_prev``, ``_op``, ``_backward()``, ``random.seed``
-governing an unseeded model); microgrant has each.  One needs a line more than the imports:
-printing every node's grad, constants included, takes ``numbers_take_grad(True)``, since a
-number in an expression is a constant without a gradient in microgrant.
+governing an unseeded model); microgrant has each.  One habit is micrograd's and not
+microgrant's: a number in an expression takes a gradient, so the lecture's own ``draw_dot``
+prints ``"grad %.4f"`` for every node.  Importing from ``microgrant.micrograd`` (the lecture's
+``micrograd.engine`` and ``micrograd.nn`` paths, prefixed) brings that habit; those cells run in
+a process of their own, with their imports as a learner changes them and nothing else.
 """
 
 # The lecture's cells label a value on the line that makes it: ``e = a*b; e.label = 'e'``.
@@ -19,27 +21,23 @@ number in an expression is a constant without a gradient in microgrant.
 from __future__ import annotations
 
 import math
+import os
 import random
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
-from microgrant import Value, engine
+from microgrant import Value
 from microgrant.nn import MLP, Neuron
 from microgrant.viz import draw, draw_dot
 
 pytest.importorskip("pygraphviz")
 
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-@pytest.fixture
-def numbers_take_grad():
-    """The lecture prints every node's grad, the 2 of ``2 * x`` included: switch that on."""
-    before = engine.numbers_take_grad(True)
-    yield
-    engine.numbers_take_grad(before)
-
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def texts(drawing) -> list[str]:
@@ -213,25 +211,94 @@ def test_the_lectures_own_topological_sort_over_prev():
     assert topo.index(v["n"]) > topo.index(v["b"]) and {v["o"]._op, v["n"]._op} == {"tanh", "+"}
 
 
-def test_the_lectures_own_trace_prints_every_nodes_grad(numbers_take_grad):
-    v = lecture_neuron(tanh_from_exp=True)
-    v["o"].backward()
+# The cells of micrograd's trace_graph notebook, in a process of their own, with only their imports
+# changed: ``micrograd.engine`` -> ``microgrant.micrograd.engine``, ``from micrograd import nn``
+# -> ``from microgrant.micrograd import nn``.  The notebook's own ``trace`` and ``draw_dot`` read
+# ``_prev`` and ``_op`` and print every node's grad with ``%.4f``.  Its ``graphviz.Digraph`` is
+# stood in for by one that keeps what it is given (graphviz's Python package is the notebook's
+# own dependency, not microgrant's).
+TRACE_GRAPH_CELLS = """
+from microgrant.micrograd.engine import Value
+from graphviz import Digraph
 
-    def trace(root):
-        nodes, edges = set(), set()
+def trace(root):
+    nodes, edges = set(), set()
+    def build(v):
+        if v not in nodes:
+            nodes.add(v)
+            for child in v._prev:
+                edges.add((child, v))
+                build(child)
+    build(root)
+    return nodes, edges
 
-        def build(node):
-            if node not in nodes:
-                nodes.add(node)
-                for child in node._prev:
-                    edges.add((child, node))
-                    build(child)
-        build(root)
-        return nodes, edges
+def draw_dot(root, format='svg', rankdir='LR'):
+    nodes, edges = trace(root)
+    dot = Digraph(format=format, graph_attr={'rankdir': rankdir})
+    for n in nodes:
+        dot.node(name=str(id(n)), label="{ data %.4f | grad %.4f }" % (n.data, n.grad),
+                 shape='record')
+        if n._op:
+            dot.node(name=str(id(n)) + n._op, label=n._op)
+            dot.edge(str(id(n)) + n._op, str(id(n)))
+    for n1, n2 in edges:
+        dot.edge(str(id(n1)), str(id(n2)) + n2._op)
+    return dot
 
-    nodes, edges = trace(v["o"])
-    labels = ["{ %s | data %.4f | grad %.4f }" % (n.label, n.data, n.grad) for n in nodes]
-    assert "{ x1 | data 2.0000 | grad -1.5000 }" in labels and len(edges) >= 12
+x = Value(1.0)
+y = (x * 2 + 1).relu()
+y.backward()
+dot = draw_dot(y)
+print(sorted(dot.labels))
+
+import random
+from microgrant.micrograd import nn
+random.seed(1337)
+n = nn.Neuron(2)
+x = [Value(1.0), Value(-2.0)]
+y = n(x)
+y.backward()
+dot = draw_dot(y)
+print(sum(label.startswith("{ data") for label in dot.labels))
+"""
+
+STAND_IN_GRAPHVIZ = """
+class Digraph:
+    def __init__(self, format='svg', graph_attr=None):
+        self.labels = []
+    def node(self, name, label, shape=None):
+        self.labels.append(label)
+    def edge(self, tail, head):
+        pass
+"""
+
+
+def run_cells(cells: str, tmp_path) -> list[str]:
+    (tmp_path / "graphviz.py").write_text(STAND_IN_GRAPHVIZ)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    done = subprocess.run([sys.executable, "-c", cells], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def test_the_trace_graph_notebook_runs_with_only_its_imports_changed(tmp_path):
+    first, second = run_cells(TRACE_GRAPH_CELLS, tmp_path)
+    # x * 2 + 1 then relu: x, the 2, x*2, the 1, the sum, the relu, and the three ops' nodes.
+    # The 2 and the 1 print their gradients, as in micrograd (d y/d 2 = x = 1, d y/d 1 = 1).
+    assert first == str(sorted(["{ data 1.0000 | grad 2.0000 }", "{ data 2.0000 | grad 1.0000 }",
+                                "{ data 2.0000 | grad 1.0000 }", "{ data 1.0000 | grad 1.0000 }",
+                                "{ data 3.0000 | grad 1.0000 }", "{ data 3.0000 | grad 1.0000 }",
+                                "*", "+", "ReLU"]))
+    # The neuron: w1, w2, b, x1, x2, w·x + b (one node in microgrant) and its ReLU, each with
+    # data and grad.
+    assert second == "7"
+
+
+def test_plain_microgrant_keeps_numbers_constant_where_the_lecture_prints_their_grad(tmp_path):
+    cells = TRACE_GRAPH_CELLS.replace("microgrant.micrograd.engine", "microgrant")
+    with pytest.raises(AssertionError, match="must be real number, not NoneType"):
+        run_cells(cells, tmp_path)
 
 
 # ---- the second half: tanh from exp, micrograd's bugs, the MLP --------------------------------
