@@ -10,6 +10,7 @@ no Chromium is installed.
 
 from __future__ import annotations
 
+import html
 import importlib
 import json
 import math
@@ -28,6 +29,7 @@ from microgrant.data import logic_gate
 from microgrant.losses import binary_cross_entropy_with_logits, hinge_loss, mse_loss
 from microgrant.nn import MLP, Layer
 from microgrant.optim import Adam
+from microgrant.viz.embed import MAKE_LIVE
 from microgrant.viz.explore import LiveView, explore, live_view
 from microgrant.viz.explore_data import forward, health, read_net, weights_of
 
@@ -174,7 +176,7 @@ def test_the_fallback_survives_a_sanitizer(xor_run):
     stripped = re.sub(r"<(script|style)\b.*?</\1>", "", fragment, flags=re.S)
     stripped = re.sub(r"</?svg\b[^>]*>", "", stripped)
     assert re.search(r'<img alt="[^"]+" style="[^"]*" src="data:image/png;base64,', stripped)
-    assert "trust the notebook" in stripped and "<details>" in stripped
+    assert html.escape(MAKE_LIVE) in stripped and "<details>" in stripped  # how to make it live
     assert "L2.n3: w1=" in stripped  # the weights as text
     live = re.search(r'<div class="mgx-live" style="display:none"></div>', stripped)
     assert live, "the interactive part must be hidden (and empty) until its script runs"

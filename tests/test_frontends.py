@@ -353,6 +353,24 @@ def test_run_in_the_browser_the_steppers_keys_stay_in_the_stepper(ran, tmp_path)
     stepper_keys(ran, "viz.stepper(a)", tmp_path, "lab")
 
 
+def test_run_in_the_browser_the_neurons_stepper_opens_whole_and_keeps_its_look(ran):
+    """The one-neuron stepper in Lab's column: every value in its window, inputs included, and
+    its equation box drawn as the stepper draws it, not as Lab draws a pre."""
+    shown = ran.eval(f"""(() => {{
+      const root = {CELL_OF}('viz.stepper(a)').querySelector('.mg-stepper');
+      const g = root.querySelector('.mg-graph').getBoundingClientRect();
+      const nodes = Array.from(root.querySelectorAll('.mg-canvas svg g.node'));
+      const eq = getComputedStyle(root.querySelector('.mg-equation'));
+      return {{nodes: nodes.length, outside: nodes.filter(n => {{
+                 const r = n.getBoundingClientRect(); return r.left < g.left - 1 ||
+                   r.right > g.right + 1 || r.top < g.top - 1 || r.bottom > g.bottom + 1; }})
+                 .map(n => n.textContent.trim()),
+               border: eq.borderLeftWidth, background: eq.backgroundColor}};
+    }})()""")
+    assert shown["nodes"] >= 9 and shown["outside"] == [], shown
+    assert shown["border"] == "4px" and shown["background"] == "rgb(246, 246, 242)", shown
+
+
 def test_run_in_the_browser_typing_an_answer_stays_in_the_practice_stepper(ran, tmp_path):
     root = f"{CELL_OF}('viz.stepper(o, practice=True)').querySelector('.mg-stepper')"
     ran.eval(f"{root}.setAttribute('data-test-practice', '') || true")

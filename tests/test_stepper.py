@@ -25,7 +25,7 @@ from chromium import Browser, Page, skip_without_chromium
 
 from microgrant import Value, viz
 from microgrant.losses import mse_loss
-from microgrant.nn import MLP
+from microgrant.nn import MLP, Neuron
 from microgrant.viz import steps as steps_module
 from microgrant.viz import trace as trace_module
 from microgrant.viz.steps import picture_img
@@ -400,6 +400,35 @@ def test_a_big_graph_opens_on_its_output_at_a_readable_size(browser, tmp_path):
     assert s.js("root.querySelector('.mg-minimap').hidden") is False
     assert page.eval("window.scrollY") == 0
     assert "the seed" in s.equation()
+
+
+# Every value and op of the picture outside the graph's window (by its text), and how many.
+NODES_OUTSIDE = ("(function () { var g = root.querySelector('.mg-graph').getBoundingClientRect();"
+                 " var nodes = Array.from(root.querySelectorAll('.mg-canvas svg g.node'));"
+                 " return [nodes.length, nodes.filter(function (n) {"
+                 " var r = n.getBoundingClientRect(); return r.left < g.left - 1 ||"
+                 " r.right > g.right + 1 || r.top < g.top - 1 || r.bottom > g.bottom + 1; })"
+                 ".map(function (n) { return n.textContent.trim(); })]; })()")
+
+
+@pytest.mark.parametrize("width", [720, 1060])
+def test_a_small_graph_opens_whole_in_a_narrow_column(browser, tmp_path, width):
+    """The one-neuron graph (note 001's neuron, wide and short) in a notebook's narrow column
+    (720: the side panel already below the graph) and in a column where the side panel would
+    sit beside it (1060, marimo's): every value shows, inputs included, none cut off."""
+    a = Neuron(2, activation="tanh", seed=0)([2.0, -1.0])
+    a.backward()
+    path = viz.save_stepper(a, tmp_path / "neuron.html")
+    page = Page(browser, path.resolve().as_uri(), width, HEIGHT)
+    s = Stepper(page, uid_of(path.read_text("utf-8")))
+    page.screenshot(tmp_path / f"neuron-{width}.png")
+    count, outside = s.js(NODES_OUTSIDE)
+    assert count >= 9 and outside == [], (count, outside)
+    # Shown whole, never so small that a small graph is a smear; in the wider column, with
+    # the side panel moved below, at a readable size.
+    zoom = s.js("api.view().zoom")
+    assert zoom >= (0.6 if width > 1000 else 0.36) - 1e-9, zoom
+    assert s.js("root.querySelector('.mg-graph').clientWidth") >= width - 120
 
 
 # ---- steppers -------------------------------------------------------------------------------

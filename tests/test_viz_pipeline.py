@@ -100,7 +100,7 @@ def test_the_pipeline_modules_import_only_down_the_pipeline():
     import ast
     from pathlib import Path
     order = ["trace", "structure", "text", "quoting", "layout", "collapsed", "dot", "lecture",
-             "layout_job", "render", "steps", "stepper"]
+             "layout_job", "render", "steps", "embed", "stepper"]
     folder = Path(viz.__file__).parent
     for k, name in enumerate(order):
         tree = ast.parse((folder / f"{name}.py").read_text(encoding="utf-8"))

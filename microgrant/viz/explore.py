@@ -13,7 +13,9 @@ fallback (a PNG overview and text, from `microgrant.viz.explore_static`) stands 
 sanitizing viewers show a picture, not dead controls.
 
 `live_view` is what ``fit(..., live=True)`` calls: in a notebook it shows the page once and
-sends each recorded snapshot to it (no page redraw, so no flicker); elsewhere it does nothing.
+sends each recorded snapshot to it (no page redraw, so no flicker).  In marimo, which shows a
+cell's output only once the cell has run, it says so once (`MARIMO_LIVE`); elsewhere it does
+nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..io import write_atomically
+from .embed import framed
 from .explore_data import (
     choose_loss,
     lines_of,
@@ -40,7 +43,8 @@ from .explore_data import (
 from .explore_static import fallback_html
 from .text import check_digits
 
-__all__ = ["Explorer", "explore", "live_view", "LiveView", "notebook_display", "SCRIPTS",
+__all__ = ["Explorer", "explore", "live_view", "LiveView", "notebook_display", "in_marimo",
+           "MARIMO_LIVE", "SCRIPTS",
            "MAX_STEP_SAMPLES", "MAX_STEP_GRAPHS", "STEPS_BUDGET"]
 
 SCRIPTS = ("explore_math.js", "explore_draw.js", "explore_curve.js", "explore_steps.js",
@@ -141,6 +145,9 @@ def _arrays(net: Any, weights: Any) -> dict:
 class Explorer:
     """A net, its data and its recorded training, as one page (see `explore`).
 
+    Jupyter shows `fragment` (``_repr_html_``); marimo, which runs no script of a cell's HTML,
+    the whole page in an iframe as high as the page (``_mime_``, see `microgrant.viz.embed`).
+
     Attributes:
         key: a short hash of the page's content (the same explorer, the same key).
         payload: everything the page shows, as plain data.
@@ -197,6 +204,11 @@ class Explorer:
 
     def _repr_html_(self) -> str:
         return self.fragment()
+
+    def _mime_(self) -> tuple[str, str]:
+        """For marimo: the whole page in an iframe that grows to its height (see `framed`)."""
+        return "text/html", framed(self.html(), self._fallback, self.payload["title"],
+                                   height=700)
 
     def __repr__(self) -> str:
         layers = " -> ".join(str(len(n)) for n in self.payload["layers_neurons"])
@@ -287,7 +299,7 @@ def explore(model: Any, X: Any, y: Any, history: Any = None, *, loss: str | None
 
 
 class LiveView:
-    """The explorer shown while a net trains (in a notebook; elsewhere it does nothing).
+    """The explorer shown while a net trains (in Jupyter; marimo is told, elsewhere nothing).
 
     `fit` calls ``update(history)`` after each recorded epoch and ``finish(history)`` at the
     end.  Snapshots are sent to the page shown at the start, never redrawing it, and at most
@@ -302,6 +314,8 @@ class LiveView:
         self._start: float | None = None
         self._channel = None
         if tools is None:
+            if in_marimo():  # a notebook, but not one this view can update: say so, once
+                print(MARIMO_LIVE, file=sys.stderr)
             return
         display, self._html = tools
         self._net = read_net(model)
@@ -363,12 +377,29 @@ def notebook_display() -> tuple[Any, Any] | None:
     return ipython.display.display, ipython.display.HTML
 
 
+MARIMO_LIVE = ("fit(..., live=True): the live view needs a Jupyter notebook (JupyterLab, "
+               "Notebook 7);\nmarimo shows a cell's output once the cell has run, so this "
+               "training is not shown as it runs.\nTo see it afterwards, train with fit(..., "
+               "record=1) (or record=k: every k-th epoch)\nand show viz.explore(model, X, y, "
+               "history).")
+"""What ``fit(..., live=True)`` says in a marimo notebook, where no live view is shown."""
+
+
+def in_marimo() -> bool:
+    """True when this runs in a marimo notebook's kernel (read from ``sys.modules``, as
+    `notebook_display` reads IPython: marimo is imported there already)."""
+    marimo: Any = sys.modules.get("marimo")
+    running = getattr(marimo, "running_in_notebook", None)
+    return bool(running()) if callable(running) else False
+
+
 def live_view(model: Any, X: Any, y: Any, history: Any = None, **options: Any) -> LiveView:
     """The live explorer `fit(..., live=True)` updates while it trains (see `LiveView`).
 
     In a notebook it shows the model as it is, then each snapshot as ``update(history)``
-    receives it (pause and single-step act on the view; training goes on).  Elsewhere it does
-    nothing.  ``options``: ``loss``, ``digits``, ``title``, as for `explore`.
+    receives it (pause and single-step act on the view; training goes on).  In marimo it says
+    once that the live view needs Jupyter, and how to see the run afterwards (`MARIMO_LIVE`);
+    elsewhere it does nothing.  ``options``: ``loss``, ``digits``, ``title``, as for `explore`.
 
     >>> from microgrant.nn import MLP
     >>> live_view(MLP(2, [1], seed=0), [[0.0, 1.0]], [1.0]).active   # not in a notebook

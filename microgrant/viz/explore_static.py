@@ -22,6 +22,7 @@ import zlib
 
 import numpy as np
 
+from .embed import MAKE_LIVE
 from .explore_data import Net, forward, health
 from .text import format_number
 
@@ -221,8 +222,8 @@ def fallback_html(payload: dict, weights: list[tuple], picture: bool = True) -> 
                  f'plane, the decision boundary with the data and the loss curve" '
                  f'style="max-width:100%" src="data:image/png;base64,{data}">'
                  f'<p style="margin:2px 0;color:#555">{html.escape(_caption(payload))}</p>')
-    return (f'<p style="margin:4px 0">Static picture of the explorer (its scripts did not run: '
-            f'trust the notebook, or open the saved page in a browser, to scrub the training, '
-            f'step backprop and open each neuron).</p>{image}<details><summary>The net as '
+    return (f'<p style="margin:4px 0">Static picture of the explorer (its scripts did not run '
+            f'here; to scrub the training, step backprop and open each neuron: '
+            f'{html.escape(MAKE_LIVE)}).</p>{image}<details><summary>The net as '
             f'text</summary><pre style="white-space:pre-wrap">'
             f'{html.escape(summary_text(payload, weights))}</pre></details>')

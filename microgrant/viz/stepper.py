@@ -40,6 +40,7 @@ from ..gradcheck import check_graph
 from ..io import write_atomically
 from ..labels import split_index
 from .dot import OP_FILL, STYLE
+from .embed import MAKE_LIVE, framed
 from .render import picture, svg_element
 from .steps import BackwardStep, picture_img, steps_of
 from .structure import structure_of
@@ -331,14 +332,10 @@ def _practise(data: dict, steps: list[BackwardStep], names: dict, svg: str,
 # ---- the page -----------------------------------------------------------------------------
 
 _HOW = ("This is microgrant's backprop stepper. Its script has not run here, so this is the "
-        "picture and the steps as text. To step through it: run the cell (in a notebook "
-        "opened from elsewhere, trust it first: JupyterLab's File menu, Trust Notebook), or "
-        "save it with .save(path) and open the page in a browser.")
+        f"picture and the steps as text. To step through it: {MAKE_LIVE}.")
 _HOW_PRACTICE = ("This is microgrant's backprop practice. Its script has not run here, so "
                  "the steps are listed as exercises (fill in each [?]), with the answers "
-                 "folded away below. To practise interactively: run the cell (trust the "
-                 "notebook first if it came from elsewhere), or open the saved page in a "
-                 "browser.")
+                 f"folded away below. To practise interactively: {MAKE_LIVE}.")
 _PRE = ('style="white-space: pre-wrap; font-family: monospace; font-size: 13px; '
         'background: #f6f6f2; color: #222; padding: 6px 8px; margin: 4px 0"')
 
@@ -389,6 +386,8 @@ class Stepper:
 
     Without scripts (GitHub, nbviewer, an untrusted notebook) the page is ``fallback``: a
     sentence saying how to make it interactive, the picture as an ``<img>``, the steps as text.
+    marimo, which runs no script of a cell's HTML, is given the whole page in an iframe as high
+    as the page (``_mime_``, see `microgrant.viz.embed`).
     """
 
     def __init__(self, uid: str, title: str, data: dict, svg: str, fallback: str = ""):
@@ -416,6 +415,10 @@ class Stepper:
 
     def _repr_html_(self) -> str:
         return self.fragment()
+
+    def _mime_(self) -> tuple[str, str]:
+        """For marimo: the whole page in an iframe that grows to its height (see `framed`)."""
+        return "text/html", framed(self.page(), self.fallback, self.title, height=600)
 
     def page(self) -> str:
         """The stepper as a whole HTML document."""

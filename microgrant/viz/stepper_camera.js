@@ -5,6 +5,9 @@
  * current step instead, and the overview shows where it is.
  */
 var READABLE = 0.6;  // below 60% of its natural size a picture's text is hard to read
+// A graph that shows whole at 36% of its size or more is small: a learner reads its labels
+// (a one-neuron graph in a narrow notebook column) and sees where each number comes from.
+var WHOLE = READABLE * 0.6;
 
 function mgCamera(S) {
   var ui = S.ui, full = S.full, view = S.view, size = S.size, scaleFor = S.scaleFor;
@@ -36,7 +39,7 @@ function mgCamera(S) {
   // The whole graph when it is readable so; else the current step, framed.
   S.fit = function () {
     var k = scaleFor(full.w, full.h);
-    if (k >= NATURAL * READABLE * 0.6 || !S.current().length) {
+    if (k >= NATURAL * WHOLE || !S.current().length) {
       S.view.cx = full.x + full.w / 2; S.view.cy = full.y + full.h / 2; view.k = k;
       S.applyView();
       return true;
@@ -64,10 +67,18 @@ function mgCamera(S) {
     var s = size();
     if (!s.w || !s.h) { return; }
     S.viewReady = true;
+    // A wide graph that the window shows only small, with the side panel beside it, gets the
+    // stepper's whole width (the panel goes below) when that shows it whole, larger.
+    var body = S.root.querySelector(".mg-body"), wide = body ? body.clientWidth - 4 : 0;
+    var small = s.w * 0.97 / full.w < NATURAL * READABLE && full.w > full.h * 1.5;
+    if (small && wide > s.w * 1.15 && wide * 0.97 / full.w >= NATURAL * WHOLE) {
+      S.root.classList.add("mg-stacked");
+      s = size();
+    }
     S.applyView();  // the picture placed by the view, before anything is measured on it
     // A short picture gets a shorter window, without a band of white above and below.
     var byWidth = Math.min(NATURAL, s.w * 0.97 / full.w);
-    if (byWidth >= NATURAL * READABLE && full.h * byWidth / 0.97 + 16 < s.h) {
+    if (byWidth >= NATURAL * WHOLE && full.h * byWidth / 0.97 + 16 < s.h) {
       ui.graph.style.height = Math.max(180, Math.ceil(full.h * byWidth / 0.97 + 16)) + "px";
     }
     // A tall picture readable at full width gets a taller window (up to 860 pixels), so that
@@ -77,8 +88,9 @@ function mgCamera(S) {
         needed <= 860) {
       ui.graph.style.height = Math.ceil(needed) + "px";
     }
-    // Readable when fitted: fitted.  Else the output and the first step's inputs, framed.
-    if (scaleFor(full.w, full.h) >= NATURAL * READABLE) {
+    // A small graph shows whole, fitted (to the width, in a narrow column).  Else the output
+    // and the first step's inputs, framed at a readable size.
+    if (scaleFor(full.w, full.h) >= NATURAL * WHOLE) {
       S.view.cx = full.x + full.w / 2; S.view.cy = full.y + full.h / 2;
       view.k = Math.min(scaleFor(full.w, full.h), NATURAL * 1.5);
       S.applyView();

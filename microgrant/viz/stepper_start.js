@@ -63,10 +63,11 @@ function start(root) {
   S.show(first);
   root.setAttribute("data-mg-ready", "true");
   // A page that is this stepper alone gives it the focus, so that its keys work at once;
-  // decided once the page is read (a second stepper may follow).
+  // decided once the page is read (a second stepper may follow).  Not inside a frame (a
+  // marimo cell): the focus would leave the notebook's page for it.
   function focusIfAlone() {
     var alone = document.querySelectorAll(".mg-stepper").length === 1;
-    if (root.parentElement === document.body && alone &&
+    if (root.parentElement === document.body && alone && window.self === window.top &&
         (!document.activeElement || document.activeElement === document.body)) {
       root.focus({preventScroll: true});
     }
