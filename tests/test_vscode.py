@@ -20,8 +20,8 @@ What is checked:
   cell.  Esc gives the keys back: the next down arrow is VS Code's again.
 * The explorer's overview is drawn whole inside the output, heatmaps painted, and a neuron
   opens its chain rule; Esc comes back.
-* Every output of the tour comes up.  Its drawings fit an output narrower than they are
-  declared wide: not yet (marked as an expected failure, with what is missing).
+* Every output of the tour comes up, and its drawings scale down to an output narrower than
+  they are declared wide (VS Code puts the SVG itself into the page).
 
 Screenshots are written to the test's temporary folders.  The test skips, saying why, when
 code-server or Chromium is not installed.
@@ -514,10 +514,6 @@ DRAWING_FITS = """Array.from(document.querySelectorAll('.output svg'))
              Math.round(s.closest('.output').getBoundingClientRect().width)])"""
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "VS Code inlines a Drawing's SVG at the width it declares (up to 600pt, 800 px), so in "
-    "an output narrower than that the picture is cut off behind a scroll bar; the SVG root "
-    "needs style=\"max-width:100%;height:auto\" to scale to the output"))
 def test_the_tours_drawings_fit_a_narrow_output(tour):
     window, frame = tour
     window.send("Emulation.setDeviceMetricsOverride", {"width": 1000, "height": HEIGHT,
@@ -530,5 +526,5 @@ def test_the_tours_drawings_fit_a_narrow_output(tour):
         window.send("Emulation.setDeviceMetricsOverride", {
             "width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False})
     if len(widths) != TOUR_DRAWINGS or max(output for _, output in widths) >= 800:
-        pytest.fail(f"not the narrow outputs this test needs: {widths}")  # not the xfail
+        pytest.fail(f"not the narrow outputs this test needs: {widths}")
     assert all(drawing <= output for drawing, output in widths), widths

@@ -283,9 +283,12 @@ _SVG_SIZE = re.compile(r'<svg width="([\d.]+)pt" height="[\d.]+pt"')
 
 
 def capped_width(svg: str, most: float = NOTEBOOK_SVG_PT) -> str:
-    """Graphviz's SVG declared at most ``most`` points wide, its height following the viewBox.
+    """Graphviz's SVG declared at most ``most`` points wide, its height following the viewBox,
+    and never wider than the output it sits in (VS Code puts the SVG itself into the page, at
+    the width it declares, so a narrower output would cut it off).
 
     >>> capped_width('<svg width="988pt" height="400pt" viewBox="0 0 988 400">')
-    '<svg width="600pt" viewBox="0 0 988 400">'
+    '<svg width="600pt" style="max-width:100%;height:auto" viewBox="0 0 988 400">'
     """
-    return _SVG_SIZE.sub(lambda m: f'<svg width="{min(float(m[1]), most):g}pt"', svg, count=1)
+    return _SVG_SIZE.sub(lambda m: f'<svg width="{min(float(m[1]), most):g}pt" '
+                                   f'style="max-width:100%;height:auto"', svg, count=1)
