@@ -353,6 +353,14 @@ def test_the_bundle_carries_a_capped_png_beside_the_svg_and_no_html():
     assert max(width, height) <= render.NOTEBOOK_PNG_INCHES * 96 and min(width, height) > 10
 
 
+def test_the_bundles_svg_is_named_by_its_alt_text_and_scales_to_its_output():
+    drawing = viz.draw(neuron())
+    bundle = drawing._repr_mimebundle_()
+    root = ET.fromstring(bundle["image/svg+xml"])
+    assert root.get("role") == "img" and root.get("aria-label") == drawing.alt_text()
+    assert drawing.alt_text() == bundle["text/plain"] and "max-width:100%" in root.get("style")
+
+
 def test_format_png_is_what_ipython_shows():
     formatters = pytest.importorskip("IPython.core.formatters")
     data, _ = formatters.DisplayFormatter().format(viz.draw(neuron(), format="png"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from html import escape
 
 from ..engine import Value
 from ..labels import natural_key
@@ -282,13 +283,17 @@ image at its own width, so a wider one would run off the cell."""
 _SVG_SIZE = re.compile(r'<svg width="([\d.]+)pt" height="[\d.]+pt"')
 
 
-def capped_width(svg: str, most: float = NOTEBOOK_SVG_PT) -> str:
+def capped_width(svg: str, most: float = NOTEBOOK_SVG_PT, alt: str = "") -> str:
     """Graphviz's SVG declared at most ``most`` points wide, its height following the viewBox,
     and never wider than the output it sits in (VS Code puts the SVG itself into the page, at
-    the width it declares, so a narrower output would cut it off).
+    the width it declares, so a narrower output would cut it off).  ``alt``, when given, is
+    the picture's accessible name (``role="img"`` and ``aria-label``), read where the SVG sits
+    in the page itself (VS Code, marimo).
 
-    >>> capped_width('<svg width="988pt" height="400pt" viewBox="0 0 988 400">')
-    '<svg width="600pt" style="max-width:100%;height:auto" viewBox="0 0 988 400">'
+    >>> svg = capped_width('<svg width="988pt" height="400pt" viewBox="0 0 988 400">', alt='a<b')
+    >>> svg.split(' viewBox')[0]
+    '<svg width="600pt" style="max-width:100%;height:auto" role="img" aria-label="a&lt;b"'
     """
+    named = f' role="img" aria-label="{escape(alt, quote=True)}"' if alt else ""
     return _SVG_SIZE.sub(lambda m: f'<svg width="{min(float(m[1]), most):g}pt" '
-                                   f'style="max-width:100%;height:auto"', svg, count=1)
+                                   f'style="max-width:100%;height:auto"{named}', svg, count=1)

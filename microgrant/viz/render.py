@@ -445,7 +445,7 @@ class Drawing:
             return {"text/plain": f"{text}\n{error}"}
         bundle: dict[str, Any] = {}
         if "image/svg+xml" in kinds:
-            bundle["image/svg+xml"] = capped_width(pictures["svg"].decode("utf-8"))
+            bundle["image/svg+xml"] = capped_width(pictures["svg"].decode("utf-8"), alt=text)
         if "image/png" in kinds:
             bundle["image/png"] = base64.b64encode(pictures[png]).decode("ascii")
         if wanted("text/plain"):
