@@ -15,7 +15,7 @@ import pytest
 from microgrant import Value, checks, grad, topological_order
 from microgrant.compile import TOLERANCE, CompiledStep, compile
 from microgrant.data import blobs, moons
-from microgrant.nn import MLP, cross_entropy, hinge_loss, log_softmax, mse_loss
+from microgrant.nn import MLP, Layer, cross_entropy, hinge_loss, log_softmax, mse_loss
 from microgrant.ops import OPS
 from microgrant.optim import SGD
 
@@ -86,6 +86,43 @@ def test_moons_mlp_100_sgd_steps_match_eager_every_step():
                 p.data -= lr * p.grad
     # Trained for real: the loss fell, so relu's where() saw its inputs change sign.
     assert loss < 0.5 * eager(moons_model()[1], X, y)
+    assert step.traces == 1 and step.eager_calls == 0
+
+
+# A layer reads the previous layer's outputs in place when they are one block in its order;
+# each way of wiring layers that is not that block must be read (and given its gradients) by
+# index, and all of them must give eager's numbers.
+_WIRINGS = {
+    "in order": lambda h, x: h,
+    "reversed": lambda h, x: h[::-1],
+    "one twice": lambda h, x: [h[0], h[0], h[2], h[3]],
+    "a subset": lambda h, x: h[1:],
+    "with the inputs": lambda h, x: h[:2] + list(x),
+    "every other": lambda h, x: h[::2] + h[1::2],
+}
+
+
+@pytest.mark.parametrize("wiring", sorted(_WIRINGS))
+def test_layers_wired_any_way_match_eager_as_they_train(wiring):
+    first = Layer(2, 4, activation="relu", seed=1)
+    second = Layer(len(_WIRINGS[wiring]([0] * 4, [0, 0])), 3, activation="tanh", seed=2)
+    also = Layer(4, 1, activation="linear", seed=3)     # a second reader of the same block
+    params = first.parameters() + second.parameters() + also.parameters()
+    X, y = moons(24, seed=5, labels="pm1")
+
+    def loss_fn(X, y):
+        total = []
+        for x, t in zip(X, y):
+            h = first(x)
+            out = second(_WIRINGS[wiring](h, x))
+            total.append((Value.sum(out) + also(h)[0] - t) ** 2)
+        return Value.sum(total)
+
+    step = compile(loss_fn)
+    for _ in range(4):
+        matches_eager(step, loss_fn, params, X, y)
+        for p in params:
+            p.data -= 0.05 * p.grad
     assert step.traces == 1 and step.eager_calls == 0
 
 
@@ -409,6 +446,20 @@ def test_a_function_with_random_structure_is_refused():
         return z.tanh() if len(calls) % 2 else z.exp()
     with pytest.raises(RuntimeError, match="different graphs"):
         compile(loss_fn)(np.array([1.0]))
+
+
+def test_huge_finite_numbers_are_replayed_not_taken_for_overflow():
+    # Squares of these overflow (the replay's quick test of finiteness), the numbers do not.
+    w = Value(1e200, label="w")
+
+    def loss_fn(x):
+        return Value.sum([(w * xi).relu() * 1e100 for xi in x])
+
+    step = compile(loss_fn)
+    for _ in range(3):
+        matches_eager(step, loss_fn, [w], [1.0, 2.0, -1.0])
+        w.data *= 1.5
+    assert step.eager_calls == 0 and step.traces == 1
 
 
 # ---- errors --------------------------------------------------------------------------------

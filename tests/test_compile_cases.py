@@ -7,8 +7,10 @@ to write instead.
 """
 
 import copy
+import cProfile
 import json
 import math
+import pstats
 import random
 import statistics
 import sys
@@ -22,7 +24,10 @@ import pytest
 
 from microgrant import Value, grad, local_grads
 from microgrant.compile import MAX_PROGRAMS, compile
-from microgrant.nn import MLP, Linear, mse_loss
+from microgrant.compile.named import NamedState, state_named
+from microgrant.data import moons
+from microgrant.module import Module
+from microgrant.nn import MLP, Layer, Linear, Neuron, hinge_loss, mse_loss
 from microgrant.train import fit
 
 
@@ -333,6 +338,29 @@ def test_a_users_profiler_keeps_running_during_a_trace():
     finally:
         sys.setprofile(None)
     assert seen.count("call") >= 2  # both runs of the trace, watched by the user's profiler
+
+
+def test_under_cprofile_calls_run_eagerly_with_one_warning_then_compile():
+    w = Value(2.0, label="w")
+
+    def loss_fn(x):
+        return (w * x[0] - 1.0) ** 2
+
+    step = compile(loss_fn)
+    profile = cProfile.Profile()
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        profile.enable()
+        try:
+            for _ in range(2):
+                compare(step, loss_fn, [w], [1.5])
+        finally:
+            profile.disable()
+    assert step.traces == 0 and step.eager_calls >= 2
+    assert len([m for m in said if "profiler written in C" in str(m.message)]) == 1
+    assert any("loss_fn" in str(key) for key in pstats.Stats(profile).stats)  # still profiled
+    compare(step, loss_fn, [w], [1.5])
+    assert step.traces == 1
 
 
 # ---- the losses people write -------------------------------------------------------------------
@@ -680,3 +708,83 @@ def test_a_global_changed_before_every_call_is_followed_and_said_once():
         assert len([m for m in said if "changes between most calls" in str(m.message)]) == 1
     finally:
         LAM = 1.0
+
+
+# ---- what loss_fn names is compared cheaply, and nothing slips past ------------------------
+
+class _TwoLists(Module):
+    """Two lists of weights side by side: a weight moved from one to the other keeps the
+    items of both in a row, only their lengths tell."""
+
+    def __init__(self):
+        self.a = [Value(0.5), Value(-0.25)]
+        self.b = [Value(2.0)]
+
+    def forward(self, x):
+        return sum(w * x[0] for w in self.a) + sum(w * x[1] for w in self.b)
+
+
+class _FirstLayerOnly(MLP):
+    def parameters(self):
+        return self.layers[0].parameters()
+
+
+def _weight_moved(m):
+    m.a.insert(0, m.b.pop())
+
+
+_CHANGES = {
+    "weight replaced in a ParameterList": lambda m: m.layers[0].neurons[0].w.__setitem__(
+        0, Value(0.7)),
+    "neuron and its weight popped": lambda m: (m.layers[0].neurons.pop(),
+                                               m.layers[1].neurons[0].w.pop()),
+    "neuron and its weight deleted": lambda m: (m.layers[0].neurons.__delitem__(1),
+                                                m.layers[1].neurons[0].w.__delitem__(1)),
+    "weights reversed": lambda m: m.layers[0].neurons[1].w.reverse(),
+    "neurons reordered": lambda m: m.layers[0].neurons.reverse(),
+    "neuron replaced": lambda m: m.layers[0].neurons.__setitem__(1, Neuron(2, seed=9)),
+    "bias replaced": lambda m: setattr(m.layers[0].neurons[2], "b", Value(0.3)),
+    "layer's attributes swapped": lambda m: setattr(m.layers[0], "__dict__",
+                                                    dict(vars(Layer(2, 3, seed=5)))),
+    "model's class changed": lambda m: setattr(m, "__class__", _FirstLayerOnly),
+    "weight moved between lists": _weight_moved,
+}
+
+
+@pytest.mark.parametrize("change", sorted(_CHANGES))
+def test_every_change_to_a_models_parameters_is_seen_by_the_cheap_comparison(change):
+    model = _TwoLists() if change == "weight moved between lists" else MLP(2, [3, 1], seed=0)
+    X, y = np.array([[0.5, -1.0], [1.0, 2.0]]), np.array([1.0, -1.0])
+
+    def loss_fn(X, y):
+        return mse_loss([model(x) for x in X], y)
+
+    named = NamedState(loss_fn)
+    before = state_named(loss_fn)
+    step = compile(loss_fn)
+    step(X, y)
+    _CHANGES[change](model)
+    assert state_named(loss_fn) != before      # the full comparison sees it ...
+    assert named.changed()                      # ... and so does the cheap one
+    assert not named.changed()                  # which then keeps the new state
+    compare(step, loss_fn, model.parameters(), X, y)
+    assert step.traces == 2
+
+
+def test_training_moves_no_part_of_what_the_loss_names():
+    model = MLP(2, [4, 4, 1], seed=0)
+    params = model.parameters()
+    X, y = moons(20, seed=0, labels="pm1")
+
+    def loss_fn(X, y):
+        return hinge_loss([model(x) for x in X], y) + 1e-4 * sum(p * p for p in params)
+
+    named = NamedState(loss_fn)
+    step = compile(loss_fn)
+    for _ in range(5):
+        step(X, y)
+        for p in params:
+            p.data -= 0.1 * p.grad
+            p.grad = 0.0
+        assert not named.changed()
+    assert step.traces == 1

@@ -62,12 +62,13 @@ def compile(fn: Callable) -> CompiledStep:  # noqa: A001  (the public name, as i
     Python's or numpy's global random generator (their state is put back so the eager call
     draws what an eager step would); computes under ``no_grad()``; assigns a Value's
     ``.data``; runs ``backward()`` itself; uses Values made in another thread or computed
-    before the call; its two traced runs differ as above.  A step keeps `MAX_PROGRAMS`
-    programs (one per shape) and says when it drops one.  Domain errors are never hidden: a
-    non-finite number runs that call eagerly, which raises eager's error.  Refused with an
-    error: a compiled step called inside a loss_fn being traced; arrays with rows of different
-    lengths; a loss that depends on the arrays alone (traced once; later calls say so
-    without tracing).
+    before the call; its two traced runs differ as above; a profiler written in C
+    (cProfile) runs in the thread (only while it runs: stopping it would lose its profile).
+    A step keeps `MAX_PROGRAMS` programs (one per shape) and says when it drops one.  Domain
+    errors are never hidden: a non-finite number runs that call eagerly, which raises eager's
+    error.  Refused with an error: a compiled step called inside a loss_fn being traced;
+    arrays with rows of different lengths; a loss that depends on the arrays alone (traced
+    once; later calls say so without tracing).
     Traces are isolated: one at a time in the process, each watching its own thread; other
     threads meanwhile read plain numbers, and their arithmetic and copies give plain floats.
     After a trace, a traced number left in what ``fn`` names (``ema.data``, ``l.item()``

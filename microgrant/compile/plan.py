@@ -11,14 +11,17 @@ form a *group*, and every group is one numpy operation over all of its nodes:
 
 A layer of neurons over a batch (a group of ``dot`` nodes that pair every weight row with every
 input row) becomes one matrix product: a *grid*, a tensor library's dense layer found in the
-scalar graph.  The guards the trace noted (`microgrant.compile.watch`) are checked on the
-replayed numbers before backward.
+scalar graph.  Its outputs are one block of the numbers, and the op applied to them next keeps
+their order, so the next layer reads them, and their gradients are read back, in place
+(`strides`: a view instead of a gather).  The guards the trace noted
+(`microgrant.compile.watch`) are checked on the replayed numbers before backward.
 """
 
 from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
@@ -26,6 +29,7 @@ import numpy as np
 from ..engine import Value, topological_order
 from ..ops import OPS
 from .chains import collapse
+from .strides import even_steps, strided
 from .watch import SHIFT_BAND, Trace
 
 __all__ = ["Tape", "TapeGroup", "Program"]
@@ -108,7 +112,8 @@ class _Group:
 
     __slots__ = ("op", "arg", "kind", "k", "n", "half", "bias", "level", "in_loss", "start",
                  "stop", "gather", "e0", "e1", "gidx", "bin_ids", "bin_slots", "xs", "out",
-                 "root", "rows", "cols", "w_idx", "x_idx", "b_idx", "targets")
+                 "root", "rows", "cols", "w_idx", "x_idx", "b_idx", "targets", "v_gather",
+                 "v_w", "v_x", "v_b", "v_grad", "x_dense", "v_dx")
     op: Any
     arg: Any
     kind: int
@@ -135,6 +140,13 @@ class _Group:
     x_idx: Any
     b_idx: Any
     targets: Any
+    v_gather: Any
+    v_w: Any
+    v_x: Any
+    v_b: Any
+    v_grad: Any
+    x_dense: bool
+    v_dx: Any
 
 
 def _grid(nodes: list, k: int, ins: dict):
@@ -183,8 +195,8 @@ class Program:
     """
 
     def __init__(self, loss: Value, placeholders: list[Value], preexisting: set,
-                 trace: Trace, aliases: dict):
-        order, in_loss, leaves, extra = self._order(loss, trace)
+                 trace: Trace, aliases: dict, order: list | None = None):
+        order, in_loss, leaves, extra = self._order(loss, trace, order)
         slot: dict = {}
         self.input_slots = np.array([_slot(slot, v) for v in placeholders], dtype=np.intp)
         outer = [v for v in leaves if v in preexisting and v not in slot]
@@ -199,6 +211,7 @@ class Program:
         loss_leaves = {x for node in order if node in in_loss for x in self.inputs_of(node)}
         self.params = [v for v in outer if v.grad is not None and v in loss_leaves]
         self.fixed = [v for v in outer if v.grad is None]
+        self.grads_before = np.zeros(len(self.params))
         groups = self._groups(order, in_loss, slot, loss)
         self._guards(trace, slot)
         self.V = np.zeros(len(slot))
@@ -222,6 +235,7 @@ class Program:
             if g.in_loss:
                 calls += {_GRID: 5, _DOT: 6, _SUM: 3}.get(g.kind, 3 + 2 * g.k)
         self.numpy_calls = calls
+        self._views()
 
     def inputs_of(self, node: Value) -> tuple:
         """A node's inputs as the replay sees them: a chain's last node has all its terms."""
@@ -230,9 +244,9 @@ class Program:
     def op_of(self, node: Value) -> str:
         return "sum" if node in self.chains else node.op
 
-    def _order(self, loss: Value, trace: Trace):
+    def _order(self, loss: Value, trace: Trace, walked: list | None):
         """The nodes to compute (the loss's, and those a guard watches) and their leaves."""
-        order = topological_order(loss)
+        order = topological_order(loss) if walked is None else list(walked)
         in_loss = set(order)
         # Values a guard watches are computed too, even where the loss does not use them.
         extra = list(dict.fromkeys([*trace.exact, *(
@@ -264,8 +278,10 @@ class Program:
     def _groups(self, order: list, in_loss: set, slot: dict, loss: Value) -> list:
         """Levels, then groups of one op (and one argument and arity) per level."""
         level: dict = {}
+        depth, ins = level.get, self.ins
         for node in order:
-            level[node] = 1 + max([level.get(x, 0) for x in self.ins[node]], default=0)
+            inputs = ins[node]
+            level[node] = 1 + max(map(depth, inputs, repeat(0, len(inputs))), default=0)
         keyed: dict = {}
         for node in order:
             arg = None if node in self.chains else node.arg
@@ -284,13 +300,25 @@ class Program:
             grid = _grid(nodes, g.k, self.ins) if g.kind == _DOT else None
             if grid is not None:
                 g.kind, (g.rows, g.cols, nodes) = _GRID, grid
+                first = g.cols[0]
+                if len(first) > 1 and slot[first[1]] < slot[first[0]]:
+                    # A product sums over i in its own order either way: taking the inputs
+                    # in the order they sit in V reads a layer's outputs in place (a view).
+                    g.rows = [w[:g.half][::-1] + w[g.half:] for w in g.rows]
+                    g.cols = [x[::-1] for x in g.cols]
+            elif g.kind == _TABLE:
+                # In the order of their first inputs: an op applied to a layer's outputs
+                # then reads them, and the next layer reads it, as one block (see _views).
+                nodes = sorted(nodes, key=lambda node: slot[self.ins[node][0]])
             g.start = len(slot)
             for node in nodes:
                 _slot(slot, node)
             g.stop = len(slot)
-            rows = [self.ins[node] for node in nodes]
-            g.gather = np.array([[slot[x] for x in row] for row in rows],
-                                dtype=np.intp).reshape(g.n, g.k).T.copy()
+            g.gather = None  # a product reads its weights and inputs by w_idx, x_idx
+            if g.kind != _GRID:
+                rows = chain.from_iterable(map(self.ins.__getitem__, nodes))
+                g.gather = np.fromiter(map(slot.__getitem__, rows), np.intp,
+                                       g.n * g.k).reshape(g.n, g.k).T.copy()
             g.root = loss in nodes
             if g.kind == _GRID:
                 h = g.half
@@ -301,7 +329,15 @@ class Program:
                 g.b_idx = np.array([slot[w[h]] for w in g.rows] if g.bias else [],
                                    dtype=np.intp)
                 # Its edges: one per weight, input and bias of the product (not per node).
-                g.targets = ([v for w in g.rows for v in w[:h]] + [v for x in g.cols for v in x]
+                xs = [v for x in g.cols for v in x]
+                # Inputs that are one block of V (the previous layer's outputs) get their
+                # gradients in the same order, a block the layer before reads in place.
+                flat = g.x_idx.ravel()
+                g.x_dense = (len(flat) > 1 and even_steps(g.x_idx) is not None and np.array_equal(
+                    np.sort(flat), np.arange(flat.min(), flat.min() + len(flat))))
+                if g.x_dense:
+                    xs = [xs[i] for i in np.argsort(flat, kind="stable")]
+                g.targets = ([v for w in g.rows for v in w[:h]] + xs
                              + ([w[h] for w in g.rows] if g.bias else []))
             groups.append((g, nodes))
         return groups
@@ -373,9 +409,35 @@ class Program:
         self.pplan.gidx = self.pplan.bin_ids = self.pplan.bin_slots = None
         self._plan(self.pplan, [edges_of.get(p, []) for p in self.params])
 
+    def _views(self) -> None:
+        """Index plans that read a regular block of V or C, kept as views of it instead.
+
+        Gathering by index copies; a layer's outputs (a product's block of J x S numbers)
+        read by the next op, and its gradients read back, are blocks with a fixed step
+        between rows and columns, which a strided view reads in place, at no cost.
+        """
+        V, C = self.V, self.C
+        for g in (*self.forward_groups, self.pplan):
+            g.v_gather = g.v_w = g.v_x = g.v_b = None
+            g.v_grad = None if g.gidx is None else strided(C, g.gidx)
+            if g is self.pplan:
+                continue
+            if g.kind == _GRID:
+                g.v_w, g.v_x = strided(V, g.w_idx), strided(V, g.x_idx)
+                g.v_b = strided(V, g.b_idx)
+                g.v_dx = None
+                if g.x_dense and g.in_loss:  # d z / d x[s, i] goes at x[s, i]'s place
+                    place = g.x_idx - int(g.x_idx.min()) + g.e0 + len(g.rows) * g.half
+                    g.v_dx = strided(C, place, writeable=True)
+            else:
+                g.v_gather = strided(V, g.gather)
+
     def _plan(self, g, edge_lists: list) -> None:
         """How to sum each node's incoming contributions, in backward's order."""
         n = len(edge_lists)
+        if n and all(len(edges) == 1 for edges in edge_lists):  # one consumer each
+            g.gidx = np.fromiter((edges[0][2] for edges in edge_lists), np.intp, n)[None, :]
+            return
         lists = [[s for _, _, s in sorted(edges)] for edges in edge_lists]
         total = sum(len(s) for s in lists)
         m = max((len(s) for s in lists), default=0)
@@ -388,6 +450,8 @@ class Program:
             g.bin_slots = np.array([x for s in lists for x in s], dtype=np.intp)
 
     def gradient(self, g) -> np.ndarray:
+        if g.v_grad is not None:
+            return g.v_grad[0] if g.v_grad.shape[0] == 1 else _column_sums(g.v_grad)
         if g.gidx is not None:
             if g.gidx.shape[0] == 1:  # one consumer each: the gradient is that contribution
                 return self.C[g.gidx[0]]
@@ -401,7 +465,14 @@ class Program:
         V = self.V
         V[self.input_slots] = flat_inputs
         outer = self.outer
-        if None in map(_GRAD, self.params) or any(v.grad is not None for v in self.fixed):
+        try:  # kept: backward's gradients are added to these
+            before = np.fromiter(map(_GRAD, self.params), np.float64, len(self.params))
+        except (TypeError, ValueError):
+            return "eager"  # a .grad that is not a number: the engine says what is wrong
+        self.grads_before = before
+        # (fromiter reads None as NaN: only then are the grads looked at one by one)
+        if (np.isnan(before).any() and None in map(_GRAD, self.params)) or any(
+                v.grad is not None for v in self.fixed):
             return "retrace"  # a parameter was frozen or unfrozen: the graph differs
         try:
             V[self.outer_slots] = np.fromiter(map(_DATA, outer), np.float64, len(outer))
@@ -411,14 +482,15 @@ class Program:
         with np.errstate(all="ignore"):
             for g in self.forward_groups:
                 if g.kind == _GRID:
-                    w, x = V[g.w_idx], V[g.x_idx]
-                    z = w @ x.T
+                    w = V[g.w_idx] if g.v_w is None else g.v_w
+                    x = V[g.x_idx] if g.v_x is None else g.v_x
+                    z = V[g.start:g.stop].reshape(w.shape[0], x.shape[0])
+                    np.matmul(w, x.T, out=z)
                     if g.bias:
-                        z += V[g.b_idx][:, None]
-                    V[g.start:g.stop] = z.ravel()
+                        z += (V[g.b_idx] if g.v_b is None else g.v_b)[:, None]
                     g.xs = (w, x)
                     continue
-                xs = V[g.gather]
+                xs = V[g.gather] if g.v_gather is None else g.v_gather
                 if g.kind == _SUM:
                     out = _column_sums(xs)
                 elif g.kind == _DOT:
@@ -435,7 +507,7 @@ class Program:
                 near = np.abs(V[self.shift_slots].max(axis=1) - self.shift_values) <= SHIFT_BAND
             if not near.all():
                 return "retrace"  # the scores moved far from the traced shift: take a new one
-        if not np.isfinite(V[self.op_start:self.op_stop]).all():
+        if not _all_finite(V[self.op_start:self.op_stop]):
             return "eager"  # a domain error or overflow: the eager engine raises it
         with np.errstate(all="ignore"):
             for ok, idx in self.checks:
@@ -469,7 +541,12 @@ class Program:
                     e = g.e0
                     np.matmul(grid, x, out=C[e:e + rows * h].reshape(rows, h))
                     e += rows * h
-                    np.matmul(grid.T, w, out=C[e:e + cols * h].reshape(cols, h))
+                    if g.v_dx is None:
+                        np.matmul(grid.T, w, out=C[e:e + cols * h].reshape(cols, h))
+                    elif g.v_dx.T.flags.c_contiguous:  # (BLAS writes only a plain block)
+                        np.matmul(w.T, grid, out=g.v_dx.T)
+                    else:
+                        g.v_dx[...] = grid.T @ w
                     if g.bias:
                         e += cols * h
                         np.add.reduce(grid, axis=1, out=C[e:e + rows])
@@ -493,13 +570,24 @@ class Program:
                         local = [np.abs(d) + 1.0 for d in local]
                     for j, d in enumerate(local):
                         np.multiply(mag(d), G, out=block[j])
-            if not np.isfinite(C).all():
+            if not _all_finite(C):
                 return None  # an undefined derivative (or 0 * inf): eager decides
             return self.gradient(self.pplan)
 
 
 def _same(x):
     return x
+
+
+def _all_finite(a: np.ndarray) -> bool:
+    """Whether every number of ``a`` is finite.  First one dot product, which reads ``a``
+    once and allocates nothing: a NaN or an infinity makes the sum of squares NaN or
+    infinite.  Only when it is not finite (large but finite numbers can overflow it) is every
+    number tested."""
+    with np.errstate(all="ignore"):
+        if np.isfinite(a @ a):
+            return True
+    return bool(np.isfinite(a).all())
 
 
 def _slot(slot: dict, key) -> int:

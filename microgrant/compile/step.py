@@ -19,15 +19,16 @@ import numpy as np
 
 from ..checks import shown
 from ..engine import Value, topological_order
+from .named import NamedState
 from .plan import Program, Tape
 from .watch import (
     Number,
     Trace,
     first_difference,
+    profiler_in_the_way,
     random_state,
     restore_random,
     saved_random,
-    state_named,
     unescape_named,
     user_line,
     values_named,
@@ -124,7 +125,7 @@ class CompiledStep:
         self._changes = 0
         self._lock = threading.RLock()
         self._warned: set = set()
-        self._state = state_named(fn)
+        self._named = NamedState(fn)
         try:
             names = [p.name for p in inspect.signature(fn).parameters.values()
                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
@@ -196,7 +197,7 @@ class CompiledStep:
         loss = self._loss(nested)
         loss.backward()
         self.eager_calls += 1
-        self._state = state_named(self.fn)  # what loss_fn changed itself is no news
+        self._named.take()  # what loss_fn changed itself is no news
         return float(loss.data)
 
     def _say(self, reason: str, kind: str = "") -> None:
@@ -215,13 +216,11 @@ class CompiledStep:
         key = tuple(a.shape for a in arrays)
         with self._lock:
             self.calls += 1
-            state = state_named(self.fn)
-            if state != self._state:
+            if self._named.changed():
                 # A number, Value, model or parameter loss_fn names was changed or replaced
                 # since the trace, which took it as fixed: trace anew.
                 self._programs.clear()
                 self._eager_reason.clear()
-                self._state = state
                 self._changes += 1
                 if self.calls >= 10 and self._changes > self.calls // 2:
                     self._say("what loss_fn names (a number, list or dict in its closure, "
@@ -259,8 +258,9 @@ class CompiledStep:
             grads = program.backward()
             if grads is None:
                 return self._eager(arrays)
-            for p, g in zip(program.params, grads.tolist()):
-                p.grad += g
+            # Added as ``p.grad += g`` adds, to the grads read before backward.
+            for p, g in zip(program.params, (program.grads_before + grads).tolist()):
+                p.grad = g
             return float(program.V[program.loss_slot])
 
     def _warn_retraces(self) -> None:
@@ -282,14 +282,18 @@ class CompiledStep:
                       f"when they come back (use one batch size, or pad the last batch)", "evict")
 
     def _trace(self, arrays: list[np.ndarray], key) -> Program | None:
+        blocked = profiler_in_the_way()
+        if blocked:  # this call only: a later one, the profiler stopped, traces
+            self._say(f"runs eagerly: {blocked}", "profiler")
+            return None
         with _TRACING:
             _HERE.tracing = True
             try:
-                loss, flat2, known, trace, reason, aliases = self._watched_runs(arrays)
+                loss, order, flat2, known, trace, reason, aliases = self._watched_runs(arrays)
             finally:
                 _HERE.tracing = False
                 unescape_named(self.fn)
-                self._state = state_named(self.fn)
+                self._named.take()
         if reason:
             self._eager_reason[key] = reason
             self._say(f"every call with these shapes runs eagerly: {reason}")
@@ -300,7 +304,7 @@ class CompiledStep:
             raise RuntimeError("the loss is a constant: it depends on nothing with a gradient "
                                "but the arrays (loss_fn's parameters have requires_grad=False, "
                                "or it ran under no_grad()), so there is nothing to compile")
-        program = Program(loss, flat2, known, trace, aliases)
+        program = Program(loss, flat2, known, trace, aliases, order)
         self._keep(key, program)
         self._unverified[key] = _numbers(program)
         return program
@@ -329,7 +333,7 @@ class CompiledStep:
         self._say(f"every call with these shapes runs eagerly: {self._eager_reason[key]}")
         reference.backward()
         self.eager_calls += 1
-        self._state = state_named(self.fn)
+        self._named.take()
         return eager
 
     def _watched_runs(self, arrays: list[np.ndarray]):
@@ -371,15 +375,16 @@ class CompiledStep:
                                    "which a replay would keep as traced; a compiled step "
                                    "runs backward for you (use grad(..., create_graph=True) "
                                    "for a gradient inside the loss)")
-        reason = self._refusal(loss, order1, interior1, trace, drew)
-        aliases = _aliases(loss, trace) if not reason else {}
+        order2 = topological_order(loss)  # walked once, for the judgement and the program
+        reason = self._refusal(loss, order1, order2, interior1, trace, drew)
+        aliases = _aliases(loss, order2, trace) if not reason else {}
         trace.forget()
-        return loss, flat2, known, trace, reason, aliases
+        return loss, order2, flat2, known, trace, reason, aliases
 
     @staticmethod
-    def _refusal(loss: Value, order1: list, interior1: set, trace: Trace, drew: bool) -> str:
+    def _refusal(loss: Value, order1: list, order2: list, interior1: set, trace: Trace,
+                 drew: bool) -> str:
         """Why no replay of this trace can be trusted, or ``""``."""
-        order2 = topological_order(loss)
         if drew:
             return ("loss_fn draws random numbers (from Python's random or numpy's global "
                     "generator), which a replay would freeze. Draw them outside and pass "
@@ -539,7 +544,7 @@ def _report(loss, eager_loss, mine, theirs, scales, loss_scale, params, compiled
                        label, len(params), compiled, max(loss_scale, abs(eager_loss)),
                        max(excess, default=0.0))
 
-def _aliases(loss: Value, trace: Trace) -> dict:
+def _aliases(loss: Value, order: list, trace: Trace) -> dict:
     """Leaves made in the run from a traced number: {leaf: the Value that number is}.
 
     A number computed from several (``Value(a.data * 2)``), or an interior node's, is guarded
@@ -547,26 +552,34 @@ def _aliases(loss: Value, trace: Trace) -> dict:
     and every Value a guard watches (and what those guards add).
     """
     found: dict = {}
+    # Every Value reached, over all roots at once (the loss's graph is walked already).
+    seen: set = set(order)
+    todo = [x for node in order for x in node.inputs if not x.op] + [loss]
     done: set = set()
     while True:
-        roots = [loss, *trace.exact, *(n for key in trace.outcomes for n in (key[0], key[2])
-                                       if isinstance(n, Value)),
-                 *(n for nodes in trace.checked.values() for n in nodes),
-                 *(n for nodes, _ in trace.shifts for n in nodes)]
-        todo = [r for r in roots if r not in done]
-        if not todo:
+        for x in todo:
+            d = getattr(x, "data", None)
+            if x.op or not isinstance(d, Number) or d.node is x:
+                continue
+            if d.trace is trace and d.node is not None and not d.node.op:
+                found[x] = d.node
+            elif d.trace is trace:
+                trace.exactly(d.roots, "makes a Value from the number of", "loss_fn")
+            x.data = float.__float__(d)
+        roots = [r for r in [*trace.exact, *(n for key in trace.outcomes
+                                             for n in (key[0], key[2]) if isinstance(n, Value)),
+                             *(n for nodes in trace.checked.values() for n in nodes),
+                             *(n for nodes, _ in trace.shifts for n in nodes)] if r not in done]
+        if not roots:
             return found
-        for root in todo:
-            done.add(root)
-            for x in {x for node in topological_order(root) for x in node.inputs} | {root}:
-                d = getattr(x, "data", None)
-                if x.op or not isinstance(d, Number) or d.node is x:
-                    continue
-                if d.trace is trace and d.node is not None and not d.node.op:
-                    found[x] = d.node
-                elif d.trace is trace:
-                    trace.exactly(d.roots, "makes a Value from the number of", "loss_fn")
-                x.data = float.__float__(d)
+        done.update(roots)
+        todo, stack = [], roots
+        while stack:
+            x = stack.pop()
+            if x not in seen:
+                seen.add(x)
+                todo.append(x)
+                stack.extend(x.inputs)
 
 
 def describe_tape(program: Program | None, eager_reason: dict) -> Tape | None:

@@ -26,9 +26,10 @@ import numpy as np
 
 from .. import checks, ops
 from ..engine import Value, is_grad_enabled
+from .named import models_named, reachable, state_named, values_named
 
-__all__ = ["Number", "Trace", "watching", "user_line", "models_named", "values_named",
-           "first_difference",
+__all__ = ["Number", "Trace", "watching", "profiler_in_the_way", "user_line", "models_named",
+           "values_named", "first_difference",
            "state_named", "unescape_named", "random_state", "saved_random", "restore_random",
            "SHIFT_BAND"]
 
@@ -143,14 +144,20 @@ def _arith(name: str):
     def arith(self, other=None):
         result = method(self) if other is None else method(self, other)
         trace = self.trace
-        if type(result) is not float or not trace.mine():
-            if trace.mine() and result is not NotImplemented:
+        # (Trace.mine written out, and no builtin called where it can be helped: the profile
+        # function runs for every call of a builtin, and this runs for every op's forward.)
+        try:
+            mine = trace.open and trace.here.mine
+        except AttributeError:  # another thread
+            mine = False
+        if type(result) is not float or not mine:
+            if mine and result is not NotImplemented:
                 trace.looked(self, name)
             return result
         if _getframe(1).f_globals is _OP_TABLE:
             # The op table at work: a forward's result becomes a node (its own Number); a
             # partial's (local_grads) is judged when the engine returns it (see profile).
-            trace.tentative.append((trace.looked_now, (self, name, "the op table")))
+            trace.tentative += ((trace.looked_now, (self, name)),)
             return result
         n = _new(Number, result)
         n.node, n.trace = None, trace
@@ -214,7 +221,8 @@ class Trace:
 
     def __init__(self) -> None:
         self.open = True
-        self.thread = threading.get_ident()
+        self.here = threading.local()  # set in the tracing thread only
+        self.here.mine = True
         self.tainted: list[Value] = []
         self.restored = 0
         self.own: set[int] = set()            # ids of Values given their Number here
@@ -230,7 +238,10 @@ class Trace:
 
     def mine(self) -> bool:
         """Whether the trace is open and this is its thread (others see plain floats)."""
-        return self.open and threading.get_ident() == self.thread
+        try:
+            return self.open and self.here.mine
+        except AttributeError:  # another thread
+            return False
 
     # ---- the numbers ---------------------------------------------------------------------
 
@@ -285,7 +296,7 @@ class Trace:
         if not self.mine():
             return
         if _in_op():  # decided when the engine returns (see profile)
-            self.tentative.append((self.looked_now, (n, what, user_line())))
+            self.tentative.append((self.looked_now, (n, what)))
             return
         self.looked_now(n, what)
 
@@ -300,7 +311,7 @@ class Trace:
         if not self.mine():
             return
         if _in_op():  # decided when the engine returns (see profile)
-            self.tentative.append((self.compared_now, (n, name, other, outcome, user_line())))
+            self.tentative.append((self.compared_now, (n, name, other, outcome)))
             return
         self.compared_now(n, name, other, outcome)
 
@@ -370,8 +381,11 @@ class Trace:
             # was computed from those uses: they were decisions and constants after all.
             tentative, self.tentative = self.tentative, []
             if type(arg) is not Value:
+                # Named only now (most uses are the graph at work): the user's line is the
+                # one still calling the engine.
+                where = user_line()
                 for note, args in tentative:
-                    note(*args)
+                    note(*args, where)
         if type(arg) is Value and engine:
             # The engine made (or passed on) this Value in this thread: it is watched from
             # now on.  One made elsewhere (another thread) stays unwatched, and is refused.
@@ -384,6 +398,17 @@ class Trace:
             elif pending is not None and arg.grad is None and not arg.op:
                 self.exactly(pending.roots, "makes a constant from")
             self.taint(arg)
+
+
+def profiler_in_the_way() -> str:
+    """Why this thread cannot be watched now, or ``""``: a profiler written in C (cProfile)
+    cannot be called on from Python, and stopping it would lose the user's profile."""
+    previous = sys.getprofile()
+    if previous is None or callable(previous):
+        return ""
+    return (f"a profiler written in C ({type(previous).__name__}, as cProfile installs) is "
+            f"running in this thread; watching a trace would stop it, so calls run eagerly "
+            f"while it runs (the eager engine's numbers), and compile once it stops")
 
 
 class watching:
@@ -412,90 +437,10 @@ def _works_on_arrays(ok: Callable, number: float) -> bool:
     return result.shape == (2,) and result.dtype == bool and bool(result.all())
 
 
-def _codes(code) -> list:
-    """A code object and those nested in it (a generator expression, a lambda inside)."""
-    found, stack = [], [code]
-    while stack:
-        c = stack.pop()
-        found.append(c)
-        stack.extend(k for k in c.co_consts if hasattr(k, "co_names"))
-    return found
-
-
-def _reachable(fn: Callable) -> list:
-    """What ``fn`` names: its closure cells, the globals its code (and the code nested in it)
-    names, its default arguments, and the attributes of a bound method's object; each
-    dict, list or tuple among them opened one level."""
-    owner = getattr(fn, "__self__", None)
-    target = getattr(fn, "__func__", fn)
-    found: list = list(getattr(owner, "__dict__", {}).values()) if owner is not None else []
-    if owner is not None:
-        found.append(owner)
-    for cell in getattr(target, "__closure__", None) or ():
-        try:
-            found.append(cell.cell_contents)
-        except ValueError:  # an empty cell
-            continue
-    found.extend(getattr(target, "__defaults__", None) or ())
-    found.extend((getattr(target, "__kwdefaults__", None) or {}).values())
-    code = getattr(target, "__code__", None)
-    names = getattr(target, "__globals__", {})
-    if code is not None:
-        found.extend(names[n] for c in _codes(code) for n in c.co_names if n in names)
-    opened: list = []
-    for obj in found:
-        opened.append(obj)
-        if isinstance(obj, dict):
-            opened.extend(obj.values())
-        elif isinstance(obj, (list, tuple)):
-            opened.extend(obj)
-    return opened
-
-
-def _is_model(obj) -> bool:
-    return (not isinstance(obj, type) and callable(getattr(obj, "parameters", None))
-            and callable(getattr(obj, "named_parameters", None)))
-
-
-def models_named(fn: Callable) -> list:
-    """The models ``fn`` names: objects with ``parameters()`` among what `_reachable` finds."""
-    found: list = []
-    for obj in _reachable(fn):
-        if _is_model(obj) and all(obj is not f for f in found):
-            found.append(obj)
-    return found
-
-
-def values_named(fn: Callable) -> list:
-    """The leaf Values ``fn`` names (a weight, a ``requires_grad=False`` threshold)."""
-    return list({id(v): v for v in _reachable(fn) if type(v) is Value and not v.op}.values())
-
-
-def state_named(fn: Callable) -> tuple:
-    """What a replay takes as fixed from what ``fn`` names, to compare call by call: the
-    plain numbers (bit for bit), which Values and which models' parameters."""
-    state: list = []
-    for obj in _reachable(fn):
-        if type(obj) is Value:
-            state.append(id(obj))
-        elif isinstance(obj, (float, np.floating)):
-            state.append(float(obj).hex())
-        elif isinstance(obj, (int, np.integer)):
-            state.append(int(obj))
-        elif _is_model(obj):
-            try:
-                state.append(tuple(map(id, obj.parameters())))
-            except Exception:  # noqa: BLE001  (a model that cannot list them is not followed)
-                state.append(None)
-        else:
-            state.append(id(obj) if isinstance(obj, (dict, list, tuple)) else None)
-    return tuple(state)
-
-
 def unescape_named(fn: Callable) -> None:
     """Gives back a plain float wherever a traced number was left in what ``fn`` names (a
     Value's ``.data``, a list or dict one level deep): nothing internal outlives a trace."""
-    for obj in _reachable(fn):
+    for obj in reachable(fn):
         if type(obj) is Value and isinstance(obj.data, Number):
             obj.data = float.__float__(obj.data)
         elif isinstance(obj, list):  # item by item: another thread may be appending

@@ -1,0 +1,218 @@
+"""named: what a compiled loss_fn reads besides its arguments, compared call by call.
+
+A replay takes as fixed what the trace found outside ``loss_fn``'s arguments: the plain
+numbers it names, the Values, and which parameters its models hold.  Each compiled call asks
+whether any of that changed since the trace (`NamedState`), and traces again if it did.
+
+Asking must cost far less than a step.  The answer is a function of the objects ``loss_fn``
+names and, for a model, of the containers its parameter walk reads (each `Module`'s
+attributes, each list or tuple of parameters or modules): while every one of them holds the
+very same objects in the same order, ``parameters()`` gives the same Values, and the floats
+and ints named (immutable) the same numbers.  So a call compares identities first, a few
+C-level passes over the objects, and lists the parameters again only when something moved.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from itertools import chain
+from operator import is_
+from typing import Callable
+
+import numpy as np
+
+from ..engine import Value
+from ..module import Module
+
+__all__ = ["reachable", "models_named", "values_named", "state_named", "NamedState"]
+
+
+@lru_cache(maxsize=256)
+def _code_names(code) -> tuple:
+    """The names a code object and those nested in it (a generator expression, a lambda
+    inside) read: fixed with the code, so found once per code object."""
+    found, stack = [], [code]
+    while stack:
+        c = stack.pop()
+        found.extend(c.co_names)
+        stack.extend(k for k in c.co_consts if hasattr(k, "co_names"))
+    return tuple(found)
+
+
+def reachable(fn: Callable) -> list:
+    """What ``fn`` names: its closure cells, the globals its code (and the code nested in it)
+    names, its default arguments, and the attributes of a bound method's object; each
+    dict, list or tuple among them opened one level."""
+    owner = getattr(fn, "__self__", None)
+    target = getattr(fn, "__func__", fn)
+    found: list = list(getattr(owner, "__dict__", {}).values()) if owner is not None else []
+    if owner is not None:
+        found.append(owner)
+    for cell in getattr(target, "__closure__", None) or ():
+        try:
+            found.append(cell.cell_contents)
+        except ValueError:  # an empty cell
+            continue
+    found.extend(getattr(target, "__defaults__", None) or ())
+    found.extend((getattr(target, "__kwdefaults__", None) or {}).values())
+    code = getattr(target, "__code__", None)
+    names = getattr(target, "__globals__", {})
+    if code is not None:
+        found.extend(names[n] for n in _code_names(code) if n in names)
+    opened: list = []
+    for obj in found:
+        opened.append(obj)
+        if isinstance(obj, dict):
+            opened.extend(obj.values())
+        elif isinstance(obj, (list, tuple)):
+            opened.extend(obj)
+    return opened
+
+
+def _is_model(obj) -> bool:
+    return (not isinstance(obj, type) and callable(getattr(obj, "parameters", None))
+            and callable(getattr(obj, "named_parameters", None)))
+
+
+def models_named(fn: Callable) -> list:
+    """The models ``fn`` names: objects with ``parameters()`` among what `reachable` finds."""
+    found: list = []
+    for obj in reachable(fn):
+        if _is_model(obj) and all(obj is not f for f in found):
+            found.append(obj)
+    return found
+
+
+def values_named(fn: Callable) -> list:
+    """The leaf Values ``fn`` names (a weight, a ``requires_grad=False`` threshold)."""
+    return list({id(v): v for v in reachable(fn) if type(v) is Value and not v.op}.values())
+
+
+def _state(objects: list) -> tuple[tuple, list | None]:
+    """The state of `state_named` for these objects, and the skeletons of their models
+    (``None`` when a model's parameters cannot be told from its containers)."""
+    state: list = []
+    skeletons: list | None = []
+    for obj in objects:
+        if type(obj) is Value:
+            state.append(id(obj))
+        elif isinstance(obj, (float, np.floating)):
+            state.append(float(obj).hex())
+        elif isinstance(obj, (int, np.integer)):
+            state.append(int(obj))
+        elif _is_model(obj):
+            shape = _skeleton(obj)
+            try:
+                state.append(tuple(map(id, obj.parameters())))
+            except Exception:  # noqa: BLE001  (a model that cannot list them is not followed)
+                state.append(None)
+            if shape is None:
+                skeletons = None
+            elif skeletons is not None:
+                skeletons.extend(shape)
+        else:
+            state.append(id(obj) if isinstance(obj, (dict, list, tuple)) else None)
+    return tuple(state), skeletons
+
+
+def state_named(fn: Callable) -> tuple:
+    """What a replay takes as fixed from what ``fn`` names, to compare call by call: the
+    plain numbers (bit for bit), which Values and which models' parameters."""
+    return _state(reachable(fn))[0]
+
+
+def _skeleton(model) -> list | None:
+    """Every container `Module.parameters` reads for ``model``, as (its Module or ``None``
+    for a list or tuple, the live items, the items it holds now).
+
+    Its walk reads each Module's attributes and each list or tuple among them (nothing
+    else), so while each of these holds the same objects in the same order (and each Module
+    keeps its class and its attribute dict), it lists the same parameters.  ``None`` for a
+    model whose ``parameters`` is its own, not Module's.
+    """
+    if not isinstance(model, Module) or type(model).parameters is not Module.parameters:
+        return None
+    found: list = []
+    seen = {id(model)}
+    stack: list = [model]
+    while stack:
+        obj = stack.pop()
+        module = obj if isinstance(obj, Module) else None
+        try:
+            items = vars(obj).values() if module is not None else obj
+        except TypeError:  # a Module without a __dict__: its parameters are listed each call
+            return None
+        found.append((module, items, tuple(items)))
+        for v in items:
+            if isinstance(v, (Module, list, tuple)) and id(v) not in seen:
+                seen.add(id(v))
+                stack.append(v)
+    return found
+
+
+class _Skeleton:
+    """The containers of `_skeleton` (of every model named), their lengths and items."""
+
+    def __init__(self, found: list):
+        self.containers = [items for _, items, _ in found]
+        self.lengths = [len(before) for _, _, before in found]
+        self.items = [x for _, _, before in found for x in before]
+        self.modules = [m for m, _, _ in found if m is not None]
+        self.dicts = list(map(vars, self.modules))
+        self.types = list(map(type, self.modules))
+
+    def unmoved(self) -> bool:
+        """Whether every container still holds the same objects in the same order.
+
+        Lengths first: with each the same, the items of all containers in a row line up.
+        """
+        return (list(map(len, self.containers)) == self.lengths
+                and all(map(is_, chain.from_iterable(self.containers), self.items))
+                and all(map(is_, map(vars, self.modules), self.dicts))
+                and all(map(is_, map(type, self.modules), self.types)))
+
+
+class NamedState:
+    """`state_named` of ``fn``, kept, with a cheap test of whether it changed.
+
+    ``changed()`` finds what ``fn`` names again (a default argument or a global may have
+    been rebound) and compares identities: the same objects, and each model's containers
+    (their skeleton) holding the same objects, give the same state.  Only otherwise is the
+    state built again and compared, parameters listed and numbers read bit for bit.
+
+    >>> w = Value(1.0)
+    >>> lam = [0.5]
+    >>> named = NamedState(lambda x: w * x[0] + lam[0])
+    >>> named.changed()
+    False
+    >>> lam[0] = 0.25
+    >>> named.changed(), named.changed()
+    (True, False)
+    """
+
+    def __init__(self, fn: Callable):
+        self.fn = fn
+        self.state: tuple = ()
+        self._objects: list = []
+        self._skeleton: _Skeleton | None = None
+        self.take()
+
+    def take(self) -> tuple:
+        """Keeps the state as it is now (after a trace, or an eager call that changed it)."""
+        self._keep(reachable(self.fn))
+        return self.state
+
+    def _keep(self, objects: list) -> None:
+        self.state, found = _state(objects)
+        self._skeleton = None if found is None else _Skeleton(found)
+        self._objects = objects
+
+    def changed(self) -> bool:
+        """Whether the state differs from the one kept; the new one is kept if it does."""
+        objects = reachable(self.fn)
+        if (self._skeleton is not None and len(objects) == len(self._objects)
+                and all(map(is_, objects, self._objects)) and self._skeleton.unmoved()):
+            return False
+        before = self.state
+        self._keep(objects)
+        return self.state != before
