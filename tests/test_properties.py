@@ -9,7 +9,7 @@ hand-picked points.
 import math
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from microgrant import Value, grad
@@ -160,7 +160,8 @@ def test_value_sum_equals_chained_additions(points):
 
 @fast
 @given(reals, reals, reals)
-def test_backward_equals_grad_and_a_second_call_doubles_the_leaves(a, b, c):
+@example(4.0, 0.984375, 0.0)  # x's three contributions cancel: 2 * grad is off in the last bits
+def test_backward_equals_grad_and_a_second_call_adds_the_same_contributions_again(a, b, c):
     x, y, z = Value(a), Value(b), Value(c)
 
     def f():
@@ -168,12 +169,20 @@ def test_backward_equals_grad_and_a_second_call_doubles_the_leaves(a, b, c):
         return u.tanh() * (u - x).sigmoid() + (y * z).relu()
 
     out = f()
-    expected = grad(out, [x, y, z])
+    leaves = [x, y, z]
+    expected = grad(out, leaves)
     out.backward()
-    assert [x.grad, y.grad, z.grad] == pytest.approx(expected, rel=1e-15, abs=0)
+    assert [v.grad for v in leaves] == pytest.approx(expected, rel=1e-15, abs=0)
     out.backward()
-    assert [x.grad, y.grad, z.grad] == pytest.approx([2 * e for e in expected], rel=1e-15,
-                                                     abs=0)
+    # The second call adds each leaf's contributions once more, in the same order: exactly
+    # what a fresh graph gives whose leaves start at the first call's grads.  (Twice the first
+    # grad holds only up to rounding relative to the contributions, which may cancel: x gets
+    # three.)  A second call that counted interior nodes again would differ.
+    x, y, z = fresh = [Value(a), Value(b), Value(c)]
+    for leaf, first in zip(fresh, expected):
+        leaf.grad = first
+    f().backward()
+    assert [v.grad for v in leaves] == [v.grad for v in fresh]
 
 
 @fast
