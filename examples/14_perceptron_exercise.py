@@ -6,15 +6,16 @@ top to bottom, with the rate r = 0.1, the weights W = [0, 0, 0] and the bias b =
     x = [3, 2, 1] -> y = 0,   x = [1, 1, 1] -> y = 1,   x = [1, 2, 3] -> y = 1
     error = y - g(W.x + b),   W = W + r * error * x,   b = b + r * error
 
-where g is the Heaviside step (g(z) = 1 when z >= 0, else 0). Work it on paper first, then
-give your final W and b to check them:
+where g is the Heaviside step (g(z) = 1 when z >= 0, else 0). Work it on paper first, one
+sample at a time, then give your final W and b to have them checked:
 
-    python examples/14_perceptron_exercise.py --answer -0.2 -0.1 0 0.5
+    python examples/14_perceptron_exercise.py --answer W1 W2 W3 B
 
 A wrong answer is compared with the usual slips (the error taken as g - y, the x left out of
-the weight update, the bias left out of the score) and the one it matches is named. Without
---answer the script prints the worked solution, one line per step as on paper, in plain
-arithmetic, and checks it against microgrant's `Perceptron`.
+the weight update, the bias left out of the score) and the one it matches is named. When you
+are done (or stuck), --solution prints the worked pass, one line per sample as on paper, in
+plain arithmetic, checked against microgrant's `Perceptron`, and where each slip leads.
+Without arguments the script states the exercise and waits for your answer.
 """
 
 import argparse
@@ -56,7 +57,8 @@ def check_answer(weights, bias):
         _, sw, sb = one_pass(**flags)
         if _same(weights, sw) and abs(bias - sb) < 1e-9:
             return f"not yet: that is the answer you get with {slip}"
-    return "not yet: redo the pass one sample at a time (W.x + b, then g, then the error)"
+    return ("not yet: redo the pass one sample at a time (W.x + b, then g, then the error); "
+            "--solution shows it worked")
 
 
 def _same(a, b):
@@ -72,21 +74,49 @@ def checked_by_microgrant():
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--answer", type=float, nargs=4, metavar=("W1", "W2", "W3", "B"),
-                        help="your final weights and bias, to check")
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    given = parser.add_mutually_exclusive_group()
+    given.add_argument("--answer", type=float, nargs=4, metavar=("W1", "W2", "W3", "B"),
+                       help="your final weights and bias, to check")
+    given.add_argument("--solution", action="store_true",
+                       help="print the worked pass (try the exercise first)")
+    parser.add_argument("--out", metavar="DIR", help="accepted as by the other examples; "
+                        "this exercise only prints, so nothing is written there")
     args = parser.parse_args(argv)
+    if args.out:
+        print(f"nothing is written to {args.out}: this exercise only prints")
     if args.answer:
         print(check_answer(args.answer[:3], args.answer[3]))
-        return
+    elif args.solution:
+        print_solution()
+    else:
+        print(problem())
+
+
+def problem() -> str:
+    """The exercise as the learner meets it: the numbers to start from, and how to answer."""
+    samples = ",   ".join(f"x = {[int(v) for v in x]} -> y = {y}" for x, y in zip(X, Y))
+    return (f"Note 004's exercise: one pass of the perceptron rule, top to bottom, from "
+            f"r = {RATE}, W = {[int(w) for w in W0]}, b = {B0}\n"
+            f"  {samples}\n"
+            "  error = y - g(W.x + b),   W = W + r * error * x,   b = b + r * error\n"
+            "  (g(z) = 1 when z >= 0, else 0)\n\n"
+            "Work it on paper, then give your final W and b to have them checked:\n"
+            "  python examples/14_perceptron_exercise.py --answer W1 W2 W3 B\n"
+            "The worked pass, once you have tried: --solution")
+
+
+def print_solution() -> None:
+    """The worked pass, microgrant's Perceptron beside it, and where each slip leads."""
     print(f"Note 004's exercise: r = {RATE}, W = {W0}, b = {B0}, one pass, top to bottom")
     lines, w, b = one_pass()
     for number, line in enumerate(lines, 1):
         print(f"  sample {number}: {line}")
     print(f"  by hand: W = {w}, b = {b:g}")
-    print(f"  microgrant's Perceptron: W = {checked_by_microgrant()[0]}, "
-          f"b = {checked_by_microgrant()[1]:g}")
-    print("  they agree" if (w, b) == checked_by_microgrant() else "  THEY DISAGREE")
+    machine_w, machine_b = checked_by_microgrant()
+    print(f"  microgrant's Perceptron: W = {machine_w}, b = {machine_b:g}")
+    print("  they agree" if (w, b) == (machine_w, machine_b) else "  THEY DISAGREE")
     print("\nThe usual slips, and where they lead:")
     for slip, flags in SLIPS.items():
         _, sw, sb = one_pass(**flags)

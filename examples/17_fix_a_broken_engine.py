@@ -8,6 +8,8 @@ names each mistake with the smallest graph that shows it and why it is wrong.
     python examples/17_fix_a_broken_engine.py             # the report on the class below
     python examples/17_fix_a_broken_engine.py --solution  # the report on the fixed class
 
+It only prints: ``--out DIR``, which the examples that draw take, is accepted and writes nothing.
+
 Edit the class (or a copy of this file) and run it again until the report says "Well done".
 The same check runs on a file of your own from the command line:
 
@@ -120,7 +122,11 @@ class SolvedValue(Value):
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--solution", action="store_true", help="check the fixed class")
+    parser.add_argument("--out", metavar="DIR", help="accepted as by the other examples; "
+                        "this exercise only prints, so nothing is written there")
     args = parser.parse_args(argv)
+    if args.out:
+        print(f"nothing is written to {args.out}: this exercise only prints")
     report = check_engine(SolvedValue if args.solution else Value)
     print(report)
     if not report.ok:

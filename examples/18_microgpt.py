@@ -14,6 +14,9 @@ every number a Value.  This script builds one, small, over a list of names
   here, the script says so once and trains eagerly.
 
     python examples/18_microgpt.py [--steps 20] [--embd 8] [--heads 2] [--block 8]
+
+It only prints: ``--out DIR``, which the examples that draw take, is accepted and writes
+nothing.
 """
 
 import argparse
@@ -276,5 +279,9 @@ if __name__ == "__main__":
     parser.add_argument("--embd", type=int, default=8)
     parser.add_argument("--heads", type=int, default=2)
     parser.add_argument("--block", type=int, default=8)
+    parser.add_argument("--out", metavar="DIR", help="accepted as by the other examples; "
+                        "this script only prints, so nothing is written there")
     args = parser.parse_args()
+    if args.out:
+        print(f"nothing is written to {args.out}: this script only prints")
     main(args.steps, args.embd, args.heads, args.block)

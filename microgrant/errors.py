@@ -4,7 +4,8 @@ A learner meets these when an op is asked for a number it does not have (``log(-
 local derivative does not exist where backprop needs it (``sqrt`` at 0), or when ``.data`` was
 set to something that is not a number.  Every replay of the chain rule (`Value.backward`,
 `microgrant.autodiff`, the pictures) raises them, so the same mistake reads the same
-everywhere; each names the op, its inputs' numbers and labels, and where the op is defined.
+everywhere; each names the op as the learner wrote it (``a ** b``, ``log``, never the table's
+identifier ``vpow``), its inputs' numbers and labels, and where the op is defined.
 """
 
 from __future__ import annotations
@@ -12,7 +13,28 @@ from __future__ import annotations
 from .checks import shown
 from .ops import OPS, Op
 
-__all__ = ["describe", "forward_error", "data_error", "undefined_grad_error"]
+__all__ = ["written", "describe", "forward_error", "data_error", "undefined_grad_error"]
+
+# The table's display symbols as Python spells them: a learner typed `a ** b`, not `a^b`
+# (which Python reads as exclusive or) nor `a ÷ b`.
+_TYPED = {"×": "*", "÷": "/", "−": "-", "^": " ** "}
+
+
+def written(op: Op, count: int = 1) -> str:
+    """The op as a learner writes it in Python, over the names its formulas use.
+
+    A method is named as called (``log``); an operator is written out with its inputs, so
+    the message reads as the line that failed.
+
+    >>> written(OPS["vpow"], 2), written(OPS["pow"]), written(OPS["div"], 2), written(OPS["log"])
+    ('a ** b', 'x ** n', 'a / b', 'log')
+    """
+    if op.method or op.arity == 0:  # `Value.sum` and a neuron's `dot`: named as called
+        return op.method or op.name
+    text = op.write(list(op.input_names(count)), op.arg_name)
+    for symbol, typed in _TYPED.items():
+        text = text.replace(symbol, typed)
+    return text
 
 
 def describe(op: Op, inputs: tuple, arg) -> str:
@@ -33,10 +55,11 @@ def forward_error(op: Op, inputs: tuple, arg, error: Exception) -> Exception:
             return data_error(v)
     what = describe(op, inputs, arg)
     if isinstance(error, OverflowError):
-        return OverflowError(f"{op.name} overflowed at {what}: the result is beyond the "
-                             f"largest float, about 1.8e308")
+        return OverflowError(f"{written(op, len(inputs))} overflowed at {what}: the result is "
+                             "beyond the largest float, about 1.8e308")
     needs = f": it needs {op.domain}" if op.domain else ""
-    return type(error)(f"{op.name} cannot be computed at {what}{needs} ({error})")
+    return type(error)(f"{written(op, len(inputs))} cannot be computed at {what}{needs} "
+                       f"({error})")
 
 
 def data_error(v) -> TypeError:
@@ -64,10 +87,11 @@ def undefined_grad_error(node, index: int, error: Exception | None = None) -> Ex
     label = f" '{node.label}'" if node.label else ""
     exists = f"; it exists for {op.grad_domain}" if op.grad_domain else ""
     where = describe(op, inputs, node.arg)
+    name = written(op, len(inputs))
     if isinstance(error, OverflowError):
-        return OverflowError(f"the local derivative of {op.name}{label} overflowed at {where}: "
+        return OverflowError(f"the local derivative of {name}{label} overflowed at {where}: "
                              f"{op.formula_for(index)} is beyond the largest float")
     cause = f" ({error})" if error is not None else ""
     kind = type(error) if error is not None else ValueError
-    return kind(f"the local derivative of {op.name}{label} is undefined at {where}: "
+    return kind(f"the local derivative of {name}{label} is undefined at {where}: "
                 f"{op.formula_for(index)}{exists}{cause}")

@@ -137,23 +137,36 @@ def flag(value, name: str) -> bool:
     return bool(value)
 
 
+# What to write instead of passing a batch: the scalar engine's nets take one sample a call.
+_ONE_AT_A_TIME = "call it on each sample, e.g. [model(x) for x in X]"
+_ROW = (list, tuple, np.ndarray)
+
+
 def one_sample(x, expected: int | None, who) -> list[Value]:
     """One sample's inputs as a list of Values, checked once per call (not once per neuron).
 
     Numbers become constant Values here, once: each neuron then multiplies two Values instead
-    of converting the same number again.
+    of converting the same number again.  A batch (rows of samples) is refused with the loop
+    to write instead: a scalar net runs one sample at a time.
     """
     inputs = "inputs" if expected is None else f"{expected} inputs"
     if isinstance(x, np.ndarray):
         if x.ndim != 1:
+            each = f": {_ONE_AT_A_TIME}" if x.ndim == 2 else ""
             raise ValueError(f"{who!r} takes one sample, a 1-D array of {inputs}; got an "
-                             f"array of shape {x.shape}")
+                             f"array of shape {x.shape}{each}")
         x = x.tolist()
     elif isinstance(x, (Value, numbers.Real)):
         raise TypeError(f"{who!r} takes one sample, a list of {inputs}; got a single "
                         f"{checks.shown(x)}")
     else:
         x = list(x)
+    # x[0] first: the common call, a list of numbers, pays one isinstance for this check.
+    if x and isinstance(x[0], _ROW) and all(isinstance(row, _ROW) for row in x):
+        size = "a list of numbers" if expected is None else f"{expected} numbers"
+        rows = "1 row" if len(x) == 1 else f"{len(x)} rows"
+        raise ValueError(f"{who!r} takes one sample ({size}); got a list of {rows}: "
+                         f"{_ONE_AT_A_TIME}")
     if expected is not None and len(x) != expected:
         raise ValueError(f"{who!r} expects {expected} inputs; got {len(x)}")
     return [v if isinstance(v, Value) else Value(v, requires_grad=False) for v in x]

@@ -10,6 +10,7 @@ naming the op, its operands and their labels instead of a silent wrong (or compl
 import linecache
 import math
 import random
+import re
 import signal
 import sys
 
@@ -397,14 +398,14 @@ _BAD = [
     (lambda v: v.log(), 0.0, ValueError, "log", ["0.0"]),
     (lambda v: v.log(), -1.0, ValueError, "log", ["-1.0"]),
     (lambda v: v.sqrt(), -4.0, ValueError, "sqrt", ["-4.0"]),
-    (lambda v: v ** -1, 0.0, ValueError, "pow", ["0.0", "-1"]),
-    (lambda v: v ** (1 / 3), -8.0, ValueError, "pow", ["-8.0", "0.333"]),
+    (lambda v: v ** -1, 0.0, ValueError, "x ** n", ["0.0", "-1"]),
+    (lambda v: v ** (1 / 3), -8.0, ValueError, "x ** n", ["-8.0", "0.333"]),
     (lambda v: v / 0, 2.0, ZeroDivisionError, "div", ["2.0", "0"]),
     (lambda v: v / Value(0.0), -3.0, ZeroDivisionError, "div", ["-3.0", "0.0"]),
     (lambda v: v.exp(), 1000.0, OverflowError, "exp", ["1000.0"]),
-    (lambda v: 2 ** v, 5000.0, OverflowError, "vpow", ["2", "5000.0"]),
-    (lambda v: v ** Value(-1.0), 0.0, ValueError, "vpow", ["0.0", "-1.0"]),
-    (lambda v: v ** Value(0.5), -8.0, ValueError, "vpow", ["-8.0", "0.5"]),
+    (lambda v: 2 ** v, 5000.0, OverflowError, "a ** b", ["2", "5000.0"]),
+    (lambda v: v ** Value(-1.0), 0.0, ValueError, "a ** b", ["0.0", "-1.0"]),
+    (lambda v: v ** Value(0.5), -8.0, ValueError, "a ** b", ["-8.0", "0.5"]),
 ]
 
 
@@ -423,7 +424,7 @@ def test_domain_errors_name_the_op_operands_and_label(make, point, error, op, sh
 @pytest.mark.parametrize("make, point, error, op, shown", _BAD)
 def test_domain_errors_are_raised_inside_no_grad_too(make, point, error, op, shown):
     with no_grad():
-        with pytest.raises(error, match=op):
+        with pytest.raises(error, match=re.escape(op)):
             make(Value(point))
 
 
@@ -791,7 +792,7 @@ def test_numpy_bools_are_accepted_as_the_message_says():
 
 
 def test_an_overflowing_power_says_it_overflowed():
-    with pytest.raises(OverflowError, match="vpow overflowed") as info:
+    with pytest.raises(OverflowError, match=r"a \*\* b overflowed") as info:
         2 ** Value(5000.0)
     assert "needs" not in str(info.value)
 
@@ -799,7 +800,7 @@ def test_an_overflowing_power_says_it_overflowed():
 @pytest.mark.parametrize("exponent", [0.5, -0.5, 1.5])
 def test_a_negative_base_with_a_fractional_exponent_is_refused_even_at_infinity(exponent):
     for base in (-1.0, -math.inf):
-        with pytest.raises(ValueError, match="pow"):
+        with pytest.raises(ValueError, match=r"x \*\* n"):
             Value(base) ** exponent
 
 

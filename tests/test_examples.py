@@ -2,6 +2,7 @@
 
 import importlib.util
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -247,6 +248,76 @@ def test_14_the_hand_pass_is_the_perceptrons_and_each_slip_is_recognised():
     assert "redo the pass" in ex.check_answer([1.0, 1.0, 1.0], 0.0)
 
 
+def run(number: str, *argv: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Runs examples/<number>_*.py with ``argv`` as a learner would, from ``cwd``."""
+    (script,) = EXAMPLES.glob(f"{number}_*.py")
+    return subprocess.run([sys.executable, str(script), *argv], capture_output=True,
+                          text=True, cwd=cwd, timeout=120)
+
+
+def mentions(text: str, number: float) -> bool:
+    """Whether ``number`` appears in ``text`` as a number (-1 in "-1" or "-1.0", not "-12")."""
+    pattern = rf"(?<![\d.]){re.escape(f'{number:g}')}(\.0*)?(?![\d.])"
+    return re.search(pattern, text) is not None
+
+
+def test_14_asks_before_it_tells(tmp_path):
+    ex = load("14")
+    _, w, b = ex.one_pass()
+    asked = run("14", cwd=tmp_path)
+    assert asked.returncode == 0, asked.stderr
+    # The problem's numbers are there, the answer's are not (W starts at 0 and b = 0.5 is
+    # both the start and the end, so only the weights tell the answer).
+    assert "r = 0.1" in asked.stdout and "x = [3, 2, 1] -> y = 0" in asked.stdout
+    assert "--answer W1 W2 W3 B" in asked.stdout and "--solution" in asked.stdout
+    for text in (asked.stdout, ex.__doc__, run("14", "--help", cwd=tmp_path).stdout):
+        assert not any(mentions(text, wi) for wi in w if wi != 0), text
+    helped = run("14", "--help", cwd=tmp_path).stdout
+    assert "x = [3, 2, 1] -> y = 0" in helped and "r = 0.1" in helped
+    shown = run("14", "--solution", cwd=tmp_path).stdout
+    assert f"by hand: W = {w}, b = {b:g}" in shown and "they agree" in shown
+    assert all(mentions(shown, wi) for wi in w)  # the check above can see the answer
+    slip = run("14", "--answer", "0.3", "0.2", "0.1", "0.6", cwd=tmp_path).stdout
+    assert "not yet" in slip and "g - y instead of y - g" in slip
+    assert not any(mentions(slip, wi) for wi in w if wi != 0)
+    right = run("14", "--answer", *map(str, w), str(b), cwd=tmp_path).stdout
+    assert right.startswith("right")
+
+
+def test_16_asks_before_it_tells(tmp_path):
+    ex = load("16")
+    answer = ex.by_engine()
+    names = ("dE/dw1", "dE/dw2", "dE/db")
+    asked = run("16", cwd=tmp_path)
+    assert asked.returncode == 0, asked.stderr
+    assert "w = [0.75, -0.5], b = 0.25, x = [1, 2], y = 1" in asked.stdout
+    assert "--answer DW1 DW2 DB" in asked.stdout and "--solution" in asked.stdout
+    helped = run("16", "--help", cwd=tmp_path).stdout
+    for text in (asked.stdout, ex.__doc__, helped):
+        # -0.5 is also w2, given in the problem; -1 (dE/dw2) is the answer's alone
+        assert not mentions(text, answer[1]), text
+        for line in text.splitlines():  # no gradient is put next to its value
+            assert not any(n in line and mentions(line, a) for n, a in zip(names, answer))
+    assert "w = [0.75, -0.5], b = 0.25 and the sample x = [1, 2]" in " ".join(helped.split())
+    shown = run("16", "--solution", cwd=tmp_path).stdout
+    rows = {line.split()[0]: [float(v) for v in line.split()[1:]]
+            for line in shown.splitlines() if line.split()[:1] and line.split()[0] in names}
+    assert rows == {n: [a, a, a] for n, a in zip(names, answer)}
+    assert "all three agree" in shown
+    assert mentions(shown, answer[1])  # the check above can see the answer
+    flipped = run("16", "--answer", *(str(-a) for a in answer), cwd=tmp_path).stdout
+    assert "sign is flipped" in flipped and not mentions(flipped, answer[1])
+    one_off = run("16", "--answer", str(answer[0]), "7", str(answer[2]), cwd=tmp_path).stdout
+    assert "dE/dw2 differ" in one_off and "dE/dw1" not in one_off.split(";")[0]
+
+
+@pytest.mark.parametrize("number", ["14", "16"])
+def test_an_answer_and_the_solution_are_not_asked_together(number, tmp_path):
+    done = run(number, "--solution", "--answer", *["0"] * (4 if number == "14" else 3),
+               cwd=tmp_path)
+    assert done.returncode == 2 and "not allowed with" in done.stderr
+
+
 def test_15_builds_a_practice_page(tmp_path):
     ex = load("15")
     page = ex.practice_page(two_neurons()["J"])
@@ -289,6 +360,17 @@ def test_03_and_13_take_out_as_the_readme_says(number, argv, written, tmp_path):
                           capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "o" / written).stat().st_size > 0
+
+
+@pytest.mark.parametrize("number, argv", [("14", []), ("14", ["--solution"]), ("16", []),
+                                          ("17", []), ("18", ["--steps", "1"])])
+def test_the_scripts_that_only_print_take_out_and_say_nothing_is_written(number, argv,
+                                                                          tmp_path):
+    # the README's "--out DIR" holds for every example: these accept it and write nothing
+    done = run(number, *argv, "--out", str(tmp_path / "o"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"nothing is written to {tmp_path / 'o'}" in done.stdout
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_13_says_which_engines_are_not_installed(monkeypatch, capsys, tmp_path):

@@ -322,6 +322,31 @@ def test_wrong_input_size_names_expected_and_given():
         model([1.0, "2", 3.0])
 
 
+
+@pytest.mark.parametrize("make, size", [
+    (lambda: MLP(3, [4, 4, 1], seed=0), "3 numbers"),
+    (lambda: Layer(3, 2, seed=0), "3 numbers"),
+    (lambda: Neuron(3, seed=0), "3 numbers"),
+    (lambda: Dense(2, seed=0), "a list of numbers"),  # not built yet: any size would do
+], ids=["MLP", "Layer", "Neuron", "Dense"])
+def test_a_batch_is_refused_with_the_loop_to_write_instead(make, size):
+    model = make()
+    for batch, rows in (([[1.0, 2, 3], [4.0, 5, 6]], "2 rows"), (((1.0, 2, 3),), "1 row"),
+                        ([np.ones(3)] * 4, "4 rows")):
+        with pytest.raises(ValueError) as info:
+            model(batch)
+        assert str(info.value) == (f"{model!r} takes one sample ({size}); got a list of "
+                                   f"{rows}: call it on each sample, e.g. "
+                                   "[model(x) for x in X]")
+    with pytest.raises(ValueError, match=r"shape \(2, 3\): call it on each sample, e\.g\. "
+                                         r"\[model\(x\) for x in X\]"):
+        model(np.ones((2, 3)))
+    # the loop the message asks for works, and a list mixing rows and numbers is not a batch
+    if size == "3 numbers":
+        assert len([model(x) for x in [[1.0, 2, 3], [4.0, 5, 6]]]) == 2
+        with pytest.raises(TypeError, match="list"):
+            model([[1.0], 2.0, 3.0])
+
 # ---- parameters, zero_grad, state_dict ---------------------------------------------------
 
 def test_zero_grad_clears_every_parameter():

@@ -10,13 +10,14 @@ and the way a user writes the op with the `Value` API.  For every op the suite t
 * its table entry is complete (one formula per input, a symbol), and the Value operator or
   method records a node with the op's name;
 * finite inputs never give a NaN or a complex number: an op either succeeds with real numbers
-  or raises an error that names it.
+  or raises an error that names it as the learner wrote it (``a ** b``, never ``vpow``).
 
 An op added to `OPS` without a domain here fails the suite.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import itertools
 import math
@@ -29,6 +30,7 @@ import pytest
 
 from microgrant import Value, backward_pass, gradcheck
 from microgrant.engine import BACKWARD_LOOP, OPS, local_grads
+from microgrant.errors import written
 
 
 def _away(rng: random.Random, low: float, high: float) -> float:
@@ -331,6 +333,13 @@ def _wild_inputs(name: str, rng: random.Random):
     return [_wild(rng) for _ in range(count)], None
 
 
+def _assert_names_the_op(name: str, count: int, error: Exception) -> None:
+    message = str(error)
+    assert written(OPS[name], count) in message, f"{message!r} does not name the op {name}"
+    if name != OPS[name].method:  # the table's identifier is not what the learner typed
+        assert not re.search(rf"\b{name}\b", message), f"{message!r} names the op {name!r}"
+
+
 @pytest.mark.parametrize("name", ALL_OPS)
 def test_finite_inputs_never_give_nan_or_complex(name):
     domain = _domain(name)
@@ -341,14 +350,14 @@ def test_finite_inputs_never_give_nan_or_complex(name):
         try:
             out = domain.apply(leaves, arg)
         except (ArithmeticError, ValueError) as error:
-            assert name in str(error), f"{name} at {xs}: message {error} does not name the op"
+            _assert_names_the_op(name, len(xs), error)
             continue
         assert type(out.data) is float, f"{name} at {xs}, {arg} gave {out.data!r}"
         assert not math.isnan(out.data), f"{name} at {xs}, arg {arg} gave NaN silently"
         try:
             out.backward()
         except (ArithmeticError, ValueError) as error:
-            assert name in str(error), f"{name} at {xs}: message {error} does not name the op"
+            _assert_names_the_op(name, len(xs), error)
             continue
         for leaf in leaves:
             assert type(leaf.grad) is float, f"{name} at {xs}, {arg}: grad {leaf.grad!r}"
@@ -392,6 +401,40 @@ def test_every_op_can_be_written_as_an_equation(name):
     text = op.write(names, "7")
     assert all(n in text for n in names), text
     assert ("7" in text) == bool(op.arg_name), text
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_an_op_is_written_in_messages_as_python_spells_it(name):
+    _domain(name)
+    op = OPS[name]
+    text = written(op, 3 if op.arity == 0 else op.arity)
+    if op.method or op.arity == 0:
+        assert text == (op.method or name)  # called by that name: x.log(), Value.sum(...)
+    else:  # an operator: the expression as typed, over the names the message's numbers use
+        ast.parse(text, mode="eval")
+        assert not re.search(rf"\b{name}\b", text) and not set(text) & set("×÷−^"), text
+        assert all(n in text for n in op.input_names(op.arity)), text
+
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda: Value(-2.0, label="a") ** Value(0.5), ValueError,
+     "a ** b cannot be computed at a = -2.0 ('a'), b = 0.5: it needs a != 0 when b < 0, "
+     "and a >= 0 when b is not a whole number"),
+    (lambda: Value(-8.0) ** 0.5, ValueError, "x ** n cannot be computed at x = -8.0, n = 0.5"),
+    (lambda: Value(2.0) / 0, ZeroDivisionError, "a / b cannot be computed at a = 2.0, b = 0.0"),
+    (lambda: 2 ** Value(5000.0), OverflowError, "a ** b overflowed at a = 2.0, b = 5000.0"),
+    (lambda: (Value(0.0) ** Value(0.5)).backward(), ValueError,
+     "the local derivative of a ** b is undefined at a = 0.0, b = 0.5"),
+    (lambda: (Value(0.0) ** 0.5).backward(), ValueError,
+     "the local derivative of x ** n is undefined at x = 0.0, n = 0.5"),
+    (lambda: Value(-1.0, label="a").log(), ValueError,
+     "log cannot be computed at x = -1.0 ('a'): it needs x > 0"),
+], ids=["vpow", "pow", "div", "vpow-overflow", "vpow-grad", "pow-grad", "log"])
+def test_an_error_names_the_op_as_the_learner_wrote_it(make, error, message):
+    with pytest.raises(error) as info:
+        make()
+    assert str(info.value).startswith(message), str(info.value)
+    assert not re.search(r"\b(vpow|pow|div)\b", str(info.value)), str(info.value)
 
 
 @pytest.mark.parametrize("method, expected_grad", [("relu", 1.0), ("abs", 0.0),
