@@ -431,6 +431,86 @@ def test_a_small_graph_opens_whole_in_a_narrow_column(browser, tmp_path, width):
     assert s.js("root.querySelector('.mg-graph').clientWidth") >= width - 120
 
 
+# The current step's node wholly in the graph's window and not under the overview (its corner
+# map); its op in the window too, unless the two are too far apart to show together at 60%:
+# the problems found, as text ([] when there are none).
+HEART_OUT_OF_VIEW = (
+    "(function () { var g = root.querySelector('.mg-graph').getBoundingClientRect();"
+    " var m = root.querySelector('.mg-minimap'), o = m.hidden ? null : m.getBoundingClientRect();"
+    " var data = JSON.parse(document.getElementById(root.id + '-data').textContent);"
+    " var k = api.position(), step = data.steps[k], node = step.node || step.ids[0];"
+    " var zoom = api.view().zoom, at60 = 0.6 / zoom;"
+    " if (step.drawn === false) { return []; }"
+    " function rect(id) { var e = document.getElementById(root.id + '-' + id);"
+    " return e ? e.getBoundingClientRect() : null; }"
+    " function inside(r) { return r.left >= g.left - 1 && r.right <= g.right + 1"
+    " && r.top >= g.top - 1 && r.bottom <= g.bottom + 1; }"
+    " var n = rect(node), op = rect(node + '_op'), problems = [];"
+    " var where = 'step ' + k + ' at zoom ' + zoom.toFixed(2) + ': ';"
+    " if (!inside(n)) { problems.push(where + node + ' outside the window'); }"
+    " if (o && n.right > o.left && n.left < o.right && n.bottom > o.top && n.top < o.bottom) {"
+    " problems.push(where + node + ' under the overview'); }"
+    " if (op && !inside(op)) { var w = Math.max(n.right, op.right) - Math.min(n.left, op.left),"
+    " h = Math.max(n.bottom, op.bottom) - Math.min(n.top, op.top);"
+    " if (w * at60 < g.width * 0.9 && h * at60 < g.height * 0.9) {"
+    " problems.push(where + node + '_op outside the window, though it fits with its node'); } }"
+    " return problems; })()")
+
+
+@pytest.mark.parametrize("size", [(WIDTH, HEIGHT), (800, 700)])
+def test_every_step_of_the_xor_net_keeps_its_node_in_view(browser, tmp_path, size):
+    """The XOR net of the README (MLP(2, [4, 4, 1]) on four samples): a step's inputs may be
+    shared weights far away, so a step can be taller than the window.  Stepped by Next, by
+    jumps of the slider and by a link, every step's node is in the window, readable, and not
+    under the overview, its op too wherever the two fit together; a step that fits shows
+    whole, and the overview marks the step's inputs and edges where they are."""
+    path = viz.save_stepper(xor_mlp_loss(), tmp_path / "xor.html")
+    page = Page(browser, path.resolve().as_uri(), *size)
+    s = Stepper(page, uid_of(path.read_text("utf-8")))
+    last = s.js("api.count") - 1
+    assert last == 78
+    problems = s.js(HEART_OUT_OF_VIEW)
+    for k in range(1, last + 1):  # Next, step by step
+        s.js("api.next()")
+        assert s.position() == k
+        assert s.js("api.view().zoom") >= 0.6 - 1e-9
+        problems += s.js(HEART_OUT_OF_VIEW)
+    for k in (40, 12, 77, 3, 55, 20, 66, 1, 33, 70, 8, 45, 25, 60, 15, 38, 5, 50, 12, 40):
+        s.go_to(k)  # jumps, either way
+        assert s.position() == k
+        problems += s.js(HEART_OUT_OF_VIEW)
+    assert problems == [], problems
+    # Step 40 (L1.n4.z[2], its inputs two samples' x and the neuron's shared weights, which are
+    # drawn in full far away and as copies beside this op) fits the laptop's window: its node,
+    # op, edges, inputs and copies all show; only the weights' full drawings are elsewhere.
+    if size == (WIDTH, HEIGHT):
+        s.go_to(40)
+        assert s.js("api.view()").get("zoom") >= 0.6 - 1e-9
+        page.screenshot(tmp_path / "xor-step40.png")
+        step = s.js("JSON.parse(document.getElementById(root.id + '-data').textContent)"
+                    ".steps[40]")
+        assert step["name"] == "L1.n4.z[2]"
+        at = "_at_" + step["node"]
+        copies = [i for i in s.current_ids() if i.endswith(at)]
+        assert len(copies) == 3  # w1, w2 and b of L1.n4, each lit beside the op
+        outside = s.js("(function () { var g = root.querySelector('.mg-graph')"
+                       ".getBoundingClientRect(); return Array.from(root.querySelectorAll("
+                       "'.mg-current')).filter(function (e) { var r = e.getBoundingClientRect();"
+                       " return r.left < g.left - 1 || r.right > g.right + 1 || r.top < g.top - 1"
+                       " || r.bottom > g.bottom + 1; }).map(function (e) {"
+                       " return e.id.slice(root.id.length + 1); }); })()")
+        assert sorted(outside) == sorted(c[:-len(at)] for c in copies)
+    # The overview marks the current step's nodes and edges, all of them.
+    s.go_to(12)
+    assert s.js("root.querySelectorAll('.mg-minimap .mg-mm-step').length") == \
+        s.js("root.querySelectorAll('.mg-canvas .mg-current').length") >= 4
+    # Opened by a link at step 40, the step is in view at once.
+    linked = Page(browser, path.resolve().as_uri() + "#step=40", *size)
+    t = Stepper(linked, s.uid)
+    assert t.position() == 40
+    assert t.js(HEART_OUT_OF_VIEW) == []
+
+
 # ---- steppers -------------------------------------------------------------------------------
 
 def fragment_of(root, **options) -> str:
@@ -915,7 +995,99 @@ def test_keys_inside_the_stepper_never_reach_the_notebook(browser, tmp_path):
         is False
     page.key("x", 88)
     assert page.eval("window.seen") == ["x"]
-    assert "Esc gives the keys back to the notebook" in s.js("root.textContent")
+    # This page is no notebook: the help says where Esc gives the keys.
+    assert "Esc gives the keys back to the page" in s.js("root.textContent")
+    assert "notebook" not in s.js("root.querySelector('.mg-live').textContent")
+
+
+def notebook_page(*fragments: str) -> str:
+    """A page laid out as JupyterLab lays out a notebook: each stepper in a cell's output."""
+    cells = "".join(f'<div class="jp-Cell" tabindex="-1"><div class="jp-OutputArea">{f}</div>'
+                    "</div>" for f in fragments)
+    return document(f'<div class="jp-Notebook" tabindex="-1">{cells}</div>')
+
+
+# The help text about the overview beside whether the overview shows.
+OVERVIEW_SAID = ("[root.querySelector('.mg-tools').textContent.indexOf('overview') >= 0,"
+                 " !root.querySelector('.mg-minimap').hidden]")
+
+
+def test_the_help_text_is_true_where_it_is_shown(browser, tmp_path):
+    """Esc gives the keys back to the notebook inside a notebook, and to the page on a saved
+    page; the overview is spoken of only while there is one (a small graph shown whole has
+    none)."""
+    J, _ = two_neuron_chain()
+    saved, s = stepper_page(browser, tmp_path, J, name="saved.html")
+    help_texts = s.js("Array.from(root.querySelectorAll('.mg-esc')).map(function (e) {"
+                      " return e.textContent; })")
+    assert help_texts == ["Esc gives the keys back to the page"] * 2
+    assert "notebook" not in s.js("root.querySelector('.mg-live').textContent")
+    # Shown whole, the small graph has no overview, and the help says none.
+    assert s.js(OVERVIEW_SAID) == [False, False]
+    assert "overview" not in s.js("root.querySelector('.mg-live').textContent")
+    # Zoomed in, the overview appears, and so does the help about it; fitted again, both go.
+    s.click("zoom-in")
+    s.click("zoom-in")
+    assert s.js(OVERVIEW_SAID) == [True, True]
+    s.click("fit")
+    assert s.js(OVERVIEW_SAID) == [False, False]
+
+    fragment = fragment_of(J)
+    page = open_page(browser, tmp_path, notebook_page(fragment), name="notebook.html")
+    t = Stepper(page, uid_of(fragment))
+    assert t.js("Array.from(root.querySelectorAll('.mg-esc')).map(function (e) {"
+                " return e.textContent; })") == ["Esc gives the keys back to the notebook"] * 2
+    assert "to the page" not in t.js("root.querySelector('.mg-live').textContent")
+    # A big graph has its overview from the start, and the help says so.
+    big = viz.save_stepper(xor_mlp_loss(), tmp_path / "big.html")
+    b = Stepper(Page(browser, big.resolve().as_uri(), WIDTH, HEIGHT), uid_of(big.read_text()))
+    assert b.js(OVERVIEW_SAID) == [True, True]
+
+
+# The graph window's height, the page's height and the window's.
+HEIGHTS = ("[root.querySelector('.mg-graph').getBoundingClientRect().height,"
+           " document.documentElement.scrollHeight, window.innerHeight,"
+           " root.getBoundingClientRect().bottom]")
+
+
+def test_on_a_page_of_its_own_the_graph_takes_the_windows_height(browser, tmp_path):
+    """A saved stepper in a large window (1900 x 1300) grows its graph window to the height
+    the rest of the stepper leaves, the whole stepper still in the window; a smaller window
+    shrinks it again (never below the fixed 520 pixels).  Inside a notebook the graph keeps
+    its fixed height: the notebook scrolls past it."""
+    loss = xor_mlp_loss()
+    path = viz.save_stepper(loss, tmp_path / "tall.html")
+    page = Page(browser, path.resolve().as_uri(), 1900, 1300)
+    s = Stepper(page, uid_of(path.read_text("utf-8")))
+    page.screenshot(tmp_path / "tall.png")
+    graph, document_height, window, bottom = s.js(HEIGHTS)
+    assert graph > 520 + 300, graph
+    assert document_height <= window and window - 60 <= bottom <= window, (bottom, window)
+    # The side panel grows with it (its step list is not left at its own 560 pixels).
+    side = s.js("root.querySelector('.mg-side').getBoundingClientRect().height")
+    assert side >= graph
+    # A smaller window: the graph's window follows, the view keeps the current step in view.
+    s.go_to(40)
+    page.send("Emulation.setDeviceMetricsOverride", {"width": 1900, "height": 1000,
+                                                     "deviceScaleFactor": 1, "mobile": False})
+    page.wait_for(f"(function () {{ var root = document.getElementById({s.uid!r});"
+                  " return root.getBoundingClientRect().bottom <= window.innerHeight; })()",
+                  "the stepper to fit the smaller window")
+    smaller, _, window, bottom = s.js(HEIGHTS)
+    assert 520 <= smaller < graph - 200 and bottom <= window
+    page.send("Emulation.setDeviceMetricsOverride", {"width": 1900, "height": 600,
+                                                     "deviceScaleFactor": 1, "mobile": False})
+    page.wait_for(f"document.getElementById({s.uid!r}).querySelector('.mg-graph')"
+                  ".getBoundingClientRect().height < 600", "the graph to shrink")
+    assert s.js(HEIGHTS)[0] == pytest.approx(520, abs=1)
+
+    fragment = fragment_of(loss)
+    notebook = open_page(browser, tmp_path, notebook_page(fragment), name="nb.html")
+    notebook.send("Emulation.setDeviceMetricsOverride", {"width": 1900, "height": 1300,
+                                                         "deviceScaleFactor": 1,
+                                                         "mobile": False})
+    t = Stepper(notebook, uid_of(fragment))
+    assert t.js(HEIGHTS)[0] == pytest.approx(520, abs=1)
 
 
 # ---- the payload, built once; the gradient check, from gradcheck --------------------------------

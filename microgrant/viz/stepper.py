@@ -166,8 +166,17 @@ def _checks(trace: Trace, names: dict) -> tuple[list[dict], str]:
     return checks, note
 
 
+def _highlighted(step: BackwardStep, drawn_ids: set) -> list[str]:
+    """The ids a step lights up: its own (`BackwardStep.highlighted_ids`), and the copy of
+    each input that the picture draws beside this op (a value used by many ops is drawn in
+    full once, and as a small copy at each further use: ``<input id>_at_<node id>``)."""
+    ids = step.highlighted_ids()
+    copies = [f"{x}_at_{step.node_id}" for x in dict.fromkeys(step.input_ids)]
+    return ids + [c for c in copies if c in drawn_ids]
+
+
 def _payload(trace: Trace, names: dict, steps: list[BackwardStep], keep, omitted: int,
-             title: str) -> dict:
+             title: str, drawn_ids: set) -> dict:
     root = trace.root
     reveals = trace.reveals() if root.grad is not None else [[]]
     loss_part = _loss_part(trace)
@@ -187,7 +196,7 @@ def _payload(trace: Trace, names: dict, steps: list[BackwardStep], keep, omitted
         text = step.equation
         if not drawn(node):
             text += f"\n({names[node]} is not in the picture: {cut})"
-        rows.append({"ids": step.highlighted_ids(), "text": _BLANK_LINES.sub("\n", text),
+        rows.append({"ids": _highlighted(step, drawn_ids), "text": _BLANK_LINES.sub("\n", text),
                      "reveal": reveals[step.index + 1], "node": step.node_id,
                      "name": names[node], "drawn": drawn(node),
                      "group": _group_of(trace, node, loss_part), "op": node.op})
@@ -442,9 +451,10 @@ def stepper(root: Value, digits: int = 4, max_nodes: int | None = DEFAULT_MAX_NO
 
     The page shows the backward graph with the current step in red, the step's chain rule as
     text, previous/next buttons, a slider and keys (when it has focus; Esc gives the focus
-    back to the notebook).  Numbers appear as backprop reaches them: at the start only the
-    output's grad (the seed) shows; an edge's ``local × upstream`` label appears at its step,
-    and a value's grad once its last contribution is in.  Each leaf's grad is checked against
+    back to the notebook, or on a saved page to the page).  Numbers appear as backprop
+    reaches them: at the start only the output's grad (the seed) shows; an edge's
+    ``local × upstream`` label appears at its step, and a value's grad once its last
+    contribution is in.  Each leaf's grad is checked against
     a finite difference.  Without scripts (an untrusted notebook, GitHub) the page shows the
     picture and the steps as text, and says how to make it interactive.
 
@@ -480,7 +490,7 @@ def stepper(root: Value, digits: int = 4, max_nodes: int | None = DEFAULT_MAX_NO
     if title is None:
         verb = "Practise backprop" if practice else "Backprop"
         title = f"{verb} through {root.label or 'the output'}"
-    data = _payload(trace, names, steps, keep, drawing.omitted, title)
+    data = _payload(trace, names, steps, keep, drawing.omitted, title, set(_ID.findall(svg)))
     answers = None
     if practice:
         full = [row["text"] for row in data["steps"]]

@@ -4,7 +4,8 @@
  * them reaches the notebook: JupyterLab and Notebook 7 skip their shortcuts inside an element
  * marked data-lm-suppress-shortcuts (the root and every control are), and every key the
  * stepper sees stops here, so the classic notebook and VS Code do not act on it either.  Esc
- * hands the focus back to the notebook, whose keys then work again.
+ * hands the focus back to the notebook, whose keys then work again (on a saved page, to the
+ * page, which scrolls by them again); the help text says which.
  */
 function mgKeys(S) {
   var ui = S.ui, root = S.root;
@@ -27,6 +28,10 @@ function mgKeys(S) {
     if (target && target.focus) { target.focus({preventScroll: true}); }
   }
   S.release = release;
+  // Where Esc hands the keys: to the notebook, or on a page of its own, to that page.
+  Array.prototype.forEach.call(root.querySelectorAll(".mg-esc"), function (text) {
+    text.textContent = "Esc gives the keys back to the " + (S.onPage ? "page" : "notebook");
+  });
   var ACTIONS = {
     ArrowRight: 1, ArrowDown: 1, PageDown: 1, " ": 1, ArrowLeft: -1, ArrowUp: -1, PageUp: -1
   };
@@ -102,9 +107,10 @@ function mgKeys(S) {
       ui.graph.releasePointerCapture(event.pointerId);
     }
     if (was.moved || event.type === "pointercancel") { return; }
-    // A click on a value goes to the step that completes its grad.
+    // A click on a value (or on its copy beside an op) goes to the step that completes its
+    // grad.
     var hit = was.target.closest && was.target.closest("g.node");
-    var id = hit && hit.id.slice(S.prefix.length).replace(/_op$/, "");
+    var id = hit && hit.id.slice(S.prefix.length).replace(/_op$|_at_\w+$/, "");
     if (id && S.valueById.has(id)) { S.pick(S.valueById.get(id)); }
   }
   ui.graph.addEventListener("pointerup", endDrag);

@@ -2,7 +2,9 @@
  *
  * Only each node's outer shape and each edge's line are copied (no text, no table cells, no
  * ids): an overview a few times lighter than the picture, drawn once.  A rectangle shows the
- * view, a red mark the current step; a click or a drag there moves the view.
+ * view, a red mark the current step's node, and the step's inputs and edges are drawn red
+ * there too: where a step is too big for the window, the overview shows where the rest is.
+ * A click or a drag there moves the view.
  */
 function mgOverview(S) {
   var ui = S.ui, full = S.full, view = S.view;
@@ -11,6 +13,7 @@ function mgOverview(S) {
   mini.setAttribute("preserveAspectRatio", "xMidYMid meet");
   mini.setAttribute("aria-hidden", "true");
   var picture = S.svg.querySelector("g.graph") || S.svg.querySelector("g");
+  var copies = new Map();  // each node's and edge's group in the picture -> its outline
   if (picture) {
     var outline = document.createElementNS(SVG_NS, "g");
     var transform = picture.getAttribute("transform");
@@ -24,6 +27,7 @@ function mgOverview(S) {
         copy.removeAttribute("id");
         copy.removeAttribute("class");
         if (group.classList.contains("cluster")) { copy.setAttribute("fill", "none"); }
+        copies.set(group, copy);
         outline.appendChild(copy);
       });
     mini.appendChild(outline);
@@ -41,6 +45,7 @@ function mgOverview(S) {
   ui.minimap.style.width = w0 + "px";
   ui.minimap.style.height = Math.max(24, h0) + "px";
 
+  var overviewHidden = null;
   S.drawViewport = function () {
     var s = S.size();
     var w = s.w / view.k, h = s.h / view.k;
@@ -48,10 +53,32 @@ function mgOverview(S) {
     miniView.setAttribute("y", (view.cy - h / 2).toFixed(1));
     miniView.setAttribute("width", w.toFixed(1));
     miniView.setAttribute("height", h.toFixed(1));
-    // A view that shows everything needs no overview.
-    ui.minimap.hidden = w >= full.w && h >= full.h;
+    // A view that shows everything needs no overview, nor a word about it.
+    var hidden = w >= full.w && h >= full.h;
+    if (hidden !== overviewHidden) {
+      overviewHidden = ui.minimap.hidden = hidden;
+      ui.pan.textContent = hidden ? "drag to pan"
+        : "drag to pan; the overview (corner) moves the view too";
+    }
   };
+  // Moves the view so that a box (in the picture's units) is not under the overview, when
+  // there is room for it above the overview or to its left.
+  S.uncover = function (box) {
+    if (ui.minimap.hidden || !box) { return; }
+    var s = S.size(), k = view.k, gap = 6;
+    var x0 = (box.x0 - view.cx) * k + s.w / 2, x1 = (box.x1 - view.cx) * k + s.w / 2;
+    var y0 = (box.y0 - view.cy) * k + s.h / 2, y1 = (box.y1 - view.cy) * k + s.h / 2;
+    var up = y1 - (ui.minimap.offsetTop - gap), left = x1 - (ui.minimap.offsetLeft - gap);
+    if (up <= 0 || left <= 0) { return; }
+    if (up < y0 - gap && (up <= left || left >= x0 - gap)) { view.cy += up / k; }
+    else if (left < x0 - gap) { view.cx += left / k; }
+    S.applyView();
+  };
+  var marked = [];
   S.markHere = function (element) {
+    marked.forEach(function (copy) { copy.classList.remove("mg-mm-step"); });
+    marked = S.current().map(function (e) { return copies.get(e); }).filter(Boolean);
+    marked.forEach(function (copy) { copy.classList.add("mg-mm-step"); });
     if (!element) { miniHere.setAttribute("width", "0"); return; }
     var b = S.boxOf(element);
     // At least a few pixels of the overview, so a small node stays visible in a big map.

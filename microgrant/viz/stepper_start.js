@@ -41,8 +41,8 @@ function start(root) {
   S.ui = {};
   ["prev", "next", "slider", "counter", "where", "notice", "equation", "graph", "canvas",
    "zoom-in", "zoom-out", "fit", "actual", "zoom", "minimap", "hint", "search", "results",
-   "found", "groups", "checks", "legend", "practice", "blanks", "feedback", "score", "reset"
-  ].forEach(function (name) { S.ui[name] = S.find(name); });
+   "found", "groups", "checks", "legend", "practice", "blanks", "feedback", "score", "reset",
+   "pan"].forEach(function (name) { S.ui[name] = S.find(name); });
   mgView(S);
   mgCamera(S);
   mgOverview(S);

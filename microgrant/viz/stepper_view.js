@@ -82,6 +82,27 @@ function mgView(S) {
     view.k = k;
     S.applyView();
   };
+  // A page of its own (saved and opened in a browser): not in a frame (marimo, VS Code,
+  // Colab) nor inside a notebook's page (JupyterLab, Notebook 7, the classic notebook).
+  S.onPage = window.self === window.top && !window.Jupyter &&
+    !S.root.closest(".jp-Notebook, .jp-Cell, .jp-OutputArea, #notebook, .cell, .output_area");
+  // On a page of its own the graph's window takes the window's height that the rest of the
+  // stepper leaves, never less than its fixed height (a notebook's, where it scrolls past).
+  S.fillPage = function () {
+    if (!S.onPage) { return; }
+    var side = S.root.querySelector(".mg-side"), main = S.root.querySelector(".mg-main");
+    ui.graph.style.height = "";
+    side.style.maxHeight = "";
+    var fixed = ui.graph.offsetHeight, rest = S.root.offsetHeight - fixed;
+    var height = Math.floor(window.innerHeight - rest - 24);
+    if (height > fixed) {
+      ui.graph.style.height = height + "px";
+      side.style.maxHeight = main.offsetHeight + "px";  // the side panel as tall as the graph
+    }
+  };
+  if (S.onPage) {
+    window.addEventListener("resize", function () { if (S.resized) { S.resized(); } });
+  }
   S.centreOn = function (element, readable) {
     var b = S.boxOf(element);
     view.cx = b.x + b.w / 2;
