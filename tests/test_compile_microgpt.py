@@ -39,7 +39,7 @@ def test_compiled_gpt_matches_eager_on_names_of_every_length_with_one_trace(gpt)
         want = gpt.eager_step(params, doc, heads)
         assert got == pytest.approx(want, rel=1e-12)
         assert mine == pytest.approx([v.grad for v in flat], rel=1e-9, abs=1e-12)
-    assert len(lengths) >= 3 and step.traces == 1
+    assert len(lengths) >= 3 and step.traces == 1 and step.eager_calls == 0
 
 
 def test_the_minimal_value_class_gives_microgrants_loss(gpt):

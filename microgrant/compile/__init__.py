@@ -18,6 +18,17 @@ checks of their targets (`microgrant.checks.satisfies`) are applied to each call
 softmax's shift (`microgrant.checks.stabilizer`) is kept while the largest score stays
 within `SHIFT_BAND` of it.
 
+**C code.**  A function written in C reads a traced number as the plain float it is, unseen:
+``math.exp(x.data)`` would be a constant in every replay.  The trace is told which C function
+``fn`` calls (not on what), so a call of a function of ``math``, ``cmath`` or ``struct``
+(`watch.C_READERS`) from ``fn``'s code, directly or through Python's library
+(``statistics.fmean`` calls ``math.fsum``), runs every call with those shapes eagerly.  That
+includes calls on constants alone (``math.sqrt(d)``, ``math.log(2)``): conservative, never
+wrong; write ``d ** 0.5`` or compute such numbers outside ``fn``.  microgrant's own code
+(the op table, the losses) calls ``math`` on traced numbers as the graph's own work.  The
+functions of integers (``math.gcd``) and ``math.floor``, ``ceil`` and ``trunc`` (which ask
+the number itself, a guard) do not count.
+
 **What loss_fn reads besides its arguments.**  The parameters, Values, plain numbers and
 models ``fn`` names (its closure, the globals its code names, its default arguments, a
 bound method's object's attributes, and the items of a dict, list or tuple among them) are
@@ -28,9 +39,9 @@ parameters are.  The call that traces runs ``fn`` twice (three times when it the
 eagerly; a log ``fn`` keeps gets those entries too); the two runs' graphs must have
 the same constants and op arguments bit for bit, else (state ``fn`` changes itself, a
 random generator of its own, ``type(x.data) is float``) every call with those shapes runs
-eagerly.  The first replay after the parameters moved from the traced numbers also runs
-``fn`` eagerly once and compares the losses by `compile`'s exactness rule; if they differ, that
-shape runs eagerly from then on.
+eagerly.  The first replay after the parameters or the input arrays moved from the traced
+numbers also runs ``fn`` eagerly once and compares the losses by `compile`'s exactness rule;
+if they differ, that shape runs eagerly from then on.
 """
 
 from __future__ import annotations
@@ -61,7 +72,10 @@ def compile(fn: Callable) -> CompiledStep:  # noqa: A001  (the public name, as i
     **Run eagerly, said once** (a ``RuntimeWarning`` naming the reason): ``fn`` draws from
     Python's or numpy's global random generator (their state is put back so the eager call
     draws what an eager step would); computes under ``no_grad()``; assigns a Value's
-    ``.data``; runs ``backward()`` itself; uses Values made in another thread or computed
+    ``.data``; runs ``backward()`` itself; calls a function of ``math``, ``cmath`` or
+    ``struct`` (its own code, or Python's library on its behalf), even on constants alone
+    (``math.sqrt(d)``: write ``d ** 0.5``), since the trace sees which C function is called
+    but not on what; uses Values made in another thread or computed
     before the call; its two traced runs differ as above; a profiler written in C
     (cProfile) runs in the thread (only while it runs: stopping it would lose its profile).
     A step keeps `MAX_PROGRAMS` programs (one per shape) and says when it drops one.  Domain
@@ -74,9 +88,13 @@ def compile(fn: Callable) -> CompiledStep:  # noqa: A001  (the public name, as i
     After a trace, a traced number left in what ``fn`` names (``ema.data``, ``l.item()``
     appended to a list) is turned back into its float.
 
-    **Not seen** (caught only if it already changes the loss at that first comparison): a
-    number read by C code straight from the float (``math.exp(x.data)``, ``math.fsum``,
-    ``struct.pack``; numpy's functions, ``float()`` and ``Fraction`` are seen); state read
+    **Not seen** (caught only if it already changes the loss at the first replay after the
+    parameters or the inputs moved, which is compared with an eager run): a number read
+    straight from the float by C code other than a function call (``"%f" % x.data``,
+    ``Decimal(x.data)``, ``array("d", ...)``, ``json.dumps``; numpy's functions,
+    ``float()``, ``round``, f-strings and ``Fraction`` are seen), or by a ``math`` function
+    that C code calls for ``fn`` (``map(math.exp, ...)``, ``functools.partial``,
+    ``key=math.fabs``; ``np.vectorize`` is Python and seen); state read
     through an object's attributes (``cfg.lam``) or nested deeper than one container, which
     a replay keeps as traced; state ``fn`` changes itself that decides a branch without
     changing a constant; a traced number that escapes into an object ``fn`` does not name.

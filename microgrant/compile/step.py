@@ -248,9 +248,9 @@ class CompiledStep:
                 verdict = program.forward(flat)
             if verdict:  # still failing right after a trace, or a domain error: eager
                 return self._eager(arrays)
-            traced_numbers = self._unverified.get(key)
-            if traced_numbers is not None and not np.array_equal(
-                    program.V[program.outer_slots], traced_numbers):
+            ran_on = self._unverified.get(key)  # (the parameters' numbers, the inputs) traced
+            if ran_on is not None and not (np.array_equal(flat, ran_on[1]) and np.array_equal(
+                    program.V[program.outer_slots], ran_on[0])):
                 del self._unverified[key]
                 refused = self._confirm(key, program, arrays)
                 if refused is not None:
@@ -306,14 +306,15 @@ class CompiledStep:
                                "or it ran under no_grad()), so there is nothing to compile")
         program = Program(loss, flat2, known, trace, aliases, order)
         self._keep(key, program)
-        self._unverified[key] = _numbers(program)
+        self._unverified[key] = _numbers(program), np.concatenate(
+            [a.ravel() for a in arrays] or [np.zeros(0)])
         return program
 
     def _confirm(self, key, program: Program, arrays: list[np.ndarray]) -> float | None:
-        """The first replay after the parameters moved from the traced numbers, next to an
-        eager run (which also has other inputs, in training).
+        """The first replay after the parameters or the inputs moved from the traced numbers,
+        next to an eager run.
 
-        What the trace could not see (a number read by C code, ``math.exp(x.data)``; an
+        What the trace could not see (a number read by C code, ``"%f" % x.data``; an
         attribute of an object loss_fn reaches) shows as a different loss: that call and every
         later one with these shapes runs eagerly, said once.  Returns the eager loss then.
         """
@@ -327,8 +328,8 @@ class CompiledStep:
         self._eager_reason[key] = (
             f"the replay's loss ({replayed!r}) differs from eager's ({eager!r}) once the "
             f"numbers moved: loss_fn decides from a number the trace did not see (read by C "
-            f"code such as math.exp(x.data), or from an object it reaches); write it with "
-            f"Value ops (x.exp()) to compile")
+            f"code such as \"%f\" % x.data or Decimal(x.data), or from an object it "
+            f"reaches); write it with Value ops (x.exp()) to compile")
         self._programs.pop(key, None)
         self._say(f"every call with these shapes runs eagerly: {self._eager_reason[key]}")
         reference.backward()
@@ -416,7 +417,6 @@ class CompiledStep:
                     "number is not recomputed from its inputs, which a replay would do. "
                     "Compute it inside loss_fn to compile")
         return ""
-
 
     # ---- looking at it ------------------------------------------------------------------------
 

@@ -12,14 +12,26 @@ through the hooks of `microgrant.checks` (``KEEP``, ``CHECK``, ``SHIFT``).
 This is the one module that looks at frames: a watched run sets a per-thread profile function
 (calling on to any profiler already set, so a user's profiler keeps working) that gives each
 Value returned by a function a `Number`, and it names the user's line in messages.
+
+C functions read a float subclass's value directly, unseen: ``math.exp(x.data)`` gives a
+plain float the replay would keep as a constant.  The profile function is told of every call
+of a function written in C (its ``c_call`` event names the function, not its arguments), so a
+call of a function of a `C_READERS` module from outside microgrant makes the trace unreplayable
+(`Trace.c_called`).  Calls from microgrant's own code (the op table's forwards use ``math`` on
+traced numbers on purpose) are the graph at work.
 """
 
 from __future__ import annotations
 
+import cmath
+import math
 import os
 import random
+import struct
 import sys
+import sysconfig
 import threading
+import types
 from typing import Any, Callable
 
 import numpy as np
@@ -31,7 +43,7 @@ from .named import models_named, reachable, state_named, values_named
 __all__ = ["Number", "Trace", "watching", "profiler_in_the_way", "user_line", "models_named",
            "values_named", "first_difference",
            "state_named", "unescape_named", "random_state", "saved_random", "restore_random",
-           "SHIFT_BAND"]
+           "SHIFT_BAND", "C_READERS"]
 
 SHIFT_BAND = 50.0
 """How far the largest of some scores may move from the shift traced as their max
@@ -39,7 +51,24 @@ SHIFT_BAND = 50.0
 score never overflows, and log-sum-exp loses at most about 50 units of 2^-52, relative to its
 terms, to the shift."""
 
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+C_READERS = (math, cmath, struct)
+"""Modules whose C functions, called from outside microgrant while a trace runs, make that
+trace unreplayable: they read a traced number as the plain float it is (``math.exp(x.data)``,
+``math.fsum``, ``struct.pack``), and the profile function sees which function is called but
+not on what, so a call on plain constants counts too."""
+# Not among them: the functions of integers (a float argument is a TypeError), and floor,
+# ceil and trunc, which ask the number's own method for a float subclass (a guard, as round).
+_READING = frozenset(f for module in C_READERS for f in vars(module).values()
+                     if isinstance(f, types.BuiltinFunctionType)) - {
+    math.gcd, math.lcm, math.comb, math.perm, math.factorial, math.isqrt, math.floor,
+    math.ceil, math.trunc}
+
+_PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
+# Python's own library and installed packages: a math call from there (statistics.fmean calls
+# math.fsum) is made on behalf of the code that called into it.
+_LIBRARY = tuple({os.path.join(os.path.abspath(path), "") for key, path in
+                  sysconfig.get_paths().items() if key in ("stdlib", "platstdlib", "purelib",
+                                                          "platlib")})
 _ENGINE, _OPS = "microgrant.engine", "microgrant.ops"
 _OP_TABLE = vars(ops)  # the op table's functions run with these globals
 _SYMBOL = {"__eq__": "==", "__ne__": "!=", "__lt__": "<", "__le__": "<=", "__gt__": ">",
@@ -47,16 +76,22 @@ _SYMBOL = {"__eq__": "==", "__ne__": "!=", "__lt__": "<", "__le__": "<=", "__gt_
 _EXACT_INT = 2 ** 53
 
 
+def _ours(frame) -> bool:
+    """Whether ``frame`` runs microgrant's own code."""
+    return frame.f_code.co_filename.startswith((_PACKAGE, "<microgrant"))
+
+
+def _where(frame) -> str:
+    code = frame.f_code
+    return f"{os.path.basename(code.co_filename)}:{frame.f_lineno} in {code.co_name}"
+
+
 def user_line() -> str:
     """Where the user's code is: the innermost frame outside the microgrant package."""
     frame: Any = sys._getframe(1)
-    while frame is not None and (frame.f_code.co_filename.startswith(_PACKAGE)
-                                 or frame.f_code.co_filename.startswith("<microgrant")):
+    while frame is not None and _ours(frame):
         frame = frame.f_back
-    if frame is None:
-        return "loss_fn"
-    code = frame.f_code
-    return f"{os.path.basename(code.co_filename)}:{frame.f_lineno} in {code.co_name}"
+    return "loss_fn" if frame is None else _where(frame)
 
 
 def _in_op() -> bool:
@@ -235,6 +270,7 @@ class Trace:
         self.pending: Number | None = None    # the engine's last float() of a Number
         self.tentative: list = []             # uses inside the op table, not yet judged
         self.previous: Callable | None = None
+        self.quiet = False                    # running a check on plain floats (see check)
 
     def mine(self) -> bool:
         """Whether the trace is open and this is its thread (others see plain floats)."""
@@ -339,8 +375,13 @@ class Trace:
     def check(self, n: Number, ok: Callable) -> bool:
         """`checks.satisfies` on a traced number: kept as a check when it can be one."""
         plain = float.__float__(n)
-        result = bool(ok(plain))
-        if self.open and result and n.node is not None and _works_on_arrays(ok, plain):
+        self.quiet = True  # ``ok`` sees plain floats and arrays: its math calls are harmless
+        try:
+            result = bool(ok(plain))
+            works = self.open and result and n.node is not None and _works_on_arrays(ok, plain)
+        finally:
+            self.quiet = False
+        if works:
             self.checked.setdefault(ok, {})[n.node] = None
         elif self.open:
             self.exactly(n.roots, "checks (and the check decides) the number of")
@@ -364,13 +405,40 @@ class Trace:
     # ---- the profile function --------------------------------------------------------------
 
     def profile(self, frame, event, arg):
-        if event == "return" and (type(arg) is Value or self.tentative):
-            self.returned(frame, arg)
+        if event == "return":
+            if type(arg) is Value or self.tentative:
+                self.returned(frame, arg)
+        elif event == "c_call" and arg in _READING:
+            self.c_called(frame, arg)
 
     def chained(self, frame, event, arg):
         self.previous(frame, event, arg)  # type: ignore[misc]
-        if event == "return" and (type(arg) is Value or self.tentative):
-            self.returned(frame, arg)
+        self.profile(frame, event, arg)
+
+    def c_called(self, frame, fn) -> None:
+        """``frame`` calls ``fn``, a function of a `C_READERS` module: unless microgrant's own
+        code is the caller (directly or through Python's library), no replay of this run can
+        be trusted."""
+        caller, through = frame, None
+        while caller is not None and not _ours(caller) and (
+                caller.f_code.co_filename.startswith(_LIBRARY)):
+            caller, through = caller.f_back, caller
+        if caller is None or _ours(caller) or self.quiet or not self.mine():
+            return
+        name = f"{fn.__module__.lstrip('_')}.{fn.__name__}"
+        if through is not None:
+            module = through.f_globals.get("__name__", "")
+            function = getattr(through.f_code, "co_qualname", through.f_code.co_name)
+            name = f"{module}.{function} (which calls {name})"
+        if any(text.startswith(_where(caller)) for text in self.unwatched):
+            return
+        self.unwatched.append(
+            f"{_where(caller)} calls {name}, C code that reads a Value's number as a plain "
+            f"float where the trace cannot see it, so a replay would keep its result as a "
+            f"constant. To compile, write it with Value ops (out.exp(), .log(), .sqrt(), "
+            f".tanh(), ** 0.5), or compute the number outside loss_fn and pass it in as an "
+            f"array argument. The trace cannot tell a call on constants (math.sqrt(d)) from "
+            f"one on a Value's number: write those as d ** 0.5, or compute them outside loss_fn")
 
     def returned(self, frame, arg) -> None:
         """A function returned ``arg``: an engine-made Value gets its Number."""
