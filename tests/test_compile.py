@@ -495,3 +495,35 @@ def test_bad_arguments_are_refused_clearly():
     with pytest.raises(RuntimeError, match="constant"):
         compile(lambda x: x[0] * 2.0)(np.array([1.0]))
     assert isinstance(step, CompiledStep) and math.isfinite(step(np.array([2.0])))
+
+
+def test_sums_read_through_strided_views_add_in_eagers_order_bit_for_bit():
+    # A per-feature scale computed from parameters, used by every sample of a batch: each
+    # scale has many consumers, so its gradient is a column sum over a strided view of the
+    # contributions; a block of products summed in slices is one on the way forward.  Only
+    # + - * / and sums: the rule promises eager's numbers bit for bit, whatever the layout.
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((32, 3)), rng.standard_normal(32)
+    sigma = [Value(v) for v in (0.7, 1.3, 2.1)]
+    cs = (rng.uniform(-1, 1, 120) * 10.0 ** rng.uniform(-8, 8, 120)).tolist()
+
+    def loss_fn(X, y):
+        inv = [1 / s for s in sigma]
+        d = [Value.sum([inv[i] * x[i] for i in range(3)]) - t for x, t in zip(X, y)]
+        h = [sigma[0] * c for c in cs]
+        parts = [Value.sum(h[j * 40:(j + 1) * 40]) for j in range(3)]
+        return Value.sum([e * e for e in d]) + Value.sum(parts)
+
+    step = compile(loss_fn)
+    for _ in range(3):
+        for p in sigma:
+            p.grad = 0.0
+        got = step(X, y)
+        compiled = [p.grad for p in sigma]
+        for p in sigma:
+            p.grad = 0.0
+        eager = loss_fn([[Value(v) for v in r] for r in X], [Value(v) for v in y])
+        eager.backward()
+        assert got == eager.data and compiled == [p.grad for p in sigma]
+        for p in sigma:
+            p.data *= 1.01

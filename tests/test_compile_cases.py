@@ -789,3 +789,24 @@ def test_training_moves_no_part_of_what_the_loss_names():
             p.grad = 0.0
         assert not named.changed()
     assert step.traces == 1
+
+
+def test_an_array_the_loss_names_changed_in_place_is_seen():
+    # The same array object, other numbers: the trace took scale[1] as a constant.
+    w = Value(0.5)
+    scale = np.array([1.0, 2.0])
+
+    def loss_fn(x):
+        return (w * x[0] * scale[1]) ** 2
+
+    step = compile(loss_fn)
+    x = np.array([1.5])
+    step(x)
+    scale[1] = 4.0
+    w.grad = 0.0
+    got = step(x)
+    compiled = w.grad
+    w.grad = 0.0
+    eager = loss_fn([Value(1.5)])
+    eager.backward()
+    assert (got, compiled) == (eager.data, w.grad) and step.traces == 2

@@ -173,14 +173,15 @@ def test_backward_equals_grad_and_a_second_call_adds_the_same_contributions_agai
     expected = grad(out, leaves)
     out.backward()
     assert [v.grad for v in leaves] == pytest.approx(expected, rel=1e-15, abs=0)
+    first = [v.grad for v in leaves]
     out.backward()
     # The second call adds each leaf's contributions once more, in the same order: exactly
     # what a fresh graph gives whose leaves start at the first call's grads.  (Twice the first
     # grad holds only up to rounding relative to the contributions, which may cancel: x gets
     # three.)  A second call that counted interior nodes again would differ.
     x, y, z = fresh = [Value(a), Value(b), Value(c)]
-    for leaf, first in zip(fresh, expected):
-        leaf.grad = first
+    for leaf, g in zip(fresh, first):
+        leaf.grad = g
     f().backward()
     assert [v.grad for v in leaves] == [v.grad for v in fresh]
 

@@ -100,6 +100,8 @@ def _state(objects: list) -> tuple[tuple, list | None]:
             state.append(float(obj).hex())
         elif isinstance(obj, (int, np.integer)):
             state.append(int(obj))
+        elif isinstance(obj, np.ndarray):  # its numbers, bit for bit: changed in place too
+            state.append((obj.shape, obj.dtype.str, obj.tobytes()))
         elif _is_model(obj):
             shape = _skeleton(obj)
             try:
@@ -188,6 +190,11 @@ class NamedState:
     >>> lam[0] = 0.25
     >>> named.changed(), named.changed()
     (True, False)
+    >>> scale = np.array([1.0, 2.0])
+    >>> named = NamedState(lambda x: w * x[0] * scale[1])
+    >>> scale[1] = 3.0                     # in place: the same array, other numbers
+    >>> named.changed(), named.changed()
+    (True, False)
     """
 
     def __init__(self, fn: Callable):
@@ -206,12 +213,15 @@ class NamedState:
         self.state, found = _state(objects)
         self._skeleton = None if found is None else _Skeleton(found)
         self._objects = objects
+        # An array keeps its identity when its numbers change in place: those are compared.
+        self._arrays = [(a, a.tobytes()) for a in objects if isinstance(a, np.ndarray)]
 
     def changed(self) -> bool:
         """Whether the state differs from the one kept; the new one is kept if it does."""
         objects = reachable(self.fn)
         if (self._skeleton is not None and len(objects) == len(self._objects)
-                and all(map(is_, objects, self._objects)) and self._skeleton.unmoved()):
+                and all(map(is_, objects, self._objects)) and self._skeleton.unmoved()
+                and all(a.tobytes() == kept for a, kept in self._arrays)):
             return False
         before = self.state
         self._keep(objects)

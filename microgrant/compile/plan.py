@@ -175,10 +175,13 @@ def _grid(nodes: list, k: int, ins: dict):
 
 def _column_sums(block: np.ndarray) -> np.ndarray:
     # Sums down each column, adding rows one after another as Python's sum() and +=
-    # do: numpy reduces a (k, n) block row by row, except for a single column, which it
-    # would sum pairwise (a different order of additions), so that one is a running sum.
+    # do: numpy reduces a (k, n) block row by row when its columns sit side by side in
+    # memory; a single column, or a strided view whose rows sit side by side, it would sum
+    # pairwise (a different order of additions): a running sum, or a copy in row order.
     if block.shape[1] == 1 and block.shape[0] > 2:
         return np.cumsum(block[:, 0])[-1:]
+    if block.shape[1] > 1 and abs(block.strides[1]) != block.itemsize:
+        block = np.ascontiguousarray(block)
     return np.add.reduce(block, axis=0)
 
 
