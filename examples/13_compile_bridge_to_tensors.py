@@ -105,7 +105,7 @@ def torch_step(X, y):
 
 # What to install for each engine that is timed when it is there.
 OPTIONAL = {"micrograd 0.1.0": "pip install micrograd==0.1.0",
-            "PyTorch batched": "pip install torch (the CPU build)"}
+            "PyTorch batched": "pip install torch==2.13.0 (the CPU build)"}
 
 
 def main(n: int = 100, steps: int = 20, out: Path | None = None) -> dict:

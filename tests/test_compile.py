@@ -291,7 +291,7 @@ def test_new_labels_replay_without_tracing_again():
     assert step.traces == 1
     assert step.tape.input_checks == 2 * len(y)  # each label: finite, and -1 or +1
     assert step.tape.outcome_guards == step.tape.exact_guards == 0
-    assert "checks 20 numbers as loss_fn does" in step.describe()
+    assert "repeats loss_fn's 20 checks of its numbers" in step.describe()
 
 
 @pytest.mark.parametrize("bad, message", [

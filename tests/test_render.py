@@ -148,7 +148,7 @@ def test_hostile_labels_render_to_svg(label, view):
             assert any(shown.strip() in t for t in texts), (line, texts)
     assert "data 1.5" in texts
     # Tooltips (the value's, and in the backward view each edge's) keep the label exactly.
-    exact = label.replace("\t", " ").replace("\x07", "\ufffd").replace("\x00", "\ufffd") or "n0"
+    exact = label.replace("\t", " ").replace("\x07", "\ufffd").replace("\x00", "\ufffd") or "v1"
     tooltips = svg_tooltips(svg)
     assert any(f"): {exact} = 1.5" in t for t in tooltips), (exact, tooltips)
     if view == "backward":

@@ -12,8 +12,11 @@ import urllib.parse
 
 import pytest
 
-from microgrant import Value, topological_order, viz
+from microgrant import Value, cli, topological_order, viz
+from microgrant.nn import MLP
 from microgrant.viz import format_number
+from microgrant.viz.text import display_names
+from microgrant.viz.trace import Trace
 
 # ---- numbers ---------------------------------------------------------------------------------
 
@@ -167,12 +170,12 @@ def test_backward_dot_of_x_times_x_has_two_edges():
     x = Value(3.0, label="x")
     y = x * x
     expected = HEADER + f"""\
-  n0 [id="n0", shape="plain", tooltip="{LEAF}: x = 3, dn1/dx = 6; x.grad = 0 {NOT_YET}", label=<<table border="0" {TABLE} bgcolor="#d4efd4"><tr><td><b>x</b></td><td>data 3</td><td>grad 6</td>{not_yet()}</tr></table>>];
+  n0 [id="n0", shape="plain", tooltip="{LEAF}: x = 3, d(x × x)/dx = 6; x.grad = 0 {NOT_YET}", label=<<table border="0" {TABLE} bgcolor="#d4efd4"><tr><td><b>x</b></td><td>data 3</td><td>grad 6</td>{not_yet()}</tr></table>>];
   n1_op [id="n1_op", {MUL}];
   n0 -> n1_op [id="n1_in0", dir="back", label=<local 3<br/>3 × 1 = 3>, tooltip="d(a * b)/da = b; contributes local 3 × upstream grad 1 = 3 to the grad of x"];
   n0 -> n1_op [id="n1_in1", dir="back", label=<local 3<br/>3 × 1 = 3>, tooltip="d(a * b)/db = a; contributes local 3 × upstream grad 1 = 3 to the grad of x"];
   n1_op -> n1 [id="n1_out", dir="back"];
-  n1 [id="n1", shape="plain", tooltip="output (the value being differentiated): n1 = 9, dn1/dn1 = 1", label=<<table border="2" {TABLE} bgcolor="#ffe08a"><tr><td><font color="#777777">n1</font></td><td>data 9</td><td>grad 1</td></tr></table>>];
+  n1 [id="n1", shape="plain", tooltip="output (the value being differentiated): x × x = 9, d(x × x)/d(x × x) = 1", label=<<table border="2" {TABLE} bgcolor="#ffe08a"><tr><td><font color="#777777">x × x</font></td><td>data 9</td><td>grad 1</td></tr></table>>];
 }}
 """
     assert viz.to_dot(y, view="backward") == expected
@@ -341,7 +344,7 @@ def test_draw_keeps_the_values_nearest_the_output_and_says_what_it_left_out():
     assert drawing.omitted == 1 + 600 + 600 - 100
     assert f"{drawing.omitted:,} more values not drawn" in drawing.source
     assert "max_nodes=None" in drawing.source
-    assert "x0" not in drawing.source  # the leaves are furthest from the output
+    assert "<b>x0</b>" not in drawing.source  # the leaves are furthest from the output
     svg = drawing.pipe("svg").decode()
     assert "more values not drawn" in svg
     everything = viz.draw(total, max_nodes=None)
@@ -497,12 +500,12 @@ def test_explain_writes_each_chain_rule_step():
     ]
 
 
-def test_explain_names_unlabelled_values_by_id_and_keeps_tiny_numbers():
+def test_explain_names_unlabelled_values_by_expression_and_keeps_tiny_numbers():
     x = Value(-30.0, label="x")
     y = x.sigmoid()
     text = viz.explain(y)
-    assert "n1 = σ(x) = σ(-30) = 9.358e-14" in text
-    assert "dn1/dx = 9.358e-14" in text
+    assert "  σ(x) = σ(-30) = 9.358e-14" in text
+    assert "d(σ(x))/dx = 9.358e-14" in text
     assert "0.0000" not in text
 
 
@@ -865,10 +868,10 @@ def test_explain_writes_one_minus_sign_and_no_doubled_parentheses():
     loss = -d.log()
     loss.label = "J"
     text = viz.explain(loss)
-    assert "1 - ŷ = 1 - ŷ = 1 - 0.25 = 0.75" in text
+    assert "  1 - ŷ = 1 - 0.25 = 0.75" in text
     assert "log(1 - ŷ)" in text and "((" not in text
     assert "\u2212" not in text
-    assert "J = -n3 = -(-0.2877) = 0.2877" in text
+    assert "J = -log(1 - ŷ) = -(-0.2877) = 0.2877" in text
 
 
 def test_a_name_that_is_one_piece_is_not_parenthesised_as_an_operand():
@@ -880,5 +883,147 @@ def test_a_name_that_is_one_piece_is_not_parenthesised_as_an_operand():
     minus_y = Value(-1.0, label="-y")
     out = (log_d * 2) + minus_y * y_hat.log()
     text = viz.explain(out)
-    assert "= log(1 - ŷ) × 2 = " in text
-    assert "(-y) × n" in text  # a leading minus is parenthesised, as a negative number is
+    assert "  log(1 - ŷ) × 2 = (-0.2877) × 2 = " in text
+    assert "(-y) × log(ŷ)" in text  # a leading minus is parenthesised, as a negative is
+
+
+# ---- each thing said once, and names a learner can read ------------------------------------
+
+
+def lecture_neuron():
+    """micrograd's lecture neuron, each piece labelled with the text that made it."""
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    x1w1 = x1 * w1
+    x1w1.label = "x1*w1"
+    x2w2 = x2 * w2
+    x2w2.label = "x2*w2"
+    x1w1x2w2 = x1w1 + x2w2
+    x1w1x2w2.label = "x1*w1 + x2*w2"
+    n = x1w1x2w2 + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    return o
+
+
+def test_a_value_labelled_as_its_own_expression_is_written_once():
+    y_hat = Value(0.25, label="ŷ")
+    d = 1 - y_hat
+    d.label = "1 - ŷ"
+    log_d = d.log()
+    log_d.label = "log(1 - ŷ)"
+    J = -log_d
+    J.label = "J"
+    text = viz.explain(J)
+    assert "\n  1 - ŷ = 1 - 0.25 = 0.75\n" in text
+    assert "\n  log(1 - ŷ) = log(0.75) = -0.2877\n" in text
+    assert "step 3: 1 - ŷ, with dJ/d(1 - ŷ) = " in text
+    assert "1 - ŷ = 1 - ŷ" not in text and "log(1 - ŷ) = log(1 - ŷ)" not in text
+    # A label that says something else keeps both: name = expression = numbers.
+    assert "\n  J = -log(1 - ŷ) = -(-0.2877) = 0.2877\n" in text
+    assert "step 1: J = -log(1 - ŷ), with dJ/dJ = 1" in text
+
+
+def test_a_label_written_with_ascii_operators_is_its_expression_too():
+    o = lecture_neuron()
+    equations = [s.equation.splitlines()[0] for s in viz.backward_steps(o)]
+    assert equations[:2] == ["step 1: o = tanh(n), with do/do = 1",
+                             "step 2: n = (x1*w1 + x2*w2) + b, with do/dn = 0.5"]
+    assert equations[2] == "step 3: x1*w1 + x2*w2, with do/d(x1*w1 + x2*w2) = 0.5"
+    assert sorted(equations[3:]) == ["step 4: x1*w1, with do/d(x1*w1) = 0.5",
+                                     "step 5: x2*w2, with do/d(x2*w2) = 0.5"]
+    text = viz.explain(o)
+    assert "\n  x1*w1 = 2 × (-3) = -6\n" in text
+    assert "x1*w1 + x2*w2 = x1*w1 + x2*w2" not in text
+    # The stepper's steps are those same texts.
+    texts = [step["text"] for step in viz.stepper(o).data["steps"]]
+    assert texts[3].startswith("step 3: x1*w1 + x2*w2, with")
+    assert not any("x1*w1 + x2*w2 = x1*w1 + x2*w2" in t for t in texts)
+
+
+def test_a_stale_graph_says_a_self_named_value_once():
+    w = Value(2.0, label="w")
+    y = w * 3
+    y.label = "w × 3"
+    w.data = 1.0
+    lines = viz.explain(y).splitlines()
+    assert "  w × 3 = 6 was computed before; w × 3 now gives 1 × 3 = 3" in lines
+
+
+def test_unlabelled_values_are_named_by_their_expression_when_it_is_short():
+    x, w, b = Value(2.0, label="x"), Value(-0.5, label="w"), Value(0.25, label="b")
+    f = (x * w + b).tanh()
+    f.label = "f"
+    text = viz.explain(f)
+    assert "\n  x × w = 2 × (-0.5) = -1\n" in text
+    assert "\n  (x × w) + b = (-1) + 0.25 = -0.75\n" in text
+    assert "df/d(x × w) += " in text
+    assert re.search(r"\bn\d", text) is None  # no drawing ids in the text
+
+
+def test_the_other_unlabelled_values_are_numbered_in_the_order_shown():
+    # As the command line builds "tanh(x1*w1 + x2*w2 + b)": only the names are labelled.
+    x1, w1, x2, w2 = (Value(v, label=k) for k, v in
+                      (("x1", 2.0), ("w1", -3.0), ("x2", 0.0), ("w2", 1.0)))
+    b = Value(6.88, label="b")
+    f = (x1 * w1 + x2 * w2 + b).tanh()
+    text = viz.explain(f)
+    forward = text.split("Backward pass")[0]
+    assert "  v1 = (x1 × w1) + (x2 × w2) = (-6) + 0 = -6\n" in forward
+    assert "  v2 = v1 + b = (-6) + 6.88 = 0.88\n" in forward
+    assert "  out = tanh(v2) = tanh(0.88) = 0.7064\n" in forward
+    assert re.search(r"\bn\d", text) is None
+    trace = Trace(f)
+    names = display_names(trace)
+    made = [names[v] for v in trace.values if re.fullmatch(r"v\d+", names[v])]
+    assert made == ["v1", "v2"]
+    assert len(set(names.values())) == len(names)  # every value told apart
+    # The drawings keep their ids; only what they show changed.
+    dot = viz.to_dot(f)
+    assert [trace.ids[v] for v in trace.values] == [f"n{i}" for i in range(len(trace.values))]
+    assert f'{trace.ids[f]} [id="{trace.ids[f]}"' in dot
+    assert cells(dot, trace.ids[f])[0] == "out"
+
+
+def test_generated_names_stay_unique_and_never_take_a_users_label():
+    a = Value(1.0, label="a")
+    first, second = a * a, a * a  # the same expression twice
+    v1 = Value(2.0, label="v1")  # a user's own label that looks generated
+    out = (first + second + v1).tanh().tanh().tanh()
+    trace = Trace(out)
+    names = display_names(trace)
+    # One is a × a, the other numbered: v1 is the user's, so it is v2.
+    assert {names[first], names[second]} == {"a × a", "v2"}
+    assert names[v1] == "v1"
+    assert len(set(names.values())) == len(names)
+    assert names[out] == "out"
+
+
+def test_a_net_with_an_unlabelled_loss_opens_on_a_readable_name(tmp_path):
+    model = MLP(2, [3, 1], seed=0)
+    X = [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0], [0.5, 0.5]]
+    y = [1.0, 0.0, 1.0, 0.0, 1.0]
+    loss = sum((model(x) - t) ** 2 for x, t in zip(X, y))
+    trace = Trace(loss)
+    names = display_names(trace)
+    assert names[loss] == "out"
+    assert not any(re.fullmatch(r"n\d+", n) for n in names.values())
+    data = stepper_data(viz.save_stepper(loss, tmp_path / "s.html").read_text("utf-8"))
+    assert data["steps"][0]["name"] == "out"
+    # A weight used by every sample is drawn once in full and copied; a copy shows the
+    # weight's name, not the drawing's id.
+    dot = viz.to_dot(loss, view="backward")
+    copies = [line for line in dot.splitlines() if "_at_n" in line and "label=" in line]
+    assert copies
+    assert not any(re.search(r"\(n\d+\)", line.split("label=")[1]) for line in copies)
+
+
+def test_the_command_line_graph_names_what_it_made_readably(capsys, tmp_path):
+    assert cli.main(["graph", "tanh(x*w + b)", "x=2", "w=-0.5", "b=0.25",
+                     "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "\n  x × w = 2 × (-0.5) = -1\n" in printed
+    assert "\n  (x × w) + b = (-1) + 0.25 = -0.75\n" in printed
+    assert re.search(r"\bn\d", printed) is None  # no drawing ids (n2, n4) as names

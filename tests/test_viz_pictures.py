@@ -453,9 +453,11 @@ def test_a_long_chain_is_wrapped_into_columns_that_read_in_order():
     pic = picture(drawing)
     assert pic.loose_ends() == []
     # each column ends at a note naming the value that heads the next column
-    notes = re.findall(r'^  (n\d+)_next \[id="n\d+_next".*label=<(n\d+): at the top of the next '
-                       r"column>", source, flags=re.M)
-    assert len(notes) == columns - 1 and all(a == b for a, b in notes)
+    traced = trace.Trace(v)
+    names = {traced.ids[u]: name for u, name in viz.text.display_names(traced).items()}
+    notes = re.findall(r'^  (n\d+)_next \[id="n\d+_next".*label=<([^<>]+): at the top of the '
+                       r"next column>", source, flags=re.M)
+    assert len(notes) == columns - 1 and all(names[a] == b for a, b in notes)
     heads = [pic.centre(a)[0] for a, _ in notes]
     assert heads == sorted(heads)  # the columns left to right, in reading order
     for a, _ in notes:  # and the value it names at the top of the next column

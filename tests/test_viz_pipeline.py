@@ -306,7 +306,7 @@ def test_a_backward_step_shows_itself_in_a_notebook():
     y.label = "y"
     step = viz.backward_steps(y)[1]
     shown = step._repr_html_()
-    assert "step 2: n1 = x × x" in shown
+    assert "step 2: x × x, with dy/d(x × x) = " in shown
     assert "<svg" not in shown  # a sanitizer would leave its text as a soup of labels
     data = re.search(r"<img src='data:image/svg\+xml;charset=utf-8,([^']+)'", shown).group(1)
     svg = urllib.parse.unquote(data)

@@ -472,8 +472,9 @@ class CompiledStep:
         else:
             lines.append(summary + "no guards: the graph does not depend on the data.")
         if tape.input_checks:
-            lines.append(f"Each call also checks {tape.input_checks:,} numbers as loss_fn "
-                         f"does (a loss's targets), all at once.")
+            lines.append(f"Each call also repeats loss_fn's {tape.input_checks:,} checks of its "
+                         f"numbers (a loss checks each target: finite, a valid label), all "
+                         f"at once.")
         return "\n".join(lines)
 
     def check(self, *args) -> CheckReport:

@@ -260,7 +260,8 @@ def _name_cell(p: _Picture, v: Value, kind: str) -> str:
         return f"<td><b>{html(shorten(p.names[v], NAME_LIMIT))}</b></td>"
     if kind == "constant":
         return "<td><i>const</i></td>"
-    return f'<td><font color="{MUTED}">{p.trace.ids[v]}</font></td>'
+    # A name text made up (``x × w``, ``v3``), in grey: the user gave this value none.
+    return f'<td><font color="{MUTED}">{html(shorten(p.names[v], NAME_LIMIT))}</font></td>'
 
 
 def _grad_cells(p: _Picture, v: Value) -> tuple[list[str], str]:
@@ -346,14 +347,13 @@ def _value_node(p: _Picture, v: Value, highlighted: bool) -> str:
 
 def _copy_node(p: _Picture, v: Value, copy_id: str, highlighted: bool) -> str:
     """A small stand-in for a value used by many ops, at one of its further uses."""
-    vid = p.trace.ids[v]
     fill = STYLE[p.trace.kind(v)][0]
     name = html(shorten(p.names[v], NAME_LIMIT))
     pairs = [("id", copy_id), ("shape", "box"), ("style", "dashed,filled,rounded"),
              ("fillcolor", fill), ("fontsize", "10"),
-             ("tooltip", f"{p.tip_name(v)} again: drawn in full once ({vid}); it is used by "
+             ("tooltip", f"{p.tip_name(v)} again: drawn in full once; it is used by "
                          f"{p.trace.uses(v)} ops, so each further use points to a copy"),
-             ("label", Html(f"{name} <font color=\"{MUTED}\">({vid})</font>"))]
+             ("label", Html(name))]
     if highlighted:
         pairs += [("color", HIGHLIGHT), ("penwidth", "2.5")]
     return node_line(copy_id, pairs)

@@ -51,9 +51,10 @@ function mgView(S) {
     view.cy = h >= full.h ? full.y + full.h / 2
       : Math.min(full.y + full.h - h / 2, Math.max(full.y + h / 2, view.cy));
     var tx = s.w / 2 - (view.cx - full.x) * view.k, ty = s.h / 2 - (view.cy - full.y) * view.k;
-    svg.style.transform = "matrix(" + [view.k, 0, 0, view.k, tx, ty].map(function (n) {
-      return +n.toFixed(4);
-    }).join(", ") + ")";
+    // The scale as it is: toGraph divides by view.k, and a scale rounded here would put a
+    // box thousands of units away off by a fraction of a unit.
+    svg.style.transform = "matrix(" + [view.k, 0, 0, view.k, +tx.toFixed(4), +ty.toFixed(4)]
+      .join(", ") + ")";
     ui.zoom.textContent = Math.round(view.k / NATURAL * 100) + "%";
     if (S.drawViewport) { S.drawViewport(); }
   };

@@ -7,7 +7,8 @@ Everything a picture, a step or the stepper page *says* is written here, from a
   never ``0.0000``;
 * `display_names`: each value's name in text: its label (``L1.n2.z``), with the sample it was
   made for where labels repeat (``L1.n2.z[3]``), a net's input as ``x1[3]``, a constant's
-  number, or its id (``n7``); worked out once per trace and digits;
+  number, a short expression (``x × w``), or ``out``, ``v1``, ``v2``, ...; worked out once
+  per trace and digits;
 * `expression` and `equations`: how a value was computed (``a × b``) and each chain-rule step
   written out, one line per edge, as the course notes do;
 * `explain`: the forward pass and the whole backward pass as text;
@@ -31,7 +32,7 @@ from .structure import SHARED, structure_of
 from .trace import Trace, check_root
 
 __all__ = ["format_number", "factor", "as_ratio_part", "display_names", "expression",
-           "formula", "equations", "explain", "shorten", "check_digits", "stale_lines"]
+           "formula", "defined", "equations", "explain", "shorten", "check_digits", "stale_lines"]
 
 
 def format_number(x, digits: int = 4) -> str:
@@ -118,13 +119,21 @@ def display_names(trace: Trace, digits: int = 4) -> dict[Value, str]:
     once per sample), each is told apart by the sample it was made for, ``L1.n2.z[3]``, or,
     without samples, by its id, ``x[n0]``.  A net's unlabelled input is named as the weight
     that multiplies it says (``x1``, ``x1[3]`` for sample 3's), an unlabelled constant by its
-    number, any other unlabelled value by its id (``n7``).  Worked out once per trace and
-    ``digits`` (kept in ``trace.derived``): every stage of one call reads the same dict.
+    number.  Any other unlabelled value is named by its expression where that is short and
+    unique (``x × w``); else the output is ``out`` and the rest ``v1``, ``v2``, ... in the
+    order they are shown (the drawings' ids, ``n7``, are left to the drawings).  Worked out
+    once per trace and ``digits`` (kept in ``trace.derived``): every stage of one call reads
+    the same dict.
 
     >>> from microgrant import Value
     >>> a, b = Value(1.0, label="x"), Value(2.0, label="x")
     >>> sorted(display_names(Trace(a * b * 3)).values())
-    ['3', 'n2', 'n4', 'x[n0]', 'x[n1]']
+    ['3', 'out', 'x[n0]', 'x[n0] × x[n1]', 'x[n1]']
+    >>> w, x = Value(0.5, label="w"), Value(2.0, label="x")
+    >>> h = ((w * x).tanh() + w).exp() + 1
+    >>> t = Trace(h)
+    >>> [display_names(t)[v] for v in t.order]
+    ['w × x', 'tanh(w × x)', 'tanh(w × x) + w', 'v1', 'out']
     """
     key = ("names", digits)
     found = trace.derived.get(key)
@@ -160,12 +169,45 @@ def _names(trace: Trace, digits: int) -> dict[Value, str]:
         elif v.grad is None and not v.inputs:
             names[v] = format_number(v.data, digits)
         else:
-            names[v] = trace.ids[v]
+            names[v] = ""  # named below, once every labelled value has its name
     for v in given:
         # Two values of one sample, or of none, still share a name: their ids tell them apart.
         if uses[given[v]] > 1 and (not names[v] or wanted[names[v]] > 1):
             names[v] = f"{given[v]}[{trace.ids[v]}]"
+    _name_unlabelled(trace, names, digits)
     return names
+
+
+EXPRESSION_NAME_LIMIT = 16
+"""The longest expression an unlabelled value is named by (``x × w``); a longer one would
+crowd every ``dL/d(...)`` it appears in, so the value gets a short name instead."""
+
+
+def _name_unlabelled(trace: Trace, names: dict[Value, str], digits: int) -> None:
+    """Names each value still without one: by its expression when that is short, unique and
+    made of names a learner reads (``x × w``); else the output ``out``, any other ``v1``,
+    ``v2``, ... numbered in the order the values are shown (the ids' order)."""
+    taken = set(names.values())
+    numbered: set[Value] = set()  # named by a number: no name is written from theirs
+    count = 0
+    for v in trace.values:
+        if names[v]:
+            continue
+        name = ""
+        if v.inputs and not any(x in numbered for x in v.inputs):
+            name = expression(v, names, digits)
+            if len(name) > EXPRESSION_NAME_LIMIT or name in taken:
+                name = ""
+        if not name and v is trace.root and "out" not in taken:
+            name = "out"
+        if not name:
+            numbered.add(v)
+            count += 1
+            while f"v{count}" in taken:
+                count += 1  # a label already says v3: the next free number
+            name = f"v{count}"
+        names[v] = name
+        taken.add(name)
 
 
 _OWN_PARENTHESES: dict[tuple[str, int], bool] = {}
@@ -193,7 +235,7 @@ def expression(node: Value, names: dict, digits: int = 4, numbers_too: bool = Fa
     >>> t = Trace(a.tanh() * a)
     >>> names = display_names(t)
     >>> expression(t.root, names), expression(t.root, names, numbers_too=True)
-    ('n1 × a', '(-0.964) × (-2)')
+    ('tanh(a) × a', '(-0.964) × (-2)')
     >>> y_hat = Value(0.25, label="ŷ")
     >>> d = 1 - y_hat; d.label = "1 - ŷ"
     >>> expression(d, display_names(Trace(d))), expression(d.log(), {d: "1 - ŷ"})
@@ -208,6 +250,31 @@ def expression(node: Value, names: dict, digits: int = 4, numbers_too: bool = Fa
     else:
         args = [names[x] if plain else _grouped(names[x]) for x in node.inputs]
     return op.write(args, arg).replace("\u2212", "-")
+
+
+# What two ways of writing one formula may differ in: spacing, and ASCII for the symbols.
+_SAME_TEXT = str.maketrans({" ": "", "\u2212": "-", "*": "×", "/": "÷"})
+
+
+def defined(node: Value, names: dict, digits: int = 4) -> str:
+    """``name = expression``, how ``node`` was made, with the name said once where it is the
+    expression itself (a label ``1 - ŷ`` on ``1 - ŷ``, ``x1*w1`` on ``x1 × w1``).
+
+    Every equation that defines a value starts with this: the forward pass, each backward
+    step, a stale graph's lines.
+
+    >>> from microgrant import Value
+    >>> y_hat = Value(0.25, label="ŷ")
+    >>> d = 1 - y_hat; d.label = "1 - ŷ"
+    >>> e = d * 2; e.label = "e"
+    >>> names = display_names(Trace(e))
+    >>> defined(d, names), defined(e, names)
+    ('1 - ŷ', 'e = (1 - ŷ) × 2')
+    """
+    name, written = names[node], expression(node, names, digits)
+    if name.replace("**", "^").translate(_SAME_TEXT) == written.translate(_SAME_TEXT):
+        return name
+    return f"{name} = {written}"
 
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -301,7 +368,7 @@ def _equations(trace: Trace, names: dict, digits: int) -> list[str]:
         op = OPS[node.op]
         n = as_ratio_part(names[node])
         g = step.upstream
-        lines = [f"step {step.index + 1}: {names[node]} = {expression(node, names, digits)}, "
+        lines = [f"step {step.index + 1}: {defined(node, names, digits)}, "
                  f"with d{r}/d{n} = {format_number(g, digits)}{warning}"]
         for i, (x, d, c) in enumerate(zip(node.inputs, step.local_grads, step.contributions)):
             if c is None:
@@ -349,7 +416,7 @@ def stale_lines(trace: Trace, names: dict, digits: int = 4, limit: int = 5) -> l
     lines = [_stale_headline(trace, names)]
     for node, now in stale.nodes[:limit]:
         lines.append(f"  {names[node]} = {format_number(node.data, digits)} was computed "
-                     f"before; {names[node]} = {expression(node, names, digits)} now gives "
+                     f"before; {defined(node, names, digits)} now gives "
                      f"{expression(node, names, digits, numbers_too=True)} = "
                      f"{format_number(now, digits)}")
     if len(stale.nodes) > limit:
@@ -409,8 +476,10 @@ def _leaf_lines(trace: Trace, names: dict, digits: int) -> list[str]:
 def explain(root: Value, digits: int = 4) -> str:
     """The forward pass and the chain rule written out, one line per operation and per edge.
 
-    Values are named by their labels; a value without one is named by its id in the
-    drawings (``n3``), a constant by its number.
+    Values are named by their labels; a value without one by its expression where that is
+    short (``x × w``), else ``out`` for the output and ``v1``, ``v2``, ... for the rest; a
+    constant by its number.  A value whose label is its expression (``1 - ŷ``) is written
+    once: ``1 - ŷ = 1 - 0.25 = 0.75``.
 
     A graph whose numbers changed after it was computed (``w.data -= lr * w.grad`` after
     ``backward()``) no longer adds up: its ``y`` was computed from a ``w`` that is gone.
@@ -454,7 +523,7 @@ def explain(root: Value, digits: int = 4) -> str:
         return "\n".join(stale_lines(trace, names, digits))
     lines = ["Forward pass:"]
     for node in trace.order:
-        lines.append(f"  {names[node]} = {expression(node, names, digits)} = "
+        lines.append(f"  {defined(node, names, digits)} = "
                      f"{expression(node, names, digits, numbers_too=True)} = "
                      f"{format_number(node.data, digits)}")
     lines.append(f"Backward pass (the chain rule, from {names[root]} back to the leaves):")
