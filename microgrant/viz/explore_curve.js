@@ -1,13 +1,16 @@
 /* Beside the network: the output's decision boundary with the data points (a point opens its
-   sample), and the loss and accuracy curves with the shown snapshot marked (a click jumps). */
+   sample), on axes in the data's numbers, with a legend naming each class by its colour; and the
+   loss and accuracy curves with the shown snapshot marked (a click jumps). */
 (function (M) {
   "use strict";
   M.epochOf = function (P, si) { var e = P.snapshots[si].epoch; return e === null || e === undefined ? si : e; };
   M.buildSide = function (view, side) {
     var P = view.P, out = M.el("div", "mgx-panel mgx-output", side);
     M.el("h4", "", out, P.grid ? "Output: decision boundary and the data" : "Output per sample (bars) and the targets");
-    var cv = M.el("canvas", "", out); cv.width = 240; cv.height = P.grid ? 240 : 80;
+    var plot = M.el("div", P.grid ? "mgx-plot mgx-withaxes" : "mgx-plot", out), cv = M.el("canvas", "", plot); cv.width = 240; cv.height = P.grid ? 240 : 80;
     view.outCanvas = cv;
+    if (P.grid) M.axes(P, plot, cv);
+    M.legend(P, out);
     cv.addEventListener("click", function (ev) {
       var r = cv.getBoundingClientRect(), best = null, bd = 1e9;
       P.X.forEach(function (x, n) {
@@ -27,6 +30,44 @@
       view.show(best);
     });
   };
+  M.ticks = function (lo, hi) {  /* round values across an axis, 1, 2 or 5 times a power of ten apart: [fraction, value] */
+    var rough = (hi - lo) / 4, unit = Math.pow(10, Math.floor(Math.log10(rough))), out = [];
+    var step = [1, 2, 5, 10].map(function (m) { return m * unit; }).filter(function (st) { return st >= rough; })[0];
+    for (var v = Math.ceil(lo / step) * step; v <= hi; v += step) out.push([(v - lo) / (hi - lo), Math.abs(v) < step / 1e6 ? 0 : v]);
+    return out;
+  };
+  M.axes = function (P, plot, cv) {  /* the plane's extent, in the data's numbers, on both axes */
+    var g = P.grid, left = 45, top = 1, f = function (v) { return M.fmt(v, 3); };  /* the canvas's content box: inside the padding and its 1px border */
+    M.ticks(g.x0, g.x1).forEach(function (t) {
+      var tx = M.el("div", "mgx-tick mgx-xtick", plot, f(t[1])), x = left + t[0] * cv.width;
+      tx.style.left = x + "px"; tx.style.top = (cv.height + 6) + "px"; tx.style.transform = "translateX(-50%)";
+      var mark = M.el("div", "mgx-mark", plot); mark.style.left = x + "px"; mark.style.top = (cv.height + 2) + "px"; mark.style.width = "1px"; mark.style.height = "4px";
+    });
+    M.ticks(g.y0, g.y1).forEach(function (t) {
+      var ty = M.el("div", "mgx-tick mgx-ytick", plot, f(t[1])), y = top + (1 - t[0]) * cv.height;
+      ty.style.right = (cv.width + 8) + "px"; ty.style.top = y + "px"; ty.style.transform = "translateY(-50%)";
+      var mark = M.el("div", "mgx-mark", plot); mark.style.left = (left - 5) + "px"; mark.style.top = y + "px"; mark.style.width = "4px"; mark.style.height = "1px";
+    });
+    cv.title = "the input plane: " + M.planeText(P);
+    var ax = M.el("div", "mgx-axis", plot, P.input_names[0] + " →"); ax.style.left = (left + cv.width / 2) + "px"; ax.style.top = (cv.height + 17) + "px"; ax.style.transform = "translateX(-50%)";
+    var ay = M.el("div", "mgx-axis", plot, P.input_names[1] + " →"); ay.style.left = "2px"; ay.style.top = (cv.height / 2) + "px"; ay.style.transform = "translate(-25%, -50%) rotate(-90deg)";
+  };
+  M.classNames = function (P) {  /* [the blue class, the orange class] in the targets' own values */
+    var seen = {}, pos = [], neg = [], f = function (v) { return M.fmt(v, P.digits); };
+    P.y.forEach(function (v) { if (!seen[v]) { seen[v] = true; ((P.threshold === null ? v === 0 : v > P.threshold) ? pos : neg).push(v); } });
+    pos.sort(function (a, b) { return a - b; }); neg.sort(function (a, b) { return a - b; });
+    var name = function (vals, other) { return vals.length <= 3 ? "y = " + vals.map(f).join(" or ") : other; };
+    return P.threshold === null ? [name(pos, "y = 0"), name(neg, "y ≠ 0")] : [name(pos, "y > " + f(P.threshold)), name(neg, "y ≤ " + f(P.threshold))];
+  };
+  M.legend = function (P, out) {  /* which colour is which class, and what the background and rings say */
+    var names = M.classNames(P), row = M.el("div", "mgx-legend", out);
+    [[names[0], "#0877bd"], [names[1], "#f59322"]].forEach(function (c) {
+      var item = M.el("span", "mgx-class", row), dot = M.el("span", "mgx-dot", item); dot.style.background = c[1]; M.el("span", "", item, c[0]);
+    });
+    var wrong = M.el("span", "", row), ring = M.el("span", "mgx-dot", wrong); ring.style.background = "#ddd"; ring.style.borderColor = "#000"; M.el("span", "", wrong, "black ring: the net gets it wrong");
+    M.el("div", "mgx-note", out, P.grid ? "Background: the net's prediction at each point of the plane (blue: " + names[0] + ", orange: " + names[1] + "; deeper colour, surer); the decision boundary is where it turns." :
+      "Bars: the net's output score per sample (up: " + names[0] + ", down: " + names[1] + "); dots: the targets.");
+  };
   M.toCanvas = function (view, x, n) {
     var g = view.P.grid, cv = view.outCanvas;
     if (!g) return [(n + 0.5) * cv.width / view.P.X.length, cv.height / 2];
@@ -40,8 +81,8 @@
     var P = view.P, cv = view.outCanvas, ctx = cv.getContext("2d");
     var positive = function (n) { return P.threshold === null ? P.y[n] === 0 : P.y[n] > P.threshold; };
     if (P.grid) {
-      var RES = view.res, out = M.gridValues(view, view.si).layers[P.layers.length - 1], m = 1e-12, scores = new Float64Array(RES * RES), p;
-      var tmp = view.tmpCanvas || (view.tmpCanvas = document.createElement("canvas"));
+      var RES = view.outRes || (view.outRes = M.outputRes(P)), out = M.gridValues(view, view.si, RES).layers[P.layers.length - 1], m = 1e-12, scores = new Float64Array(RES * RES), p;
+      var tmp = view.tmpCanvas || (view.tmpCanvas = document.createElement("canvas"));  /* a fine grid, drawn smoothed: no blocks */
       if (!view.tmpImage) { tmp.width = RES; tmp.height = RES; view.tmpImage = tmp.getContext("2d").createImageData(RES, RES); }
       for (p = 0; p < scores.length; p++) {
         var s = out[0][p] - (P.threshold === null ? 0 : P.threshold);
@@ -50,7 +91,7 @@
       }
       for (p = 0; p < scores.length; p++) M.put(view.tmpImage.data, p, (scores[p] > 0 ? 0.25 : -0.25) + 0.55 * scores[p] / m);  /* the boundary is where the colour flips */
       tmp.getContext("2d").putImageData(view.tmpImage, 0, 0);
-      ctx.imageSmoothingEnabled = true; ctx.drawImage(tmp, 0, 0, cv.width, cv.height);
+      ctx.imageSmoothingEnabled = true; ctx.imageSmoothingQuality = "high"; ctx.drawImage(tmp, 0, 0, cv.width, cv.height);
     } else { ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, cv.width, cv.height); }
     P.X.forEach(function (x, n) {
       var p = M.toCanvas(view, x, n), pass = M.pass(view, view.si, n), s = M.score(P, pass.fw.a[pass.fw.a.length - 1]);

@@ -25,8 +25,8 @@
     P.X.forEach(function (_, n) { M.el("option", "", view.sampleSel, "sample " + (n + 1)).value = n; });
     view.sampleSel.addEventListener("change", function () { view.sample = view.sampleSel.value === "batch" ? null : +view.sampleSel.value; view.redraw(); });
     button(bar, "Pin for comparing", "compare the shown snapshot with another", function () { view.pin = view.si; view.redraw(); });
-    var main = M.el("div", "mgx-main", live), net = M.el("div", "mgx-net", main), side = M.el("div", "mgx-side", main);
-    M.layoutNet(view, net); M.buildSide(view, side);
+    var main = M.el("div", "mgx-main", live), left = M.el("div", "mgx-left", main), net = M.el("div", "mgx-net", left), side = M.el("div", "mgx-side", main);
+    M.layoutNet(view, net); M.netLegend(view, left); M.buildSide(view, side);
     var sp = M.el("div", "mgx-panel mgx-stepbox", side); M.el("h4", "", sp, "Backprop, neuron by neuron");
     var sb = M.el("div", "mgx-bar", sp);
     button(sb, "◀ back a step", "previous neuron (p)", function () { view.move(-1); }); button(sb, "next neuron ▶", "next neuron (n)", function () { view.move(1); });
@@ -67,7 +67,7 @@
     view.push = function (snaps, curve) {  /* live: snapshots sent by fit as it trains */
       var recorded = P.snapshots.filter(function (s) { return s.epoch !== null && s.epoch !== undefined; });
       if (recorded.length !== P.snapshots.length) P.steps = {};  /* they belonged to the model before training */
-      P.snapshots = recorded.concat(snaps);
+      P.snapshots = recorded.concat(snaps); view.cache = {}; view.gridCache = {};  /* a snapshot's index may now hold another */
       P.curve = curve; if (view.following) view.show(P.snapshots.length - 1); else view.show(view.si);
     };
     view.bench = function (frames, done) {  /* frames a second while scrubbing, measured by the page itself */

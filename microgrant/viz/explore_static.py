@@ -26,7 +26,7 @@ from .embed import MAKE_LIVE
 from .explore_data import Net, forward, health
 from .text import format_number
 
-__all__ = ["fallback_html", "overview_png", "summary_text", "colours", "png_bytes",
+__all__ = ["fallback_html", "overview_png", "summary_text", "colours", "png_bytes", "class_names",
            "HEATMAP_POINTS", "MAX_DRAWN"]
 
 HEATMAP_POINTS = 40
@@ -198,6 +198,27 @@ def summary_text(payload: dict, weights: list[tuple]) -> str:
     return "\n".join(lines)
 
 
+def class_names(payload: dict) -> tuple[str, str]:
+    """How the page names the blue and the orange class: by the targets' own values.
+
+    >>> class_names({"y": [0.0, 1.0, 1.0], "threshold": 0.0, "digits": 4})
+    ('y = 1', 'y = 0')
+    """
+    threshold, digits = payload["threshold"], payload["digits"]
+    values = sorted(set(payload["y"]))
+    blue = [v for v in values if (v == 0 if threshold is None else v > threshold)]
+    orange = [v for v in values if v not in blue]
+
+    def name(group: list, other: str) -> str:
+        return "y = " + " or ".join(format_number(v, digits) for v in group) \
+            if len(group) <= 3 else other
+
+    if threshold is None:
+        return name(blue, "y = 0"), name(orange, "y ≠ 0")
+    t = format_number(threshold, digits)
+    return name(blue, f"y > {t}"), name(orange, f"y ≤ {t}")
+
+
 def _caption(payload: dict) -> str:
     curve = [v for v in payload["curve"] if v is not None] or \
         [x["loss"] for x in payload["snapshots"] if x["loss"] is not None]
@@ -205,8 +226,12 @@ def _caption(payload: dict) -> str:
             f"{format_number(curve[-1], 3)}" if curve else "")
     hidden = "left: each hidden layer's neurons over the input plane; " \
         if len(payload["layers"]) > 1 else ""
-    return (f"{hidden}middle: the output's decision regions with the data{loss}.  Orange is "
-            f"negative, blue positive.")
+    g, f = payload["grid"], (lambda v: format_number(v, 3))
+    blue, orange = class_names(payload)
+    return (f"{hidden}middle: the output's decision regions with the data{loss}.  The plane: "
+            f"x1 from {f(g['x0'])} (left) to {f(g['x1'])} (right), x2 from {f(g['y0'])} "
+            f"(bottom) to {f(g['y1'])} (top).  Points: blue {blue}, orange {orange}; regions: "
+            f"the net's prediction.  Heatmaps: orange negative, white 0, blue positive.")
 
 
 def fallback_html(payload: dict, weights: list[tuple], picture: bool = True) -> str:

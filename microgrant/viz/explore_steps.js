@@ -1,6 +1,8 @@
 /* Backprop on the network, neuron by neuron from the output back: each neuron's delta with its
-   formula and numbers, each incoming weight's gradient on its edge, the edges its gradient came
-   from in red; and the network's health drawn on the neurons (dead, saturated, update ratio). */
+   formula and numbers, each incoming weight's gradient on its edge (on a box of its own, by the
+   input it multiplies), the edges its gradient came from in red; and the network's health drawn
+   on the neurons (dead, saturated) and above each layer (the update-to-data ratio, explained and
+   flagged outside its healthy range). */
 (function (M) {
   "use strict";
   var MAX_TERMS = 6;
@@ -54,16 +56,28 @@
       u.el.classList.add(n === s ? "mgx-active" : "mgx-done");
       u.delta.textContent = "δ " + M.fmt(M.deltaOf(view, st.k, st.j), 3);
     }
-    var cur = list[s];
+    var cur = list[s], labels = [];
     view.edges.forEach(function (e) {
       if (e.k === cur.k + 1 && e.i === cur.j) e.el.classList.add("mgx-from");
-      if (e.k === cur.k && e.j === cur.j && view.edges.length < 400) {
-        var t = M.el("svg:text", "mgx-grad", view.gradLayer, M.fmt(M.weightGrad(view, view.si, e.k, e.j, e.i, view.sample), 3));
-        t.setAttribute("x", e.mid[0]); t.setAttribute("y", e.mid[1]); t.setAttribute("text-anchor", "middle");
-      }
+      if (e.k === cur.k && e.j === cur.j && view.edges.length < 400) labels.push(e);
     });
+    M.gradLabels(view, labels);
     var head = "step " + (s + 1) + " of " + list.length + ": " + P.layers_neurons[cur.k][cur.j] + (view.sample === null ? " (batch)" : " (sample " + (view.sample + 1) + ")");
     view.stepText.textContent = head + "\n" + (view.sample === null ? M.batchLines(view, cur.k, cur.j) : M.neuronLines(view, cur.k, cur.j, view.sample).slice(-4)).join("\n");
+  };
+  M.gradLabels = function (view, edges) {  /* each weight's gradient on its edge, on a white box so no edge runs through it */
+    var P = view.P, boxes = M.el("svg:g", "", view.gradLayer), texts = M.el("svg:g", "", view.gradLayer);
+    var made = edges.map(function (e) {
+      var t = M.el("svg:text", "mgx-grad", texts, M.fmt(M.weightGrad(view, view.si, e.k, e.j, e.i, view.sample), 3));
+      t.setAttribute("x", e.near[0]); t.setAttribute("y", e.near[1]); t.setAttribute("text-anchor", "middle"); t.setAttribute("dominant-baseline", "central");
+      M.el("svg:title", "", t, "dL/d" + P.labels[e.k][e.j][e.i] + (view.sample === null ? " (the batch's mean)" : " (sample " + (view.sample + 1) + ")"));
+      return t;
+    });
+    made.map(function (t) { return t.getBBox(); }).forEach(function (b) {  /* every text measured first, then the boxes added: one layout */
+      var r = M.el("svg:rect", "mgx-gradbox", boxes);
+      r.setAttribute("x", (b.x - 2).toFixed(1)); r.setAttribute("y", (b.y - 1).toFixed(1));
+      r.setAttribute("width", (b.width + 4).toFixed(1)); r.setAttribute("height", (b.height + 2).toFixed(1)); r.setAttribute("rx", 2);
+    });
   };
   M.health = function (view, si) {  /* dead ReLUs, saturated tanh/sigmoid: the rules explore_data.health uses */
     var P = view.P, N = P.X.length, out = [];
@@ -93,8 +107,24 @@
     var flags = M.health(view, view.si), ratios = M.ratios(view.P, view.si);
     view.units.slice(1).forEach(function (col, k) {
       col.forEach(function (u, j) { u.el.classList.toggle("mgx-dead", flags[k][j] === "dead"); u.el.classList.toggle("mgx-saturated", flags[k][j] === "saturated"); u.el.title = u.name + (flags[k][j] ? " (" + flags[k][j] + ")" : ""); });
-      col.info.textContent = ratios && ratios[k] !== null ? "update/data 10^" + Math.log10(ratios[k]).toFixed(1) : "";
+      M.ratioLabel(view, col.info, ratios ? ratios[k] : null);
     });
     return flags;
+  };
+  M.RATIO_HEALTHY = [-4, -2];  /* log10 of the update-to-data ratio: around -3 is healthy */
+  M.ratioLabel = function (view, info, ratio) {  /* "update/data 10^-3.1", explained on hover, flagged outside the healthy range */
+    var P = view.P, si = view.si, gap = si > 0 ? M.epochOf(P, si) - M.epochOf(P, si - 1) : 0;
+    var what = "Update-to-data ratio of this layer's weights: std(ΔW) / std(W), the change since the previous snapshot relative to the weights' spread. Around 10^-3 is healthy; below 10^-4 the layer barely learns; above 10^-2 its updates are too big.";
+    info.textContent = ""; info.classList.remove("mgx-flag");
+    if (ratio === null || ratio === undefined) {
+      info.textContent = si === 0 ? "update/data: —" : "update/data: no spread";
+      info.title = what + (si === 0 ? " The first snapshot has no previous one." : " This layer's weights are all equal, so the ratio is undefined.");
+      return;
+    }
+    var e = Math.log10(ratio), verdict = e < M.RATIO_HEALTHY[0] ? "too small: the layer barely learns" : e > M.RATIO_HEALTHY[1] ? "too big: the updates are large for these weights" : "healthy";
+    M.el("span", "", info, "update/data "); M.pow10(info, e.toFixed(1));
+    if (gap > 1) M.el("div", "", info, "(over " + gap + " epochs)");
+    info.classList.toggle("mgx-flag", verdict !== "healthy");
+    info.title = what + " Here: " + M.fmt(ratio, 3) + " (" + verdict + ")" + (gap > 1 ? "; measured over the " + gap + " epochs between these snapshots, not one step, so expect it larger than one step's" : "") + ".";
   };
 })(window.MGX = window.MGX || {});
