@@ -12,6 +12,8 @@ standard library and a Chromium binary is needed.
   and waits for replies and events, every wait bounded by its ``timeout``.  Used as a context
   manager it is always closed, and killed when it does not close.
 * `Page` is one tab: load, evaluate JavaScript, click, press keys, take screenshots.
+* `serving` runs the server a page comes from (JupyterLab, marimo, code-server) on a free
+  port of 127.0.0.1, until it answers, and stops it afterwards.
 
 A test module's fixture::
 
@@ -24,13 +26,16 @@ A test module's fixture::
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import json
 import os
 import select
 import shutil
+import socket
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 try:  # the tests skip through pytest; the benchmarks use the driver without it
@@ -288,3 +293,41 @@ class Page:
         check that there are none also catches an earlier page's error left unchecked.
         """
         return [e for e in self.browser.events if e.get("method") == "Runtime.exceptionThrown"]
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(command: list, health: str, name: str, wait: float, log: Path | None = None,
+            **popen):
+    """Runs ``command`` (a server) until ``health`` (a URL) answers, then yields; the server is
+    stopped afterwards, killed if it does not stop.  ``log`` takes its output (else dropped);
+    its end is in the error when the server does not start within ``wait`` seconds."""
+    out = log.open("w") if log is not None else subprocess.DEVNULL
+    server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, **popen)
+    deadline = time.monotonic() + wait
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(health, timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    tail = f":\n{log.read_text()[-2000:]}" if log is not None else ""
+                    raise RuntimeError(f"{name} did not start{tail}") from None
+                time.sleep(0.25)
+        yield server
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+        if log is not None:
+            out.close()

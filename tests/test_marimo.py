@@ -19,16 +19,13 @@ import contextlib
 import io
 import json
 import os
-import socket
-import subprocess
 import sys
 import time
 import types
-import urllib.request
 from pathlib import Path
 
 import pytest
-from chromium import Browser, Page, skip_without_chromium
+from chromium import Browser, Page, free_port, serving, skip_without_chromium
 
 from microgrant import Value, viz
 from microgrant.data import logic_gate
@@ -120,12 +117,6 @@ IN_FRAME = """((title, selector) => {
 })"""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def marimo_edit(folder: Path):
     """``marimo edit app.py`` on 127.0.0.1, its cells run as the page opens, no token."""
@@ -137,28 +128,11 @@ def marimo_edit(folder: Path):
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CONFIG_HOME": str(folder / "config"),
            "MARIMO_SKIP_UPDATE_CHECK": "1"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "marimo", "-y", "edit", "app.py", "--headless", "--host",
-         "127.0.0.1", "--port", str(port), "--no-token", "--no-sandbox"],
-        cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + WAIT
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/health", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("marimo did not start") from None
-                time.sleep(0.25)
+    command = [sys.executable, "-m", "marimo", "-y", "edit", "app.py", "--headless", "--host",
+               "127.0.0.1", "--port", str(port), "--no-token", "--no-sandbox"]
+    with serving(command, f"{base}/health", "marimo", WAIT, cwd=folder, env=env):
         yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 @pytest.fixture(scope="module")

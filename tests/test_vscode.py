@@ -33,15 +33,12 @@ import contextlib
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from chromium import Browser, Page, skip_without_chromium
+from chromium import Browser, Page, free_port, serving, skip_without_chromium
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -107,12 +104,6 @@ def execute(nb, path: Path) -> None:
     nbformat.write(nb, path)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
     """A folder with the small notebook and the tour, both executed."""
@@ -140,34 +131,14 @@ def code_server(folder: Path, home: Path):
     port = free_port()
     env = {**os.environ, "XDG_CONFIG_HOME": str(home / "config"),
            "XDG_DATA_HOME": str(home / "data"), "XDG_CACHE_HOME": str(home / "cache")}
-    log = (home / "code-server.log").open("w")
-    server = subprocess.Popen(
-        [find_code_server(), f"--bind-addr=127.0.0.1:{port}", "--auth=none",
-         f"--user-data-dir={user}", f"--extensions-dir={home / 'extensions'}",
-         f"--config={home / 'config.yaml'}", "--disable-telemetry", "--disable-update-check",
-         "--disable-getting-started-override", str(folder)],
-        cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + WAIT
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    tail = (home / "code-server.log").read_text()[-2000:]
-                    raise RuntimeError(f"code-server did not start:\n{tail}") from None
-                time.sleep(0.25)
+    command = [find_code_server(), f"--bind-addr=127.0.0.1:{port}", "--auth=none",
+               f"--user-data-dir={user}", f"--extensions-dir={home / 'extensions'}",
+               f"--config={home / 'config.yaml'}", "--disable-telemetry",
+               "--disable-update-check", "--disable-getting-started-override", str(folder)]
+    with serving(command, f"{base}/healthz", "code-server", WAIT,
+                 log=home / "code-server.log", cwd=folder, env=env):
         yield f"{base}/?folder={folder}"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
-        log.close()
 
 
 # VS Code's status bar says which cell has the focus: "Cell 2 of 3".
