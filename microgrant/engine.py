@@ -25,8 +25,8 @@ import numbers
 import threading
 from typing import Any, Iterable
 
-from .checks import real, shown
-from .errors import data_error, forward_error, undefined_grad_error
+from .checks import real
+from .errors import data_error, forward_error, result_error, undefined_grad_error
 from .gradmode import OPEN_BLOCKS, THIS_THREAD, is_grad_enabled, no_grad
 from .ops import OPS, Op
 from .partials import LectureHabits, local_grads
@@ -386,7 +386,7 @@ def _float_result(op: Op, inputs, arg, data) -> float:
             raise data_error(v)
     if isinstance(data, numbers.Real):
         return float(data)
-    raise TypeError(f"{op.name} gave {shown(data)}, not a number")
+    raise result_error(op, tuple(v for v in values if isinstance(v, Value)), data)
 
 
 def _variadic(op: Op, inputs: tuple) -> Value:

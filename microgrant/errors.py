@@ -13,7 +13,8 @@ from __future__ import annotations
 from .checks import shown
 from .ops import OPS, Op
 
-__all__ = ["written", "describe", "forward_error", "data_error", "undefined_grad_error"]
+__all__ = ["written", "describe", "forward_error", "result_error", "data_error",
+           "undefined_grad_error"]
 
 # The table's display symbols as Python spells them: a learner typed `a ** b`, not `a^b`
 # (which Python reads as exclusive or) nor `a ÷ b`.
@@ -60,6 +61,12 @@ def forward_error(op: Op, inputs: tuple, arg, error: Exception) -> Exception:
     needs = f": it needs {op.domain}" if op.domain else ""
     return type(error)(f"{written(op, len(inputs))} cannot be computed at {what}{needs} "
                        f"({error})")
+
+
+def result_error(op: Op, inputs: tuple, result) -> TypeError:
+    """The error for an op whose forward gave something that is not a real number."""
+    return TypeError(f"{written(op, len(inputs))} gave {shown(result)} at "
+                     f"{describe(op, inputs, None)}, not a real number")
 
 
 def data_error(v) -> TypeError:

@@ -30,7 +30,7 @@ import pytest
 
 from microgrant import Value, backward_pass, gradcheck
 from microgrant.engine import BACKWARD_LOOP, OPS, local_grads
-from microgrant.errors import written
+from microgrant.errors import result_error, written
 
 
 def _away(rng: random.Random, low: float, high: float) -> float:
@@ -459,3 +459,9 @@ def test_a_diverged_input_reaches_the_output_of_a_relu_net():
     from microgrant.nn import MLP
     model = MLP(2, [4, 1], seed=0)
     assert math.isnan(model([float("nan"), 1.0]).data)
+
+
+def test_a_result_that_is_not_a_number_is_named_as_the_learner_wrote_the_op():
+    a, b = Value(-8.0, label="a"), Value(0.5)
+    message = str(result_error(OPS["vpow"], (a, b), complex(0.0, 2.8)))
+    assert message.startswith("a ** b gave complex") and "a = -8.0 ('a'), b = 0.5" in message

@@ -24,7 +24,7 @@ import numpy as np
 from ..engine import Value
 from ..module import Module
 
-__all__ = ["reachable", "models_named", "values_named", "state_named", "NamedState"]
+__all__ = ["reachable", "values_named", "state_named", "NamedState"]
 
 
 @lru_cache(maxsize=256)
@@ -72,15 +72,6 @@ def reachable(fn: Callable) -> list:
 def _is_model(obj) -> bool:
     return (not isinstance(obj, type) and callable(getattr(obj, "parameters", None))
             and callable(getattr(obj, "named_parameters", None)))
-
-
-def models_named(fn: Callable) -> list:
-    """The models ``fn`` names: objects with ``parameters()`` among what `reachable` finds."""
-    found: list = []
-    for obj in reachable(fn):
-        if _is_model(obj) and all(obj is not f for f in found):
-            found.append(obj)
-    return found
 
 
 def values_named(fn: Callable) -> list:

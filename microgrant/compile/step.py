@@ -19,7 +19,7 @@ import numpy as np
 
 from ..checks import shown
 from ..engine import Value, topological_order
-from .named import NamedState
+from .named import NamedState, values_named
 from .plan import Program, Tape
 from .watch import (
     Number,
@@ -31,7 +31,6 @@ from .watch import (
     saved_random,
     unescape_named,
     user_line,
-    values_named,
     watching,
 )
 

@@ -38,11 +38,10 @@ import numpy as np
 
 from .. import checks, ops
 from ..engine import Value, is_grad_enabled
-from .named import models_named, reachable, state_named, values_named
+from .named import reachable
 
-__all__ = ["Number", "Trace", "watching", "profiler_in_the_way", "user_line", "models_named",
-           "values_named", "first_difference",
-           "state_named", "unescape_named", "random_state", "saved_random", "restore_random",
+__all__ = ["Number", "Trace", "watching", "profiler_in_the_way", "user_line", "first_difference",
+           "unescape_named", "random_state", "saved_random", "restore_random",
            "SHIFT_BAND", "C_READERS"]
 
 SHIFT_BAND = 50.0
