@@ -358,8 +358,9 @@ _TABLE = (
        forward=lambda xs, _: 0.0 if xs[0] <= 0.0 else xs[0],
        local_grads=lambda xs, out, _: (0.0 if xs[0] <= 0.0 else 1.0,),
        formulas=("d relu(x)/dx = 1 if x > 0 else 0",),
-       array_forward=lambda xs, _: np.where(xs[0] <= 0.0, 0.0, xs[0]),
-       array_local_grads=lambda xs, out, _: (np.where(xs[0] <= 0.0, 0.0, 1.0),),
+       # (max's zero may keep x's sign; + 0.0 makes it 0.0 as above.  np.where is slower.)
+       array_forward=lambda xs, _: np.maximum(xs[0], 0.0) + 0.0,
+       array_local_grads=lambda xs, out, _: (1.0 - (xs[0] <= 0.0),),
        torch=lambda t, xs, _: t.relu(xs[0])),
     Op(name="leaky_relu", symbol="LeakyReLU", arity=1, notation="LeakyReLU({0}, slope {arg})",
        method="leaky_relu", activation=True, arg_name="slope",
@@ -372,7 +373,7 @@ _TABLE = (
     Op(name="abs", symbol="|x|", arity=1, notation="|{0}|", method="abs",
        forward=lambda xs, _: abs(xs[0]), local_grads=lambda xs, out, _: (_sign(_number(xs[0])),),
        formulas=("d|x|/dx = sign(x), 0 at x = 0",),
-       array_local_grads=lambda xs, out, _: (np.sign(xs[0]),)),
+       array_local_grads=lambda xs, out, _: (np.where(xs[0] == xs[0], np.sign(xs[0]), 0.0),)),
     # The step's derivative is 0 wherever it exists: no gradient flows through it.  That is
     # why the perceptron learns by its own rule, and why backprop needed smooth activations.
     Op(name="step", symbol="step", arity=1, notation="step({0})", method="step",

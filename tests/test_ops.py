@@ -382,6 +382,26 @@ def test_array_versions_give_the_scalar_numbers(name):
             assert np.allclose(np.broadcast_to(a, (2,)), d, rtol=1e-15, atol=0), (name, xs)
 
 
+_EDGES = (-0.0, 0.0, -1.5, 2.5, math.nan, -math.nan, math.inf, -math.inf, 5e-324, -5e-324)
+
+
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "abs", "step"])
+def test_kinked_array_versions_give_the_scalar_bits_at_zeros_nans_and_infinities(name):
+    """The kinks are where a faster kernel (max, a comparison) can differ from the scalar
+    op: in the sign of a zero or a NaN, which a compiled step must not change."""
+    op = OPS[name]
+    arg = 0.01 if name == "leaky_relu" else None
+    column = np.array(_EDGES)
+    out = np.asarray(op.array_forward((column,), arg), dtype=np.float64)
+    want = np.array([op.forward((x,), arg) for x in _EDGES])
+    assert out.view(np.int64).tolist() == want.view(np.int64).tolist()
+    if op.array_local_grads is None:
+        return
+    local = np.broadcast_to(op.array_local_grads((column,), out, arg)[0], column.shape)
+    want = np.array([op.local_grads((x,), y, arg)[0] for x, y in zip(_EDGES, want)])
+    assert local.view(np.int64).tolist() == want.view(np.int64).tolist()
+
+
 @pytest.mark.parametrize("name", ALL_OPS)
 def test_the_pytorch_counterpart_gives_the_same_number(name):
     torch = pytest.importorskip("torch")
