@@ -150,6 +150,10 @@ class _Skeleton:
         self.containers = [items for _, items, _ in found]
         self.lengths = [len(before) for _, _, before in found]
         self.items = [x for _, _, before in found for x in before]
+        # Values (most items: the weights) compare equal only to themselves: a list's ==
+        # tests them by identity in C.  Other items are tested by identity one by one.
+        self.others = [i for i, x in enumerate(self.items) if type(x) is not Value]
+        self.other_items = [self.items[i] for i in self.others]
         self.modules = [m for m, _, _ in found if m is not None]
         self.dicts = list(map(vars, self.modules))
         self.types = list(map(type, self.modules))
@@ -159,8 +163,14 @@ class _Skeleton:
 
         Lengths first: with each the same, the items of all containers in a row line up.
         """
-        return (list(map(len, self.containers)) == self.lengths
-                and all(map(is_, chain.from_iterable(self.containers), self.items))
+        if list(map(len, self.containers)) != self.lengths:
+            return False
+        items = list(chain.from_iterable(self.containers))
+        try:
+            same = items == self.items  # identity first, then __eq__ (an array's may raise)
+        except Exception:  # noqa: BLE001  (an item that cannot say: moved)
+            return False
+        return (same and all(map(is_, map(items.__getitem__, self.others), self.other_items))
                 and all(map(is_, map(vars, self.modules), self.dicts))
                 and all(map(is_, map(type, self.modules), self.types)))
 
