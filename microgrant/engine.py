@@ -396,16 +396,28 @@ def _variadic(op: Op, inputs: tuple) -> Value:
             break
     if not inputs:
         return Value(0.0, requires_grad=False)
+    numbers = [v.data for v in inputs]
+    if type(numbers[0]) is not float:
+        # Not a plain float: an int assigned to .data, or a number microgrant.compile is
+        # watching (a float subclass that notes each use).  The op's own arithmetic is not a
+        # use to note, so it computes on the plain floats: much faster, the same result.
+        try:
+            numbers = list(map(float.__float__, numbers))
+        except TypeError:  # an int among them: floats only
+            numbers = [float.__float__(x) if isinstance(x, float) else x for x in numbers]
     try:
-        data = op.forward([v.data for v in inputs], None)
+        data = op.forward(numbers, None)
     except (ArithmeticError, ValueError, TypeError) as error:
         raise forward_error(op, inputs, None, error) from None
     return _record(op, inputs, None, data)
 
 
 def _unary(op: Op, x: Value, arg=None) -> Value:
+    number = x.data
+    if type(number) is not float and isinstance(number, float):  # plain, as in _variadic
+        number = float.__float__(number)
     try:
-        data = op.forward((x.data,), arg)
+        data = op.forward((number,), arg)
     except (ArithmeticError, ValueError, TypeError) as error:
         raise forward_error(op, (x,), arg, error) from None
     return _record(op, x, arg, data)

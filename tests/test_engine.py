@@ -785,6 +785,21 @@ def test_an_int_assigned_to_data_still_computes_in_floats():
     assert y.data == 6.0 and type(y.data) is float
 
 
+@pytest.mark.parametrize("number", [3, np.float64(3.0)])
+def test_a_number_of_another_type_in_data_computes_in_floats_in_every_kind_of_op(number):
+    # dot and sum take their inputs' numbers as plain floats first (see _variadic): an int,
+    # or a numpy float among them must still compute, first or not.
+    w, x, b = Value(2.0), Value(0.5), Value(1.0)
+    for leaf in (w, x):
+        leaf.data = number
+        got = [Value.dot([w], [x], b), Value.sum([w, x, b]), w.relu(), w.exp(), w * x]
+        want = [float(w.data) * float(x.data) + 1.0, float(w.data) + float(x.data) + 1.0,
+                float(w.data), math.exp(float(w.data)), float(w.data) * float(x.data)]
+        assert [v.data for v in got] == want
+        assert all(type(v.data) is float for v in got)
+        leaf.data = 2.0
+
+
 # ---- numbers at the edges -------------------------------------------------------------------
 
 def test_numpy_bools_are_accepted_as_the_message_says():
