@@ -13,6 +13,8 @@ import threading
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
+from itertools import chain
+from operator import attrgetter
 from typing import Callable
 
 import numpy as np
@@ -52,6 +54,7 @@ _TRACING = threading.Lock()
 # Which threads are tracing now: a compiled step called inside a traced loss_fn is refused
 # (its result would be a number the outer trace cannot follow, and the lock would never free).
 _HERE = threading.local()
+_OP, _INPUTS = attrgetter("op"), attrgetter("inputs")
 
 
 @dataclass(frozen=True)
@@ -389,7 +392,7 @@ class CompiledStep:
             return ("loss_fn draws random numbers (from Python's random or numpy's global "
                     "generator), which a replay would freeze. Draw them outside and pass "
                     "them in as an array argument (a dropout mask: step(X, y, mask))")
-        if [n.op for n in order1] != [n.op for n in order2]:
+        if list(map(_OP, order1)) != list(map(_OP, order2)):
             raise RuntimeError("loss_fn built different graphs on two runs with the same "
                                "inputs, so no trace of it can be replayed: compile needs a "
                                "function whose graph depends only on its arguments and "
@@ -403,16 +406,15 @@ class CompiledStep:
                     f"entry) or draws from a random generator of its own, which a replay "
                     f"would freeze. Keep such state outside loss_fn, or pass it in as an "
                     f"array argument")
-        unseen = [n for n in order2 if id(n) not in trace.own]
-        if unseen:
+        if not trace.own.issuperset(map(id, order2)):
             return ("loss_fn computes Values the trace did not watch (made in another "
                     "thread, or before the call and changed since): a replay could not "
                     "follow decisions on them")
-        stale = [n for n in order2 if n in interior1]
         if not loss.op:
             return "loss_fn returned a leaf"
-        if stale:
-            return (f"loss_fn uses a Value computed before the call (op {stale[0].op}): its "
+        if not interior1.isdisjoint(order2):
+            stale = next(n for n in order2 if n in interior1)
+            return (f"loss_fn uses a Value computed before the call (op {stale.op}): its "
                     "number is not recomputed from its inputs, which a replay would do. "
                     "Compute it inside loss_fn to compile")
         return ""
@@ -552,9 +554,11 @@ def _aliases(loss: Value, order: list, trace: Trace) -> dict:
     and every Value a guard watches (and what those guards add).
     """
     found: dict = {}
-    # Every Value reached, over all roots at once (the loss's graph is walked already).
+    # Every Value reached, over all roots at once (the loss's graph is walked already); its
+    # leaves each once (a weight is an input of every sample's node).
     seen: set = set(order)
-    todo = [x for node in order for x in node.inputs if not x.op] + [loss]
+    todo = [x for x in dict.fromkeys(chain.from_iterable(map(_INPUTS, order))) if not x.op]
+    todo.append(loss)
     done: set = set()
     while True:
         for x in todo:
