@@ -772,6 +772,26 @@ def test_every_change_to_a_models_parameters_is_seen_by_the_cheap_comparison(cha
     assert step.traces == 2
 
 
+def test_the_cheap_comparison_tells_equal_objects_from_the_same_ones():
+    # It compares lists with == (Values are equal only to themselves); items that can be
+    # equal without being the same (0.0 and -0.0, two arrays) must still be told apart.
+    w = Value(0.5)
+    named_list = [0.0, w, np.array([1.0, 2.0])]
+
+    def loss_fn(x):
+        return w * x[0] + named_list[0] + named_list[2][1]
+
+    named = NamedState(loss_fn)
+    named_list[0] = -0.0                         # equal, another number: a change
+    assert named.changed() and not named.changed()
+    named_list[2] = np.array([1.0, 2.0])         # another array, the same numbers
+    assert not named.changed()
+    named_list[2] = np.array([1.0, 3.0])
+    assert named.changed()
+    named_list[1] = Value(0.5)                   # another Value of the same number
+    assert named.changed()
+
+
 def test_training_moves_no_part_of_what_the_loss_names():
     model = MLP(2, [4, 4, 1], seed=0)
     params = model.parameters()

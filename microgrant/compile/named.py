@@ -143,17 +143,35 @@ def _skeleton(model) -> list | None:
     return found
 
 
+class _Identities:
+    """A list of objects, to ask quickly whether another list holds the very same ones.
+
+    A Value compares equal only to itself (it has no ``__eq__``), so a list's ``==``, in C,
+    tests the Values among the items by identity; the other items are tested by identity
+    one by one.  Thousands of weights cost a few microseconds.
+    """
+
+    def __init__(self, items: list):
+        self.items = items
+        self.others = [i for i, x in enumerate(items) if type(x) is not Value]
+        self.other_items = [items[i] for i in self.others]
+
+    def held_by(self, now: list) -> bool:
+        try:
+            if now != self.items:  # identity first, then __eq__ (an array's may raise)
+                return False
+        except Exception:  # noqa: BLE001  (an item that cannot say: not the same)
+            return False
+        return all(map(is_, map(now.__getitem__, self.others), self.other_items))
+
+
 class _Skeleton:
     """The containers of `_skeleton` (of every model named), their lengths and items."""
 
     def __init__(self, found: list):
         self.containers = [items for _, items, _ in found]
         self.lengths = [len(before) for _, _, before in found]
-        self.items = [x for _, _, before in found for x in before]
-        # Values (most items: the weights) compare equal only to themselves: a list's ==
-        # tests them by identity in C.  Other items are tested by identity one by one.
-        self.others = [i for i, x in enumerate(self.items) if type(x) is not Value]
-        self.other_items = [self.items[i] for i in self.others]
+        self.items = _Identities([x for _, _, before in found for x in before])
         self.modules = [m for m, _, _ in found if m is not None]
         self.dicts = list(map(vars, self.modules))
         self.types = list(map(type, self.modules))
@@ -163,14 +181,8 @@ class _Skeleton:
 
         Lengths first: with each the same, the items of all containers in a row line up.
         """
-        if list(map(len, self.containers)) != self.lengths:
-            return False
-        items = list(chain.from_iterable(self.containers))
-        try:
-            same = items == self.items  # identity first, then __eq__ (an array's may raise)
-        except Exception:  # noqa: BLE001  (an item that cannot say: moved)
-            return False
-        return (same and all(map(is_, map(items.__getitem__, self.others), self.other_items))
+        return (list(map(len, self.containers)) == self.lengths
+                and self.items.held_by(list(chain.from_iterable(self.containers)))
                 and all(map(is_, map(vars, self.modules), self.dicts))
                 and all(map(is_, map(type, self.modules), self.types)))
 
@@ -201,7 +213,7 @@ class NamedState:
     def __init__(self, fn: Callable):
         self.fn = fn
         self.state: tuple = ()
-        self._objects: list = []
+        self._objects = _Identities([])
         self._skeleton: _Skeleton | None = None
         self.take()
 
@@ -213,15 +225,15 @@ class NamedState:
     def _keep(self, objects: list) -> None:
         self.state, found = _state(objects)
         self._skeleton = None if found is None else _Skeleton(found)
-        self._objects = objects
+        self._objects = _Identities(objects)
         # An array keeps its identity when its numbers change in place: those are compared.
         self._arrays = [(a, a.tobytes()) for a in objects if isinstance(a, np.ndarray)]
 
     def changed(self) -> bool:
         """Whether the state differs from the one kept; the new one is kept if it does."""
         objects = reachable(self.fn)
-        if (self._skeleton is not None and len(objects) == len(self._objects)
-                and all(map(is_, objects, self._objects)) and self._skeleton.unmoved()
+        if (self._skeleton is not None and self._objects.held_by(objects)
+                and self._skeleton.unmoved()
                 and all(a.tobytes() == kept for a, kept in self._arrays)):
             return False
         before = self.state
