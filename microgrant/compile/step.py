@@ -49,8 +49,7 @@ TOLERANCE = 1e-12
 MAX_PROGRAMS = 8
 
 # One trace at a time in the process: a trace gives Values it reaches a watched number, and
-# two traces of one model at once would each see the other's.  A step that finds it taken
-# runs eagerly instead of waiting (see _trace).
+# two traces of one model at once would each see the other's.
 _TRACING = threading.Lock()
 # Which threads are tracing now: a compiled step called inside a traced loss_fn is refused
 # (its result would be a number the outer trace cannot follow, and the lock would never free).
@@ -289,20 +288,14 @@ class CompiledStep:
         if blocked:  # this call only: a later one, the profiler stopped, traces
             self._say(f"runs eagerly: {blocked}", "profiler")
             return None
-        if not _TRACING.acquire(blocking=False):
-            # Not waited for: the tracing thread may itself be waiting for this one (a loss
-            # that hands work to a thread).  This call only: a later one traces.
-            self._say("a call ran eagerly while another compiled step traced in another "
-                      "thread (one trace at a time in a process); later calls compile", "busy")
-            return None
-        try:
+        with _TRACING:
             _HERE.tracing = True
-            loss, order, flat2, known, trace, reason, aliases = self._watched_runs(arrays)
-        finally:
-            _HERE.tracing = False
-            _TRACING.release()
-            unescape_named(self.fn)
-            self._named.take()
+            try:
+                loss, order, flat2, known, trace, reason, aliases = self._watched_runs(arrays)
+            finally:
+                _HERE.tracing = False
+                unescape_named(self.fn)
+                self._named.take()
         if reason:
             self._eager_reason[key] = reason
             self._say(f"every call with these shapes runs eagerly: {reason}")
