@@ -37,7 +37,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import checks, ops
+from .. import checks, engine, ops
 from ..engine import Value, is_grad_enabled
 from .named import reachable
 
@@ -71,6 +71,7 @@ _LIBRARY = tuple({os.path.join(os.path.abspath(path), "") for key, path in
                                                           "platlib")})
 _ENGINE, _OPS = "microgrant.engine", "microgrant.ops"
 _OP_TABLE = vars(ops)  # the op table's functions run with these globals
+_ENGINE_CODE = vars(engine)  # and the engine's with these
 _SYMBOL = {"__eq__": "==", "__ne__": "!=", "__lt__": "<", "__le__": "<=", "__gt__": ">",
            "__ge__": ">="}
 _EXACT_INT = 2 ** 53
@@ -284,7 +285,9 @@ class Trace:
     def taint(self, v: Value) -> None:
         d = getattr(v, "data", None)  # a Value being rebuilt (copy) has none yet
         if type(d) is float:
-            v.data = Number.make(d, v, (), self)
+            n = _new(Number, d)  # (Number.make written out: it runs for every node)
+            n.node, n.parts, n.trace = v, (), self
+            v.data = n
             self.tainted.append(v)
             self.own.add(id(v))
 
@@ -447,7 +450,7 @@ class Trace:
 
     def returned(self, frame, arg) -> None:
         """A function returned ``arg``: an engine-made Value gets its Number."""
-        engine = frame.f_globals.get("__name__") == _ENGINE
+        engine = frame.f_globals is _ENGINE_CODE
         if self.tentative and engine and (arg is None or type(arg) in (Value, tuple)):
             # An op's forward computing a node: the graph at work, which the replay repeats.
             # Anything else the engine returns (local_grads' numbers, backward's gradients)
