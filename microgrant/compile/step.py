@@ -413,8 +413,8 @@ class CompiledStep:
         if not loss.op:
             return "loss_fn returned a leaf"
         if not interior1.isdisjoint(order2):
-            stale = next(n for n in order2 if n in interior1)
-            return (f"loss_fn uses a Value computed before the call (op {stale.op}): its "
+            stale = next(n.op for n in order2 if n in interior1)
+            return (f"loss_fn uses a Value computed before the call (op {stale}): its "
                     "number is not recomputed from its inputs, which a replay would do. "
                     "Compute it inside loss_fn to compile")
         return ""
@@ -554,8 +554,7 @@ def _aliases(loss: Value, order: list, trace: Trace) -> dict:
     and every Value a guard watches (and what those guards add).
     """
     found: dict = {}
-    # Every Value reached, over all roots at once (the loss's graph is walked already); its
-    # leaves each once (a weight is an input of every sample's node).
+    # Every Value reached, over all roots at once; each leaf once (a weight feeds every sample).
     seen: set = set(order)
     todo = [x for x in dict.fromkeys(chain.from_iterable(map(_INPUTS, order))) if not x.op]
     todo.append(loss)
