@@ -574,6 +574,47 @@ def test_a_compiled_step_inside_a_traced_loss_is_refused_not_a_hang():
     assert inner([1.0]) == 0.25      # the lock is free again
 
 
+def test_zero_grad_inside_the_loss_runs_eagerly_and_says_to_move_it_out():
+    # The replay adds to .grad as backward does and does not repeat loss_fn's zero_grad():
+    # compiled, the gradients used to pile up over calls while eager's were fresh each time.
+    model = MLP(2, [3, 1], seed=0)
+    X, y = np.array([[0.5, -1.0], [1.0, 2.0]]), np.array([1.0, -1.0])
+
+    def loss_fn(X, y):
+        model.zero_grad()
+        return mse_loss([model(x) for x in X], y)
+
+    step = compile(loss_fn)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        got = [(step(X, y), [p.grad for p in model.parameters()]) for _ in range(3)]
+    eager = loss_fn([[Value(v, requires_grad=False) for v in r] for r in X.tolist()],
+                    y.tolist())
+    eager.backward()
+    want = (eager.data, [p.grad for p in model.parameters()])
+    assert got == [want] * 3
+    assert ["zero_grad() before the step" in str(m.message) for m in said] == [True]
+
+
+def test_backward_inside_the_loss_leaves_the_gradients_eager_gives():
+    w = Value(2.0)
+
+    def loss_fn(x):
+        y = w * w * x[0]
+        y.backward()                  # adds 2 w x to w.grad, which the loss then reads
+        return w * w.grad
+
+    w.grad = 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = compile(loss_fn)([1.0])
+    compiled_grad = w.grad
+    w.grad = 0.5
+    eager = loss_fn([Value(1.0, requires_grad=False)])
+    eager.backward()
+    assert (got, compiled_grad) == (eager.data, w.grad)
+
+
 def _raised(fn, *args):
     try:
         fn(*args)

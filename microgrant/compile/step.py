@@ -13,20 +13,17 @@ import threading
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
-from itertools import chain
-from operator import attrgetter
 from typing import Callable
 
 import numpy as np
 
 from ..checks import shown
 from ..engine import Value, topological_order
+from .judge import aliases, grads_written, refusal
 from .named import NamedState, values_named
 from .plan import Program, Tape
 from .watch import (
-    Number,
     Trace,
-    first_difference,
     profiler_in_the_way,
     random_state,
     restore_random,
@@ -54,7 +51,6 @@ _TRACING = threading.Lock()
 # Which threads are tracing now: a compiled step called inside a traced loss_fn is refused
 # (its result would be a number the outer trace cannot follow, and the lock would never free).
 _HERE = threading.local()
-_OP, _INPUTS = attrgetter("op"), attrgetter("inputs")
 
 
 @dataclass(frozen=True)
@@ -291,7 +287,7 @@ class CompiledStep:
         with _TRACING:
             _HERE.tracing = True
             try:
-                loss, order, flat2, known, trace, reason, aliases = self._watched_runs(arrays)
+                loss, order, flat2, known, trace, reason, found = self._watched_runs(arrays)
             finally:
                 _HERE.tracing = False
                 unescape_named(self.fn)
@@ -306,7 +302,7 @@ class CompiledStep:
             raise RuntimeError("the loss is a constant: it depends on nothing with a gradient "
                                "but the arrays (loss_fn's parameters have requires_grad=False, "
                                "or it ran under no_grad()), so there is nothing to compile")
-        program = Program(loss, flat2, known, trace, aliases, order)
+        program = Program(loss, flat2, known, trace, found, order)
         self._keep(key, program)
         self._unverified[key] = _numbers(program), np.concatenate(
             [a.ravel() for a in arrays] or [np.zeros(0)])
@@ -358,7 +354,11 @@ class CompiledStep:
         # Leaves loss_fn names (a threshold read through .data) are watched too.
         known.update(v for v in values_named(self.fn) if v not in interior1)
         ordered = list(known)
-        grads = [v.grad for v in ordered]
+        # Each grad as a new float of its number: anything loss_fn writes to a grad, even
+        # zero_grad()'s 0.0 over a 0.0, is then another object (see judge.grads_written).
+        marks = [g * 1.0 if type(g) is float else g for g in (v.grad for v in ordered)]
+        for v, mark in zip(ordered, marks):
+            v.grad = mark
         for v in (*flat2, *known):
             trace.taint(v)
         try:
@@ -369,55 +369,14 @@ class CompiledStep:
         drew = drew or random_state() != before
         if drew:  # the eager run that follows draws as an eager call would have
             restore_random(saved)
-        if grads != [v.grad for v in ordered]:
-            # Both runs added the same gradients (the two graphs agree): take them back.
-            for v, before2 in zip(ordered, grads):
-                if v.grad is not None and before2 is not None:
-                    v.grad = 2.0 * before2 - v.grad
-            trace.unwatched.append("loss_fn runs backward() itself and reads gradients, "
-                                   "which a replay would keep as traced; a compiled step "
-                                   "runs backward for you (use grad(..., create_graph=True) "
-                                   "for a gradient inside the loss)")
+        written = grads_written(ordered, marks)
+        if written:
+            trace.unwatched.append(written)
         order2 = topological_order(loss)  # walked once, for the judgement and the program
-        reason = self._refusal(loss, order1, order2, interior1, trace, drew)
-        aliases = _aliases(loss, order2, trace) if not reason else {}
+        reason = refusal(loss, order1, order2, interior1, trace, drew)
+        found = aliases(loss, order2, trace) if not reason else {}
         trace.forget()
-        return loss, order2, flat2, known, trace, reason, aliases
-
-    @staticmethod
-    def _refusal(loss: Value, order1: list, order2: list, interior1: set, trace: Trace,
-                 drew: bool) -> str:
-        """Why no replay of this trace can be trusted, or ``""``."""
-        if drew:
-            return ("loss_fn draws random numbers (from Python's random or numpy's global "
-                    "generator), which a replay would freeze. Draw them outside and pass "
-                    "them in as an array argument (a dropout mask: step(X, y, mask))")
-        if list(map(_OP, order1)) != list(map(_OP, order2)):
-            raise RuntimeError("loss_fn built different graphs on two runs with the same "
-                               "inputs, so no trace of it can be replayed: compile needs a "
-                               "function whose graph depends only on its arguments and "
-                               "parameters (no random choices, no state changed per call)")
-        if trace.unwatched:
-            return trace.unwatched[0]
-        moved = first_difference(order1, order2)
-        if moved:
-            return (f"loss_fn's constants differ between two runs with the same inputs "
-                    f"({moved}): it changes state it reads (a counter, a list, a dict "
-                    f"entry) or draws from a random generator of its own, which a replay "
-                    f"would freeze. Keep such state outside loss_fn, or pass it in as an "
-                    f"array argument")
-        if not trace.own.issuperset(map(id, order2)):
-            return ("loss_fn computes Values the trace did not watch (made in another "
-                    "thread, or before the call and changed since): a replay could not "
-                    "follow decisions on them")
-        if not loss.op:
-            return "loss_fn returned a leaf"
-        if not interior1.isdisjoint(order2):
-            stale = next(n.op for n in order2 if n in interior1)
-            return (f"loss_fn uses a Value computed before the call (op {stale}): its "
-                    "number is not recomputed from its inputs, which a replay would do. "
-                    "Compute it inside loss_fn to compile")
-        return ""
+        return loss, order2, flat2, known, trace, reason, found
 
     # ---- looking at it ------------------------------------------------------------------------
 
@@ -545,45 +504,6 @@ def _report(loss, eager_loss, mine, theirs, scales, loss_scale, params, compiled
     return CheckReport(loss, eager_loss, abs(loss - eager_loss), max(diffs, default=0.0),
                        label, len(params), compiled, max(loss_scale, abs(eager_loss)),
                        max(excess, default=0.0))
-
-def _aliases(loss: Value, order: list, trace: Trace) -> dict:
-    """Leaves made in the run from a traced number: {leaf: the Value that number is}.
-
-    A number computed from several (``Value(a.data * 2)``), or an interior node's, is guarded
-    exactly instead.  Every such leaf gets its plain float back.  The walk covers the loss
-    and every Value a guard watches (and what those guards add).
-    """
-    found: dict = {}
-    # Every Value reached, over all roots at once; each leaf once (a weight feeds every sample).
-    seen: set = set(order)
-    todo = [x for x in dict.fromkeys(chain.from_iterable(map(_INPUTS, order))) if not x.op]
-    todo.append(loss)
-    done: set = set()
-    while True:
-        for x in todo:
-            d = getattr(x, "data", None)
-            if x.op or not isinstance(d, Number) or d.node is x:
-                continue
-            if d.trace is trace and d.node is not None and not d.node.op:
-                found[x] = d.node
-            elif d.trace is trace:
-                trace.exactly(d.roots, "makes a Value from the number of", "loss_fn")
-            x.data = float.__float__(d)
-        roots = [r for r in [*trace.exact, *(n for key in trace.outcomes
-                                             for n in (key[0], key[2]) if isinstance(n, Value)),
-                             *(n for nodes in trace.checked.values() for n in nodes),
-                             *(n for nodes, _ in trace.shifts for n in nodes)] if r not in done]
-        if not roots:
-            return found
-        done.update(roots)
-        todo, stack = [], roots
-        while stack:
-            x = stack.pop()
-            if x not in seen:
-                seen.add(x)
-                todo.append(x)
-                stack.extend(x.inputs)
-
 
 def describe_tape(program: Program | None, eager_reason: dict) -> Tape | None:
     """The `Tape` of ``program`` (or of a step that runs eagerly)."""

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import cmath
 import math
-import operator
 import os
 import random
 import struct
@@ -41,9 +40,8 @@ from .. import checks, engine, ops
 from ..engine import Value, is_grad_enabled
 from .named import reachable
 
-__all__ = ["Number", "Trace", "watching", "profiler_in_the_way", "user_line", "first_difference",
-           "unescape_named", "random_state", "saved_random", "restore_random",
-           "SHIFT_BAND", "C_READERS"]
+__all__ = ["Number", "Trace", "watching", "profiler_in_the_way", "user_line", "unescape_named",
+           "random_state", "saved_random", "restore_random", "SHIFT_BAND", "C_READERS"]
 
 SHIFT_BAND = 50.0
 """How far the largest of some scores may move from the shift traced as their max
@@ -548,44 +546,3 @@ def restore_random(saved: tuple) -> None:
     """Puts the global random generators back as `saved_random` found them."""
     random.setstate(saved[0])
     np.random.set_state(saved[1])
-
-
-def _bits(x) -> str:
-    return float.hex(float.__float__(x)) if isinstance(x, float) else repr(x)
-
-
-_ARG, _DATA = operator.attrgetter("arg"), operator.attrgetter("data")
-
-
-def _bits_of(order: list) -> np.ndarray:
-    return np.fromiter(map(_DATA, order), np.float64, len(order)).view(np.int64)
-
-
-def first_difference(order1: list, order2: list) -> str:
-    """Where two runs' graphs (of the same ops) differ in a constant or an op's argument, by
-    position, bit for bit; ``""`` when they do not.
-
-    Asked first of the nodes' own numbers, all at once: with the same arguments, a constant
-    that differs shows in the number of the node taking it in.  (One that moves no node's
-    number at all in this run is not told apart; the first call on moved numbers, compared
-    with eager, still is.)  Only then are the nodes' inputs walked, to name the difference.
-    """
-    try:
-        if list(map(_ARG, order1)) == list(map(_ARG, order2)) and np.array_equal(
-                _bits_of(order1), _bits_of(order2)):
-            return ""
-    except (TypeError, ValueError):  # a .data that is not a number: walked below
-        pass
-    for n1, n2 in zip(order1, order2):
-        if _bits(n1.arg) != _bits(n2.arg):
-            return f"op {n1.op}'s argument {_bits(n1.arg)} then {_bits(n2.arg)}"
-        for a, b in zip(n1.inputs, n2.inputs):
-            if a is b or a.op:
-                continue
-            x, y = a.data, b.data
-            if type(x) is float and type(y) is float and x == y and x != 0.0:
-                continue  # the same number (the bits of a zero's sign are asked below)
-            if _bits(x) != _bits(y):
-                return (f"an input of op {n1.op}: {float.__float__(a.data)!r} then "
-                        f"{float.__float__(b.data)!r}")
-    return ""

@@ -1,0 +1,150 @@
+"""judge: whether one watched run of a loss can be replayed, read from what it left behind.
+
+A trace runs ``loss_fn`` twice, the second time watched (`microgrant.compile.watch`).  Before
+a program is built from it, the two runs are compared (the same ops, the same constants, bit
+for bit), the gradients it wrote and the Values it made from traced numbers are looked at,
+and each thing a replay could not repeat is named: `refusal` gives the reason, or ``""``.
+"""
+
+from __future__ import annotations
+
+from itertools import chain
+from operator import attrgetter, is_
+
+import numpy as np
+
+from ..engine import Value
+from .watch import Number, Trace
+
+__all__ = ["refusal", "first_difference", "grads_written", "aliases"]
+
+_OP, _INPUTS, _GRAD = attrgetter("op"), attrgetter("inputs"), attrgetter("grad")
+_ARG, _DATA = attrgetter("arg"), attrgetter("data")
+
+
+def refusal(loss: Value, order1: list, order2: list, interior1: set, trace: Trace,
+            drew: bool) -> str:
+    """Why no replay of this trace can be trusted, or ``""``."""
+    if drew:
+        return ("loss_fn draws random numbers (from Python's random or numpy's global "
+                "generator), which a replay would freeze. Draw them outside and pass "
+                "them in as an array argument (a dropout mask: step(X, y, mask))")
+    if list(map(_OP, order1)) != list(map(_OP, order2)):
+        raise RuntimeError("loss_fn built different graphs on two runs with the same "
+                           "inputs, so no trace of it can be replayed: compile needs a "
+                           "function whose graph depends only on its arguments and "
+                           "parameters (no random choices, no state changed per call)")
+    if trace.unwatched:
+        return trace.unwatched[0]
+    moved = first_difference(order1, order2)
+    if moved:
+        return (f"loss_fn's constants differ between two runs with the same inputs "
+                f"({moved}): it changes state it reads (a counter, a list, a dict "
+                f"entry) or draws from a random generator of its own, which a replay "
+                f"would freeze. Keep such state outside loss_fn, or pass it in as an "
+                f"array argument")
+    if not trace.own.issuperset(map(id, order2)):
+        return ("loss_fn computes Values the trace did not watch (made in another "
+                "thread, or before the call and changed since): a replay could not "
+                "follow decisions on them")
+    if not loss.op:
+        return "loss_fn returned a leaf"
+    if not interior1.isdisjoint(order2):
+        op = next(n.op for n in order2 if n in interior1)
+        return (f"loss_fn uses a Value computed before the call (op {op}): its "
+                "number is not recomputed from its inputs, which a replay would do. "
+                "Compute it inside loss_fn to compile")
+    return ""
+
+
+def _bits(x) -> str:
+    return float.hex(float.__float__(x)) if isinstance(x, float) else repr(x)
+
+
+def _bits_of(order: list) -> np.ndarray:
+    return np.fromiter(map(_DATA, order), np.float64, len(order)).view(np.int64)
+
+
+def first_difference(order1: list, order2: list) -> str:
+    """Where two runs' graphs (of the same ops) differ in a constant or an op's argument, by
+    position, bit for bit; ``""`` when they do not.
+
+    Asked first of the nodes' own numbers, all at once: with the same arguments, a constant
+    that differs shows in the number of the node taking it in.  (One that moves no node's
+    number at all in this run is not told apart; the first call on moved numbers, compared
+    with eager, still is.)  Only then are the nodes' inputs walked, to name the difference.
+    """
+    try:
+        if list(map(_ARG, order1)) == list(map(_ARG, order2)) and np.array_equal(
+                _bits_of(order1), _bits_of(order2)):
+            return ""
+    except (TypeError, ValueError):  # a .data that is not a number: walked below
+        pass
+    for n1, n2 in zip(order1, order2):
+        if _bits(n1.arg) != _bits(n2.arg):
+            return f"op {n1.op}'s argument {_bits(n1.arg)} then {_bits(n2.arg)}"
+        for a, b in zip(n1.inputs, n2.inputs):
+            if a is b or a.op:
+                continue
+            x, y = a.data, b.data
+            if type(x) is float and type(y) is float and x == y and x != 0.0:
+                continue  # the same number (the bits of a zero's sign are asked below)
+            if _bits(x) != _bits(y):
+                return (f"an input of op {n1.op}: {float.__float__(a.data)!r} then "
+                        f"{float.__float__(b.data)!r}")
+    return ""
+
+
+def grads_written(ordered: list, marks: list) -> str:
+    """Why the gradients loss_fn wrote in the watched run keep it from being replayed, or
+    ``""``: each of ``ordered``'s grads held its mark (a float object of its own) before."""
+    if all(map(is_, map(_GRAD, ordered), marks)):
+        return ""
+    if list(map(_GRAD, ordered)) != marks:
+        # Its backward() added the same gradients in both runs: take them back.
+        for v, before in zip(ordered, marks):
+            if v.grad is not None and before is not None:
+                v.grad = 2.0 * before - v.grad
+    return ("loss_fn writes gradients itself (backward(), zero_grad(), p.grad = ...), which "
+            "a replay would not repeat: a compiled step runs backward for you and adds to "
+            ".grad as backward does. Call zero_grad() before the step, outside loss_fn (and "
+            "use grad(..., create_graph=True) for a gradient inside the loss)")
+
+
+def aliases(loss: Value, order: list, trace: Trace) -> dict:
+    """Leaves made in the run from a traced number: {leaf: the Value that number is}.
+
+    A number computed from several (``Value(a.data * 2)``), or an interior node's, is guarded
+    exactly instead.  Every such leaf gets its plain float back.  The walk covers the loss
+    and every Value a guard watches (and what those guards add).
+    """
+    found: dict = {}
+    # Every Value reached, over all roots at once; each leaf once (a weight feeds every sample).
+    seen: set = set(order)
+    todo = [x for x in dict.fromkeys(chain.from_iterable(map(_INPUTS, order))) if not x.op]
+    todo.append(loss)
+    done: set = set()
+    while True:
+        for x in todo:
+            d = getattr(x, "data", None)
+            if x.op or not isinstance(d, Number) or d.node is x:
+                continue
+            if d.trace is trace and d.node is not None and not d.node.op:
+                found[x] = d.node
+            elif d.trace is trace:
+                trace.exactly(d.roots, "makes a Value from the number of", "loss_fn")
+            x.data = float.__float__(d)
+        roots = [r for r in [*trace.exact, *(n for key in trace.outcomes
+                                             for n in (key[0], key[2]) if isinstance(n, Value)),
+                             *(n for nodes in trace.checked.values() for n in nodes),
+                             *(n for nodes, _ in trace.shifts for n in nodes)] if r not in done]
+        if not roots:
+            return found
+        done.update(roots)
+        todo, stack = [], roots
+        while stack:
+            x = stack.pop()
+            if x not in seen:
+                seen.add(x)
+                todo.append(x)
+                stack.extend(x.inputs)
