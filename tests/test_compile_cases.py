@@ -615,6 +615,37 @@ def test_backward_inside_the_loss_leaves_the_gradients_eager_gives():
     assert (got, compiled_grad) == (eager.data, w.grad)
 
 
+def test_a_gradient_another_thread_adds_during_a_trace_is_kept():
+    # The trace takes back what the loss's own backward() added in its two runs; what
+    # another thread adds to the same grad meanwhile is that thread's, and stays.
+    w = Value(1.5)
+    go, done = threading.Event(), threading.Event()
+    runs: list = []
+
+    def loss_fn(x):
+        runs.append(1)
+        if len(runs) == 2:          # the watched run
+            go.set()
+            done.wait(5)
+        return (w * x[0]) ** 2
+
+    def worker():
+        go.wait(5)
+        w.grad += 100.0
+        done.set()
+
+    w.grad = 0.25
+    t = threading.Thread(target=worker)
+    t.start()
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        loss = compile(loss_fn)([2.0])
+    t.join()
+    assert loss == 9.0
+    assert w.grad == 0.25 + 100.0 + 2 * 1.5 * 2.0 ** 2 and type(w.grad) is float
+    assert any("another thread changed them" in str(m.message) for m in said)
+
+
 def _raised(fn, *args):
     try:
         fn(*args)

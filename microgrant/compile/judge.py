@@ -95,20 +95,26 @@ def first_difference(order1: list, order2: list) -> str:
     return ""
 
 
-def grads_written(ordered: list, marks: list) -> str:
-    """Why the gradients loss_fn wrote in the watched run keep it from being replayed, or
-    ``""``: each of ``ordered``'s grads held its mark (a float object of its own) before."""
+def grads_written(ordered: list, marks: list, trace: Trace) -> str:
+    """Why the gradients written during the watched run keep it from being replayed, or
+    ``""``: each of ``ordered``'s grads held its mark (a float object of its own) before.
+
+    A grad loss_fn's own ``backward()`` added in this thread is computed from watched
+    numbers (another thread's arithmetic on them gives plain floats): both runs added it, so
+    it is taken back.  What another thread wrote is left as it is.
+    """
     if all(map(is_, map(_GRAD, ordered), marks)):
         return ""
-    if list(map(_GRAD, ordered)) != marks:
-        # Its backward() added the same gradients in both runs: take them back.
-        for v, before in zip(ordered, marks):
-            if v.grad is not None and before is not None:
-                v.grad = 2.0 * before - v.grad
-    return ("loss_fn writes gradients itself (backward(), zero_grad(), p.grad = ...), which "
-            "a replay would not repeat: a compiled step runs backward for you and adds to "
-            ".grad as backward does. Call zero_grad() before the step, outside loss_fn (and "
-            "use grad(..., create_graph=True) for a gradient inside the loss)")
+    for v, before in zip(ordered, marks):
+        g = v.grad
+        if isinstance(g, Number):  # nothing of the trace stays in a grad
+            ours = g.trace is trace and before is not None
+            v.grad = 2.0 * before - float.__float__(g) if ours else float.__float__(g)
+    return ("loss_fn writes gradients itself (backward(), zero_grad(), p.grad = ...), or "
+            "another thread changed them while it was traced; a replay would not repeat "
+            "that: a compiled step runs backward for you and adds to .grad as backward does. "
+            "Call zero_grad() before the step, outside loss_fn (and use grad(..., "
+            "create_graph=True) for a gradient inside the loss)")
 
 
 def aliases(loss: Value, order: list, trace: Trace) -> dict:

@@ -369,7 +369,7 @@ class CompiledStep:
         drew = drew or random_state() != before
         if drew:  # the eager run that follows draws as an eager call would have
             restore_random(saved)
-        written = grads_written(ordered, marks)
+        written = grads_written(ordered, marks, trace)
         if written:
             trace.unwatched.append(written)
         order2 = topological_order(loss)  # walked once, for the judgement and the program
