@@ -214,6 +214,11 @@ class Value(LectureHabits):
         """The Heaviside step: 1 for x >= 0, else 0.  Its gradient is 0 everywhere."""
         return _unary(_STEP, self)
 
+    def stop_gradient(self) -> Value:
+        """This number, passing no gradient back (JAX's ``stop_gradient``); unlike `detach` it
+        keeps ``self`` as its input, so a replay (`microgrant.compile`) recomputes it."""
+        return _unary(_STOP_GRADIENT, self)
+
     @staticmethod
     def sum(values: Iterable) -> Value:
         """Adds many Values in one node (faster and flatter than a chain of ``+``).
@@ -245,6 +250,17 @@ class Value(LectureHabits):
         if not weights:
             raise ValueError("dot needs at least one weight and one input")
         return _variadic(_DOT, weights + inputs + (() if bias is None else (bias,)))
+
+    @staticmethod
+    def pick(values: Iterable, index) -> Value:
+        """``values[index]`` as a node (PyTorch's gather): the index, an int or a Value such as
+        a label, stays an input, so a replay (`microgrant.compile`) picks anew; no gradient.
+
+        >>> z = [Value(2.0), Value(-1.0)]; p = Value.pick(z, Value(1.0)); p.backward()
+        >>> p.data, [v.grad for v in z]
+        (-1.0, [0.0, 1.0])
+        """
+        return _variadic(_PICK, (*values, index))
 
     # ---- backprop ----------------------------------------------------------------------------
 
@@ -440,6 +456,7 @@ _ADD, _SUB, _MUL, _DIV, _SUM = OPS["add"], OPS["sub"], OPS["mul"], OPS["div"], O
 _DOT, _NEG, _POW, _VPOW, _EXP = OPS["dot"], OPS["neg"], OPS["pow"], OPS["vpow"], OPS["exp"]
 _LOG, _SQRT, _TANH, _SIGMOID = OPS["log"], OPS["sqrt"], OPS["tanh"], OPS["sigmoid"]
 _RELU, _LEAKY_RELU, _ABS, _STEP = OPS["relu"], OPS["leaky_relu"], OPS["abs"], OPS["step"]
+_PICK, _STOP_GRADIENT = OPS["pick"], OPS["stop_gradient"]
 
 
 # ---- walking the graph ----------------------------------------------------------------------

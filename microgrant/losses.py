@@ -21,11 +21,13 @@ back.  So inputs of +-1000 give finite, accurate losses and gradients.
 No loss branches on a Value's ``.data``: the graph has the same shape whatever the numbers,
 which is what `microgrant.compile` needs to trace it once and replay it.  mse, hinge and both
 binary cross-entropies are traceable as they are; softmax, log_softmax and cross_entropy read
-one number from the data (see `softmax`), and cross_entropy's class index picks a node.
+one number from the data (see `softmax`).  Targets given as Values stay in the graph: a class
+index picks its score with `Value.pick`, a computed target passes `Value.stop_gradient`.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import warnings
@@ -37,17 +39,9 @@ import numpy as np
 from . import checks, labels
 from .engine import Value, is_grad_enabled
 
-__all__ = [
-    "softmax",
-    "log_softmax",
-    "mse_loss",
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-    "cross_entropy",
-    "cross_entropy_probs",
-    "hinge_loss",
-    "REDUCTIONS",
-]
+__all__ = ["softmax", "log_softmax", "mse_loss", "binary_cross_entropy",
+           "binary_cross_entropy_with_logits", "cross_entropy", "cross_entropy_probs",
+           "hinge_loss", "REDUCTIONS"]
 
 REDUCTIONS = ("mean", "sum", "none")
 """The ``reduction`` every loss takes: average the per-sample losses, add them, or keep them."""
@@ -83,21 +77,14 @@ def _as_value(x, what: str) -> Value:
 
 
 def _target(t, what: str) -> Any:
-    """A target as the formulas take it: a constant Value stays in the graph; else a float.
-
-    A constant Value (``requires_grad=False``) is used as a node, so a graph traced once with
-    placeholder targets replays with new ones.  A Value that takes a gradient is read by its
-    number: targets get no gradient, as in PyTorch's binary cross-entropy.
-    """
+    """A target as the formulas take it (no gradient, as in PyTorch): a constant Value, a
+    leaf's number, a computed Value (``2 * y - 1``) through `Value.stop_gradient`, all of which
+    a graph traced with placeholder targets replays with new ones; a number as a float."""
     if isinstance(t, Value):
         if not checks.satisfies(t.data, checks.isfinite):  # a check a compiled step repeats
             checks.finite(t.data, what)  # raises, with the message every check gives
-        return t if t.grad is None else t.data
+        return t if t.grad is None else t.stop_gradient() if t.op else t.data
     return checks.finite(t, what)
-
-
-def _data(t) -> float:
-    return t.data if isinstance(t, Value) else t
 
 
 def _number(t) -> float | None:
@@ -200,7 +187,7 @@ def _elementwise(name: str, short: str, term: Callable, input, target, reduction
         at = "" if single else f" at index {k}"
         x = _as_value(x, f"{name}'s input{at}")
         t = _target(t, f"{name}'s target{at}")
-        for rule, number in ((inputs_rule, x.data), (targets_rule, _data(t))):
+        for rule, number in ((inputs_rule, x.data), (targets_rule, getattr(t, "data", t))):
             if rule is not None and not checks.satisfies(number, rule.ok):  # NaN fails all
                 raise ValueError(f"{name} needs {rule.expected}; got {number!r}{at}"
                                  f"{rule.hint}")
@@ -436,9 +423,18 @@ def hinge_loss(input, target, reduction: str = "mean"):
                                            "datasets' labels='pm1')"))
 
 
-def _class_index(name: str, t, n_classes: int, at: str) -> int:
+@functools.cache  # one check per count: a compiled step applies each to its numbers at once
+def _class_rule(n: int) -> Callable:
+    return lambda y: (y >= 0.0) & (y < n) & (y == np.floor(y))  # works on arrays too
+
+
+def _class_index(name: str, t, n_classes: int, at: str) -> int | Value:
+    """A class index, checked: an int, or a Value (a label `microgrant.compile` hands in),
+    which the loss picks by in the graph (`Value.pick`), so a replay picks by each label."""
+    if isinstance(t, Value) and checks.satisfies(t.data, _class_rule(n_classes)):
+        return t
     what = f"{name}'s target{at} (a class index)"
-    if isinstance(t, Value):  # a placeholder target: its number, which must be whole
+    if isinstance(t, Value):  # refused below: its number says why
         if not float(t.data).is_integer():
             raise TypeError(f"{what} must be a whole number; got {t.data!r}")
         t = int(t.data)
@@ -494,8 +490,8 @@ def cross_entropy(input, target, reduction: str = "mean"):
 
     Computed as ``-log_softmax(z)[target]``, that is ``logsumexp(z) - z[target]`` with the
     max shifted out first, so scores of +-1000 are fine.  Its gradient with respect to z_i is
-    ``softmax(z)_i - [i == target]``.  The class index is read as a number: it picks which
-    score the loss takes, so it is part of the graph's shape.  It applies softmax itself, so
+    ``softmax(z)_i - [i == target]``.  A class index given as a Value (`microgrant.compile`
+    hands labels in so) picks the score in the graph (`Value.pick`).  It applies softmax, so
     the output of `softmax` (or of a model ending in one) is refused: softmax twice would
     give a wrong loss without a word (0.802 instead of 0.417 in the example below).  Inside
     `no_grad` no graph says where an input came from: inputs that look like probabilities
@@ -521,9 +517,10 @@ def cross_entropy(input, target, reduction: str = "mean"):
     for at, zs, t in samples:
         _refuse_softmax_output(zs, at)
         index = _class_index("cross_entropy", t, len(zs), at)
+        logs = log_softmax(zs)
         # 0 - x rather than -x: the same number, except that a perfect prediction (x = 0)
         # gives a loss of 0.0, where -x would give -0.0.
-        terms.append(0.0 - log_softmax(zs)[index])
+        terms.append(0.0 - (logs[index] if isinstance(index, int) else Value.pick(logs, index)))
     return _reduce("cross_entropy", terms, reduction, single)
 
 
@@ -555,7 +552,8 @@ def cross_entropy_probs(input, target, reduction: str = "mean"):
                 raise ValueError(f"{name} needs probabilities in [0, 1]; got {p.data!r}{at} "
                                  "(for class scores (logits) use cross_entropy)")
         index = _class_index(name, t, len(ps), at)
-        terms.append(0.0 - _clamped_log(ps[index]))
+        p = ps[index] if isinstance(index, int) else Value.pick(ps, index)
+        terms.append(0.0 - _clamped_log(p))
     return _reduce(name, terms, reduction, single)
 
 

@@ -72,7 +72,9 @@ class Op:
             and the argument ``{arg}``; for an op of any number of inputs, a function from
             the inputs' texts to the equation's.
         domain: where the op is defined, in words, or ``""`` when it is defined everywhere.
-        grad_domain: where its local derivatives exist, when narrower than ``domain``.
+        grad_domain: where its local derivatives exist, when that is worth checking before
+            backward changes any grad: narrower than ``domain`` (sqrt's), or a condition
+            on an input the partials read (pick's index).
         method: the name of the Value method (and of the expression function) that applies
             it, or ``""`` for an operator such as ``*``.
         activation: whether a neuron can use it as its activation, by ``method`` name.
@@ -256,6 +258,33 @@ def _torch_dot(t, xs, _):
     return z + xs[-1] if len(xs) % 2 else z
 
 
+# Picking one of several Values by an index Value (the last input): the score of a sample's
+# true class, where the class is a number of the data.  The index stays an input of the graph,
+# so a graph traced once (`microgrant.compile`) picks by each call's index; as PyTorch's
+# gather, the index takes no gradient (its partial is 0: it picks, it scales nothing).
+
+def _index(xs) -> int:
+    """A pick's index (its last input) as an int, checked: a whole number from 0 to n - 1."""
+    i, n = _number(xs[-1]), len(xs) - 1
+    if not (0.0 <= i < n and i == math.floor(i)):  # NaN fails
+        raise ValueError(f"the index {i!r} is not a whole number from 0 to {n - 1}" if n
+                         else "there is no value to pick from")
+    return int(i)
+
+
+def _pick_grads(xs, out, _):
+    i = _index(xs)
+    return tuple(1.0 if j == i else 0.0 for j in range(len(xs) - 1)) + (0.0,)
+
+
+def _write_pick(inputs: list[str]) -> str:
+    return f"[{', '.join(inputs[:-1])}][{inputs[-1]}]"
+
+
+def _torch_pick(t, xs, _):
+    return t.stack(list(xs[:-1]))[xs[-1].long()]
+
+
 # ---- array versions, for microgrant.compile -------------------------------------------------
 # Elementwise and with the same float arithmetic as the scalar versions, so a compiled step
 # gives the scalar engine's numbers to the last bit or two.
@@ -264,6 +293,23 @@ def _array_sigmoid(xs, _):
     x = xs[0]
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _array_pick(xs, _):
+    # Node by node (columns), the row its index names.  An index that is no whole number in
+    # range gives NaN, never another row's number: a compiled step then runs eagerly, and
+    # the eager engine raises the error.
+    index, n = xs[-1], len(xs) - 1
+    ok = (index >= 0.0) & (index < n) & (index == np.floor(index))
+    rows = np.where(ok, index, 0.0).astype(np.intp)
+    picked = np.take_along_axis(np.array(xs[:-1]), rows[None, :], axis=0)[0]
+    return np.where(ok, picked, np.nan)
+
+
+def _array_pick_grads(xs, out, _):
+    index = xs[-1]
+    picked = tuple((index == j) + 0.0 for j in range(len(xs) - 1))
+    return picked + (np.zeros_like(index, dtype=np.float64),)
 
 
 def _array_pow_grads(xs, out, n):
@@ -306,6 +352,15 @@ _TABLE = (
        # input i of count is a weight, an input or the bias
        formula_index=lambda i, count: 0 if i < count // 2 else 1 if i < count // 2 * 2 else 2,
        torch=_torch_dot),
+    Op(name="pick", symbol="pick", arity=0, notation=_write_pick,
+       domain="its last input, the index, to be a whole number from 0 to n - 1 for n values",
+       # (so backward computes its partials before it adds to any grad: an index whose .data
+       # was set to 2.5 since the forward is refused with no leaf changed)
+       grad_domain="a whole-number index from 0 to n - 1",
+       forward=lambda xs, _: xs[_index(xs)], local_grads=_pick_grads,
+       formulas=("d xs[i]/dxs[j] = 1 if j == i else 0", "d xs[i]/di = 0"),
+       formula_index=lambda i, count: 1 if count and i == count - 1 else 0,  # value, index
+       array_forward=_array_pick, array_local_grads=_array_pick_grads, torch=_torch_pick),
     Op(name="neg", symbol="−", arity=1, notation="−{0}",
        forward=lambda xs, _: -xs[0], local_grads=lambda xs, out, _: (-1.0,),
        formulas=("d(-x)/dx = -1",)),
@@ -388,6 +443,15 @@ _TABLE = (
        # passes through as x * 0, which is NaN with gradient 0, as the table's.
        torch=lambda t, xs, _: t.where(t.isnan(xs[0]), xs[0] * 0.0,
                                       (xs[0] >= 0).to(xs[0].dtype))),
+    # The identity whose derivative is 0 by definition: a target computed from data (2y - 1)
+    # keeps its place in the graph, so a replay recomputes it, and passes no gradient back.
+    Op(name="stop_gradient", symbol="stop", arity=1, notation="stop_gradient({0})",
+       method="stop_gradient",
+       forward=lambda xs, _: xs[0], local_grads=lambda xs, out, _: (0.0,),
+       formulas=("d stop_gradient(x)/dx = 0",),
+       array_forward=lambda xs, _: np.array(xs[0], dtype=np.float64),
+       # detach, still asked for its own gradient (as this node is), passing none back
+       torch=lambda t, xs, _: xs[0].detach().requires_grad_(xs[0].requires_grad)),
 )
 
 OPS: dict[str, Op] = {op.name: op for op in _TABLE}

@@ -146,6 +146,8 @@ def _op_loss(name):
                 out = Value.dot([w[0], w[1]], [a, b], w[0])
             elif name == "neg":
                 out = -b
+            elif name == "pick":
+                out = Value.pick([a, b, a * b], 1)
             elif name == "leaky_relu":
                 out = b.leaky_relu(0.1)
             else:

@@ -189,7 +189,7 @@ def test_second_derivatives_of_every_op_match_finite_differences(name):
         firsts = grad(domain.apply(leaves, arg), leaves, create_graph=True)
         for i, d in enumerate(firsts):
             seconds = grad(d, leaves)
-            for j in range(len(xs)):
+            for j in range(len(xs) - domain.discrete):  # an index is not nudged
                 up, down = list(xs), list(xs)
                 up[j] += h
                 down[j] -= h

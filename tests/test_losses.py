@@ -423,6 +423,61 @@ def test_a_constant_target_value_stays_in_the_graph():
     assert y.grad is None
 
 
+@pytest.mark.parametrize("loss, pred, target", [
+    (mse_loss, [0.5, -1.0, 2.0], [0.0, 1.0, 1.0]),
+    (binary_cross_entropy, [0.2, 0.7, 0.9], [0, 1, 1]),
+    (binary_cross_entropy_with_logits, [0.2, -3.0, 5.0], [1, 0, 1]),
+    (hinge_loss, [0.2, -3.0, 5.0], [1, -1, -1]),
+])
+def test_a_computed_target_stays_in_the_graph_and_takes_no_gradient(loss, pred, target):
+    # A target computed from a Value that takes a gradient (2 * t - 1, as a compiled step's
+    # labels are) is a node of the graph behind a stop_gradient, so a replay recomputes it;
+    # its numbers are those of the plain target, to the bit, and no gradient reaches it.
+    raw = [Value((y + 1) / 2, label=f"t{k}") for k, y in enumerate(target)]
+    computed = [2 * t - 1 for t in raw]
+    preds, plain_preds = values(pred), values(pred)
+    result, plain = loss(preds, computed), loss(plain_preds, [float(y) for y in target])
+    result.backward()
+    plain.backward()
+    assert float.hex(result.data) == float.hex(plain.data)
+    assert [float.hex(p.grad) for p in preds] == [float.hex(p.grad) for p in plain_preds]
+    assert [t.grad for t in raw] == [0.0, 0.0, 0.0]
+    stops = [n for n in topological_order(result) if n.op == "stop_gradient"]
+    assert len(stops) == 3 and {id(n.inputs[0]) for n in stops} == {id(c) for c in computed}
+
+
+@pytest.mark.parametrize("loss, scores", [(cross_entropy, [[1.0, 2.0, -0.5], [0.3, 0.2, 0.1]]),
+                                          (cross_entropy_probs, [[0.2, 0.5, 0.3],
+                                                                 [0.6, 0.1, 0.3]])])
+def test_a_class_label_given_as_a_value_picks_the_score_in_the_graph(loss, scores):
+    labels = [Value(2.0, label="y1", requires_grad=False), Value(0.0, label="y2")]
+    zs, plain_zs = [values(row) for row in scores], [values(row) for row in scores]
+    result, plain = loss(zs, labels), loss(plain_zs, [2, 0])
+    result.backward()
+    plain.backward()
+    assert float.hex(result.data) == float.hex(plain.data)
+    assert [float.hex(z.grad) for row in zs for z in row] == [
+        float.hex(z.grad) for row in plain_zs for z in row]
+    picks = [n for n in topological_order(result) if n.op == "pick"]
+    # Each label is a pick's index: the Value itself, not its number.
+    assert len(picks) == 2 and {id(n.inputs[-1]) for n in picks} == {id(y) for y in labels}
+    assert labels[1].grad == 0.0
+
+
+@pytest.mark.parametrize("label, error, message", [
+    (1.5, TypeError, "cross_entropy's target at index 1 (a class index) must be a whole "
+                     "number; got 1.5"),
+    (3.0, ValueError, "cross_entropy: class index 3 at index 1 is out of range for 3 classes "
+                      "(valid: 0 to 2)"),
+    (-1.0, ValueError, "cross_entropy's target at index 1 (a class index) must be a whole "
+                       "number >= 0; got -1"),
+])
+def test_a_bad_class_label_given_as_a_value_is_refused_as_before(label, error, message):
+    with pytest.raises(error) as info:
+        cross_entropy([values([1.0, 2.0, 3.0])] * 2, [Value(0.0), Value(label)])
+    assert str(info.value) == message
+
+
 def test_log1p_is_accurate_for_tiny_u():
     # log(1 + exp(-|z|)) for large |z|: the rounding of 1 + u is put back, as math.log1p.
     for z in (-20.0, -8.0, 7.5, 13.0):

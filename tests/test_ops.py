@@ -31,6 +31,8 @@ import pytest
 from microgrant import Value, backward_pass, gradcheck
 from microgrant.engine import BACKWARD_LOOP, OPS, local_grads
 from microgrant.errors import result_error, written
+from microgrant.nn import cross_entropy, hinge_loss
+from microgrant.pytorch import check
 
 
 def _away(rng: random.Random, low: float, high: float) -> float:
@@ -46,10 +48,24 @@ def _pow_sample(rng: random.Random):
 
 
 class Domain(NamedTuple):
-    """Where to sample an op, and how a user writes it."""
+    """Where to sample an op, and how a user writes it.
+
+    ``discrete`` counts the last inputs that are whole numbers which select rather than scale
+    (pick's index): a nudge leaves the op's domain, so finite differences skip them, and
+    their partial is 0.  ``frozen`` marks an op whose result takes no gradient by definition
+    (stop_gradient): its partials are 0, which is the derivative of its result held fixed,
+    not of its forward.
+    """
 
     sample: Callable[[random.Random], tuple[list[float], object]]  # -> (input numbers, arg)
     apply: Callable[[list, object], Value]  # (input Values, arg) -> the op's result
+    discrete: int = 0
+    frozen: bool = False
+
+
+def _pick_sample(rng: random.Random):
+    values = [rng.uniform(-3, 3) for _ in range(rng.randint(1, 5))]
+    return values + [float(rng.randrange(len(values)))], None
 
 
 DOMAINS: dict[str, Domain] = {
@@ -81,6 +97,9 @@ DOMAINS: dict[str, Domain] = {
                          lambda v, slope: v[0].leaky_relu(slope)),
     "abs": Domain(lambda r: ([_away(r, 0.1, 3.0)], None), lambda v, _: v[0].abs()),
     "step": Domain(lambda r: ([_away(r, 0.1, 3.0)], None), lambda v, _: v[0].step()),
+    "pick": Domain(_pick_sample, lambda v, _: Value.pick(v[:-1], v[-1]), discrete=1),
+    "stop_gradient": Domain(lambda r: ([r.uniform(-3, 3)], None),
+                            lambda v, _: v[0].stop_gradient(), frozen=True),
 }
 
 SAMPLES_PER_OP = 60
@@ -152,13 +171,16 @@ def test_value_api_records_a_node_named_after_the_op(name):
 
 @pytest.mark.parametrize("name", ALL_OPS)
 def test_local_grads_match_central_differences_of_forward(name):
-    _domain(name)
+    domain = _domain(name)
     op = OPS[name]
     for xs, arg in _samples(name):
         out = _forward(op, xs, arg)
         analytic = _table_local_grads(op, xs, out, arg)
         assert len(analytic) == len(xs)
         for i, x in enumerate(xs):
+            if domain.frozen or i >= len(xs) - domain.discrete:
+                assert analytic[i] == 0.0, (name, xs, i)  # by definition: no gradient
+                continue
             h = H * max(1.0, abs(x))
             up, down = list(xs), list(xs)
             up[i], down[i] = x + h, x - h
@@ -265,23 +287,31 @@ def test_backward_equals_the_replay_bit_for_bit_at_zero_minus_zero_nan_and_infin
     assert checked > 0
 
 
-def _expression(domain: Domain, arg):
-    """A small expression around the op: its result is used twice and its first input twice."""
+def _expression(domain: Domain, arg, xs: list):
+    """A small expression around the op (its result used twice, its first input twice), as a
+    function of the inputs finite differences can nudge, and the function whose finite
+    differences its gradient must match: itself, or for a frozen op the same expression with
+    the op's result held at its number."""
+    point, fixed = xs[:len(xs) - domain.discrete], xs[len(xs) - domain.discrete:]
+
     def f(*leaves):
-        y = domain.apply(list(leaves), arg)
+        y = domain.apply([*leaves, *(Value(x, requires_grad=False) for x in fixed)], arg)
         return y * y + leaves[0] * y
-    return f
+    if not domain.frozen:
+        return point, f, f
+    held = domain.apply([Value(x) for x in xs], arg).data
+    return point, f, lambda *leaves: held * held + leaves[0] * held
 
 
 @pytest.mark.parametrize("name", ALL_OPS)
 def test_backward_through_an_expression_matches_finite_differences(name):
     domain = _domain(name)
     for xs, arg in _samples(name, 25):
-        f = _expression(domain, arg)
-        report = gradcheck(f, xs, eps=1e-6, atol=1e-6, rtol=1e-6)
+        point, f, reference = _expression(domain, arg, xs)
+        report = gradcheck(reference, point, eps=1e-6, atol=1e-6, rtol=1e-6)
         assert report.ok, f"{name} at {xs}, arg {arg}:\n{report}"
         # backward() must give the same numbers as grad(), which gradcheck used.
-        leaves = [Value(x) for x in xs]
+        leaves = [Value(x) for x in point]
         f(*leaves).backward()
         for leaf, row in zip(leaves, report.rows):
             assert leaf.grad == pytest.approx(row.analytic, rel=1e-12, abs=1e-12)
@@ -299,8 +329,14 @@ def test_a_wrong_local_derivative_is_caught(name, monkeypatch):
 
     monkeypatch.setitem(OPS, name, dataclasses.replace(op, local_grads=wrong))
     xs, arg = domain.sample(random.Random(f"wrong-{name}"))
-    leaves = [Value(x, label=f"in{i}") for i, x in enumerate(xs)]
-    report = gradcheck(lambda *v: domain.apply(list(v), arg), leaves)
+    count = len(xs) - domain.discrete  # a discrete input is held: it cannot be nudged
+    leaves = [Value(x, label=f"in{i}") for i, x in enumerate(xs[:count])]
+    fixed = [Value(x, requires_grad=False) for x in xs[count:]]
+    if domain.frozen:  # the right gradient is 0 (the result held fixed), not the forward's
+        domain.apply(leaves, arg).backward()
+        assert all(leaf.grad != 0.0 for leaf in leaves)
+        return
+    report = gradcheck(lambda *v: domain.apply([*v, *fixed], arg), leaves)
     assert not report.ok
     assert [row.label for row in report.failures] == [leaf.label for leaf in leaves]
     assert "in0" in str(report)
@@ -336,7 +372,7 @@ def _wild_inputs(name: str, rng: random.Random):
 def _assert_names_the_op(name: str, count: int, error: Exception) -> None:
     message = str(error)
     assert written(OPS[name], count) in message, f"{message!r} does not name the op {name}"
-    if name != OPS[name].method:  # the table's identifier is not what the learner typed
+    if name != written(OPS[name], count):  # the table's identifier is not what was typed
         assert not re.search(rf"\b{name}\b", message), f"{message!r} names the op {name!r}"
 
 
@@ -485,3 +521,80 @@ def test_a_result_that_is_not_a_number_is_named_as_the_learner_wrote_the_op():
     a, b = Value(-8.0, label="a"), Value(0.5)
     message = str(result_error(OPS["vpow"], (a, b), complex(0.0, 2.8)))
     assert message.startswith("a ** b gave complex") and "a = -8.0 ('a'), b = 0.5" in message
+
+
+# ---- pick and stop_gradient: an index that selects, a result that takes no gradient ------------
+
+@pytest.mark.parametrize("index, why", [
+    (1.5, "the index 1.5 is not a whole number from 0 to 2"),
+    (3.0, "the index 3.0 is not a whole number from 0 to 2"),
+    (-1.0, "the index -1.0 is not a whole number from 0 to 2"),
+    (math.nan, "the index nan is not a whole number from 0 to 2"),
+    (math.inf, "the index inf is not a whole number from 0 to 2"),
+])
+def test_pick_refuses_an_index_that_is_no_whole_number_in_range(index, why):
+    values = [Value(1.0), Value(2.0), Value(3.0)]
+    with pytest.raises(ValueError) as info:
+        Value.pick(values, Value(index, label="y"))
+    message = str(info.value)
+    assert message.startswith("pick cannot be computed at x1 = 1.0, x2 = 2.0, x3 = 3.0, x4 = ")
+    assert "('y'): it needs its last input, the index, to be a whole number" in message
+    assert why in message
+    with pytest.raises(ValueError, match="there is no value to pick from"):
+        Value.pick([], 0)
+
+
+def test_pick_takes_an_int_index_and_passes_the_gradient_to_the_picked_value_only():
+    values = [Value(1.0), Value(-2.0), Value(3.0)]
+    index = Value(2.0)
+    out = Value.pick(values, 1) * Value.pick(values, index)
+    out.backward()
+    assert out.data == -6.0
+    assert [v.grad for v in values] == [0.0, 3.0, -2.0] and index.grad == 0.0
+    assert OPS["pick"].write(["z1", "z2", "z3", "y"]) == "[z1, z2, z3][y]"
+
+
+def test_a_pick_whose_index_changed_after_the_forward_fails_before_any_grad_is_added():
+    values = [Value(1.0), Value(2.0)]
+    index = Value(1.0, label="y")
+    out = Value.pick(values, index) * 3.0
+    index.data = 2.0  # no value 2 among two
+    with pytest.raises(ValueError, match=r"local derivative of pick is undefined at .*\('y'\)"):
+        out.backward()
+    assert [v.grad for v in values] == [0.0, 0.0]
+
+
+def test_pick_array_kernel_picks_exact_numbers_and_gives_nan_for_an_invalid_index():
+    # Forty values (beyond np.choose's 32): each column picks the row its index names.
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(40, 6))
+    index = np.array([0.0, 39.0, 17.0, 2.5, 40.0, math.nan])
+    op = OPS["pick"]
+    out = op.array_forward((*rows, index), None)
+    assert out[:3].tolist() == [rows[0, 0], rows[39, 1], rows[17, 2]]
+    assert np.isnan(out[3:]).all()  # never another row's number: compile then runs eagerly
+    local = op.array_local_grads((*rows, index), out, None)
+    assert [d[1] for d in local] == [0.0] * 39 + [1.0, 0.0]
+
+
+def test_stop_gradient_is_the_identity_to_the_bit_and_detach_inside_the_graph():
+    for x in (-0.0, 0.0, 1.5, math.inf, -math.inf):
+        assert float.hex(Value(x).stop_gradient().data) == float.hex(x)
+        column = np.array([x])
+        assert float.hex(OPS["stop_gradient"].array_forward((column,), None)[0]) == float.hex(x)
+    assert math.isnan(Value(math.nan).stop_gradient().data)
+    x, y = Value(3.0), Value(3.0)
+    inside = x.stop_gradient()
+    (x * inside + inside).backward()
+    (y * y.detach() + y.detach()).backward()
+    assert x.grad == y.grad == 3.0
+    assert inside.inputs == (x,)  # kept in the graph, where detach makes a new leaf
+
+
+def test_pytorch_check_agrees_through_pick_and_stop_gradient():
+    pytest.importorskip("torch")
+    z = [Value(2.0, label="z1"), Value(1.0, label="z2"), Value(0.1, label="z3")]
+    s, t = Value(0.25, label="s"), Value(0.0, label="t")
+    for root in (cross_entropy(z, Value(2.0, label="y")), hinge_loss(s, 2 * t - 1)):
+        report = check(root)
+        assert report, str(report)

@@ -51,6 +51,8 @@ TORCH = {
     "leaky_relu": lambda xs, slope: F.leaky_relu(xs[0], slope),
     "abs": lambda xs, _: torch.abs(xs[0]),
     "step": lambda xs, _: _heaviside(xs[0]),
+    "pick": lambda xs, _: torch.stack(list(xs))[len(xs) // 2],
+    "stop_gradient": lambda xs, _: xs[0].detach(),
 }
 
 MICROGRANT = {
@@ -73,6 +75,8 @@ MICROGRANT = {
     "leaky_relu": lambda v, slope: v[0].leaky_relu(slope),
     "abs": lambda v, _: v[0].abs(),
     "step": lambda v, _: v[0].step(),
+    "pick": lambda v, _: Value.pick(v, len(v) // 2),
+    "stop_gradient": lambda v, _: v[0].stop_gradient(),
 }
 
 
