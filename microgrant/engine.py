@@ -29,7 +29,7 @@ from .checks import real
 from .errors import data_error, forward_error, result_error, undefined_grad_error
 from .gradmode import OPEN_BLOCKS, THIS_THREAD, is_grad_enabled, no_grad
 from .ops import OPS, Op
-from .partials import LectureHabits, local_grads
+from .partials import NUMBER_GRAD, LectureHabits, local_grads, numbers_take_grad
 
 __all__ = ["Value", "Op", "OPS", "BACKWARD_LOOP", "local_grads", "no_grad", "is_grad_enabled",
            "numbers_take_grad", "topological_order", "undefined_grad_error"]
@@ -324,29 +324,6 @@ class Value(LectureHabits):
                 if x.grad is not None:
                     x.grad = 0.0
 
-def numbers_take_grad(enabled: bool = True) -> bool:
-    """Whether numbers met in an expression (the 2 in ``2 * x``) take a gradient, as in micrograd.
-
-    Off by default: such a number is a constant (``grad`` None, skipped by backward).  On,
-    it is a leaf that backward fills, as micrograd's ``Value(other)``, so the lecture's
-    ``draw_dot`` prints ``"grad %.4f" % n.grad`` for every node.  It holds for the whole
-    program and every thread (a habit for notebooks that follow the lecture), and returns the
-    setting it replaced.  ``requires_grad=False`` Values stay constants.
-
-    >>> x = Value(3.0)
-    >>> before = numbers_take_grad(True); y = 2 * x; numbers_take_grad(before)
-    True
-    >>> y.backward(); y.inputs[0].grad, (2 * x).inputs[0].grad
-    (3.0, None)
-    """
-    global _number_grad
-    before, _number_grad = _number_grad is not None, (0.0 if enabled else None)
-    return before
-
-
-_number_grad: float | None = None  # what a number's grad starts as: None, a constant
-
-
 def _data(other) -> float:
     return other.data if isinstance(other, Value) else other
 
@@ -360,7 +337,7 @@ def _constant(number) -> Value:
     """A Python number met in an expression (the 2 in ``2 * x``) becomes a constant leaf."""
     out = _new(Value)
     out.data = number if type(number) is float else real(number, "an input of an op")
-    out.grad, out.label, out.op, out._a, out._b = _number_grad, "", "", None, None
+    out.grad, out.label, out.op, out._a, out._b = NUMBER_GRAD[0], "", "", None, None
     return out
 
 
