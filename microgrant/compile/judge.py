@@ -16,15 +16,16 @@ import numpy as np
 from ..engine import Value
 from .watch import Number, Trace
 
-__all__ = ["refusal", "first_difference", "grads_written", "aliases"]
+__all__ = ["refusal", "leaves", "first_difference", "grads_written", "aliases"]
 
 _OP, _INPUTS, _GRAD = attrgetter("op"), attrgetter("inputs"), attrgetter("grad")
 _ARG, _DATA = attrgetter("arg"), attrgetter("data")
 
 
-def refusal(loss: Value, order1: list, order2: list, interior1: set, trace: Trace,
-            drew: bool) -> str:
-    """Why no replay of this trace can be trusted, or ``""``."""
+def refusal(loss: Value, order1: list, order2: list, leaves1: list, leaves2: list,
+            trace: Trace, drew: bool) -> str:
+    """Why no replay of this trace can be trusted, or ``""``: ``order1``, ``leaves1`` are
+    the first run's (`topological_order`, `leaves`), ``order2``, ``leaves2`` the watched's."""
     if drew:
         return ("loss_fn draws random numbers (from Python's random or numpy's global "
                 "generator), which a replay would freeze. Draw them outside and pass "
@@ -36,7 +37,7 @@ def refusal(loss: Value, order1: list, order2: list, interior1: set, trace: Trac
                            "parameters (no random choices, no state changed per call)")
     if trace.unwatched:
         return trace.unwatched[0]
-    moved = first_difference(order1, order2)
+    moved = first_difference(order1, order2, leaves1, leaves2)
     if moved:
         return (f"loss_fn's constants differ between two runs with the same inputs "
                 f"({moved}): it changes state it reads (a counter, a list, a dict "
@@ -49,6 +50,7 @@ def refusal(loss: Value, order1: list, order2: list, interior1: set, trace: Trac
                 "follow decisions on them")
     if not loss.op:
         return "loss_fn returned a leaf"
+    interior1 = set(order1)
     if not interior1.isdisjoint(order2):
         op = next(n.op for n in order2 if n in interior1)
         return (f"loss_fn uses a Value computed before the call (op {op}): its "
@@ -61,22 +63,27 @@ def _bits(x) -> str:
     return float.hex(float.__float__(x)) if isinstance(x, float) else repr(x)
 
 
-def _bits_of(order: list) -> np.ndarray:
-    return np.fromiter(map(_DATA, order), np.float64, len(order)).view(np.int64)
+def _bits_of(values: list) -> np.ndarray:
+    return np.fromiter(map(_DATA, values), np.float64, len(values)).view(np.int64)
 
 
-def first_difference(order1: list, order2: list) -> str:
+def leaves(order: list) -> list:
+    """The leaves the nodes of ``order`` take in, each once, in the order they are met (one
+    pass in C over every input: a weight is an input of every sample's node)."""
+    return [x for x in dict.fromkeys(chain.from_iterable(map(_INPUTS, order))) if not x.op]
+
+
+def first_difference(order1: list, order2: list, leaves1: list, leaves2: list) -> str:
     """Where two runs' graphs (of the same ops) differ in a constant or an op's argument, by
     position, bit for bit; ``""`` when they do not.
 
-    Asked first of the nodes' own numbers, all at once: with the same arguments, a constant
-    that differs shows in the number of the node taking it in.  (One that moves no node's
-    number at all in this run is not told apart; the first call on moved numbers, compared
-    with eager, still is.)  Only then are the nodes' inputs walked, to name the difference.
+    Asked first all at once: the same arguments, and the leaves (`leaves`, met in the same
+    order when the graphs are the same) holding the same bits.  Only when that fails are
+    the nodes walked one by one, to name the difference.
     """
     try:
-        if list(map(_ARG, order1)) == list(map(_ARG, order2)) and np.array_equal(
-                _bits_of(order1), _bits_of(order2)):
+        if (list(map(_ARG, order1)) == list(map(_ARG, order2)) and len(leaves1) == len(leaves2)
+                and np.array_equal(_bits_of(leaves1), _bits_of(leaves2))):
             return ""
     except (TypeError, ValueError):  # a .data that is not a number: walked below
         pass
@@ -92,7 +99,7 @@ def first_difference(order1: list, order2: list) -> str:
             if _bits(x) != _bits(y):
                 return (f"an input of op {n1.op}: {float.__float__(a.data)!r} then "
                         f"{float.__float__(b.data)!r}")
-    return ""
+    return "a constant used by several ops in one run and one op each in the other"
 
 
 def grads_written(ordered: list, marks: list, trace: Trace) -> str:
@@ -117,7 +124,7 @@ def grads_written(ordered: list, marks: list, trace: Trace) -> str:
             "create_graph=True) for a gradient inside the loss)")
 
 
-def aliases(loss: Value, order: list, trace: Trace) -> dict:
+def aliases(loss: Value, order: list, found_leaves: list, trace: Trace) -> dict:
     """Leaves made in the run from a traced number: {leaf: the Value that number is}.
 
     A number computed from several (``Value(a.data * 2)``), or an interior node's, is guarded
@@ -127,8 +134,7 @@ def aliases(loss: Value, order: list, trace: Trace) -> dict:
     found: dict = {}
     # Every Value reached, over all roots at once; each leaf once (a weight feeds every sample).
     seen: set = set(order)
-    todo = [x for x in dict.fromkeys(chain.from_iterable(map(_INPUTS, order))) if not x.op]
-    todo.append(loss)
+    todo = [*found_leaves, loss]
     done: set = set()
     while True:
         for x in todo:

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..checks import shown
 from ..engine import Value, topological_order
-from .judge import aliases, grads_written, refusal
+from .judge import aliases, grads_written, leaves, refusal
 from .named import NamedState, values_named
 from .plan import Program, Tape
 from .watch import (
@@ -343,16 +343,16 @@ class CompiledStep:
         first = self._loss(nested1)
         drew = random_state() != before
         order1 = topological_order(first)
-        known = {x for node in order1 for x in node.inputs if not x.op}
+        leaves1 = leaves(order1)
+        known = set(leaves1)
         if not first.op:
             known.add(first)
         known.difference_update(flat1)
-        interior1 = set(order1)
         del nested1, flat1, first
         trace = Trace()
         nested2, flat2 = self._stand_ins(arrays, requires_grad=True)
         # Leaves loss_fn names (a threshold read through .data) are watched too.
-        known.update(v for v in values_named(self.fn) if v not in interior1)
+        known.update(values_named(self.fn))
         ordered = list(known)
         # Each grad as a new float of its number: anything loss_fn writes to a grad, even
         # zero_grad()'s 0.0 over a 0.0, is then another object (see judge.grads_written).
@@ -373,8 +373,9 @@ class CompiledStep:
         if written:
             trace.unwatched.append(written)
         order2 = topological_order(loss)  # walked once, for the judgement and the program
-        reason = refusal(loss, order1, order2, interior1, trace, drew)
-        found = aliases(loss, order2, trace) if not reason else {}
+        leaves2 = leaves(order2)
+        reason = refusal(loss, order1, order2, leaves1, leaves2, trace, drew)
+        found = aliases(loss, order2, leaves2, trace) if not reason else {}
         trace.forget()
         return loss, order2, flat2, known, trace, reason, found
 
