@@ -14,14 +14,15 @@ input row) becomes one matrix product: a *grid*, a tensor library's dense layer 
 scalar graph.  Its outputs are one block of the numbers, and the op applied to them next keeps
 their order, so the next layer reads them, and their gradients are read back, in place
 (`strides`: a view instead of a gather).  The guards the trace noted
-(`microgrant.compile.watch`) are checked on the replayed numbers before backward.
+(`microgrant.compile.watch`) are checked on the replayed numbers before backward.  Levels,
+groups and grids are found by `levels`, each gradient's order of contributions by `edges`.
 """
 
 from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
-from itertools import chain, repeat
+from itertools import chain, compress, filterfalse, islice, repeat
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,9 @@ import numpy as np
 from ..engine import Value, topological_order
 from ..ops import OPS
 from .chains import collapse
+from .edges import Incoming
+from .levels import Dots, group_keys
+from .levels import grid as _grid
 from .strides import even_steps, strided
 from .watch import SHIFT_BAND, Trace
 
@@ -105,6 +109,7 @@ _SUM, _DOT, _TABLE, _GRID = 0, 1, 2, 3
 # its terms, not of the difference, is what its rounding is relative to.
 _CANCELLING = frozenset({"tanh", "sigmoid"})
 _GRAD, _DATA = operator.attrgetter("grad"), operator.attrgetter("data")
+_OP, _INPUTS = operator.attrgetter("op"), operator.attrgetter("inputs")
 
 
 class _Group:
@@ -149,28 +154,23 @@ class _Group:
     v_dx: Any
 
 
-def _grid(nodes: list, k: int, ins: dict):
-    """A dot group as a matrix product, when it is one: (rows, columns, node order) or None.
-
-    A layer of neurons applied to a batch of samples is n = J x S weighted sums, each pairing
-    one neuron's weights (and bias) with one sample's inputs.  Computed as one (J, h) @
-    (h, S) product instead of gathering J x S copies of the weights, it is a tensor
-    library's dense layer, found in the scalar graph.
-    """
-    h = k // 2
-    rows: dict = {}
-    cols: dict = {}
-    pairs = []
-    for node in nodes:
-        inputs = ins[node]
-        w = inputs[:h] + inputs[2 * h:]
-        x = inputs[h:2 * h]
-        pairs.append((rows.setdefault(w, len(rows)), cols.setdefault(x, len(cols)), node))
-    if len(rows) * len(cols) != len(nodes) or len(rows) == len(nodes) == 1 or len(
-            {(j, s) for j, s, _ in pairs}) != len(nodes):
-        return None
-    pairs.sort(key=lambda p: (p[0], p[1]))
-    return list(rows), list(cols), [node for _, _, node in pairs]
+def _grid_indices(g: _Group, slot: dict) -> None:
+    """A product's index plans: its weights, inputs and biases in V, and its edges' targets."""
+    h, rows, cols = g.half, g.rows, g.cols
+    g.w_idx = np.fromiter(map(slot.__getitem__, chain.from_iterable(w[:h] for w in rows)),
+                          np.intp, len(rows) * h).reshape(len(rows), h)
+    g.x_idx = np.fromiter(map(slot.__getitem__, chain.from_iterable(cols)),
+                          np.intp, len(cols) * h).reshape(len(cols), h)
+    g.b_idx = np.array([slot[w[h]] for w in rows] if g.bias else [], dtype=np.intp)
+    # Inputs that are one block of V (the previous layer's outputs) get their gradients in
+    # the same order, a block the layer before reads in place.
+    flat = g.x_idx.ravel()
+    g.x_dense = (len(flat) > 1 and even_steps(g.x_idx) is not None and np.array_equal(
+        np.sort(flat), np.arange(flat.min(), flat.min() + len(flat))))
+    if g.x_dense:
+        flat = flat[np.argsort(flat, kind="stable")]
+    # Its edges: one per weight, input and bias of the product (not per node), by slot.
+    g.targets = np.concatenate([g.w_idx.ravel(), flat, g.b_idx])
 
 
 def _column_sums(block: np.ndarray) -> np.ndarray:
@@ -199,7 +199,9 @@ class Program:
 
     def __init__(self, loss: Value, placeholders: list[Value], preexisting: set,
                  trace: Trace, aliases: dict, order: list | None = None):
-        order, in_loss, leaves, extra = self._order(loss, trace, order)
+        order, in_loss, extra = self._order(loss, trace, order)
+        keyed, dots = group_keys(self.ins, self.chains, in_loss)
+        leaves, loss_leaves = self._leaves(order, in_loss, extra, loss, dots.repeats)
         slot: dict = {}
         self.input_slots = np.array([_slot(slot, v) for v in placeholders], dtype=np.intp)
         outer = [v for v in leaves if v in preexisting and v not in slot]
@@ -211,22 +213,21 @@ class Program:
         constants = [v for v in leaves if v not in slot]
         for v in constants:
             _slot(slot, v)
-        loss_leaves = {x for node in order if node in in_loss for x in self.inputs_of(node)}
         self.params = [v for v in outer if v.grad is not None and v in loss_leaves]
         self.fixed = [v for v in outer if v.grad is None]
         self.grads_before = np.zeros(len(self.params))
-        groups = self._groups(order, in_loss, slot, loss)
+        groups = self._groups(keyed, slot, loss, dots)
+        guarded = len(slot)  # the numbers guards compare with take the slots from here on
         self._guards(trace, slot)
-        self.V = np.zeros(len(slot))
-        for v in constants:
-            self.V[slot[v]] = float(v.data)
-        for key in slot:
-            if isinstance(key, tuple):
-                self.V[slot[key]] = key[1]
-        self.loss_slot = slot[loss]
         self.op_start = groups[0][0].start if groups else len(slot)
         self.op_stop = groups[-1][0].stop if groups else len(slot)
-        self._edges(groups, order, set(self.params))
+        self.V = np.zeros(len(slot))
+        self.V[np.fromiter(map(slot.__getitem__, constants), np.intp, len(constants))] = (
+            np.fromiter(map(float, map(_DATA, constants)), np.float64, len(constants)))
+        for key in islice(slot, guarded, None):
+            self.V[slot[key]] = key[1]
+        self.loss_slot = slot[loss]
+        self._edges(groups, order, slot, guarded)
         self.groups = tuple(TapeGroup(g.level, g.op.name, g.n, g.k, g.in_loss)
                             for g, _ in groups)
         self.levels = max((g.level for g, _ in groups), default=0)
@@ -248,7 +249,8 @@ class Program:
         return "sum" if node in self.chains else node.op
 
     def _order(self, loss: Value, trace: Trace, walked: list | None):
-        """The nodes to compute (the loss's, and those a guard watches) and their leaves."""
+        """The nodes to compute (the loss's, and those a guard watches), each node's inputs
+        (``self.ins``) and the chains of additions among them (``self.chains``)."""
         order = topological_order(loss) if walked is None else list(walked)
         in_loss = set(order)
         # Values a guard watches are computed too, even where the loss does not use them.
@@ -256,41 +258,39 @@ class Program:
             n for key in trace.outcomes for n in (key[0], key[2]) if isinstance(n, Value)),
             *(n for nodes in trace.checked.values() for n in nodes),
             *(n for nodes, _ in trace.shifts for n in nodes)]))
-        seen = set(order)
+        seen = in_loss.copy()
         for root in extra:
             if root.op and root not in seen:
                 more = [n for n in topological_order(root) if n not in seen]
                 order += more
                 seen.update(more)
         self.nodes = len(order)  # as eager makes them; chains are computed as fewer
-        order, self.chains = collapse(order, set(extra) | {loss})
         # Each node's inputs, read once (``inputs`` builds a tuple on every read).
-        self.ins = {node: self.chains.get(node) or node.inputs for node in order}
-        leaves: dict = {}
-        for node in order:
-            for x in self.inputs_of(node):
-                if not x.op:
-                    leaves[x] = None
+        ins = dict(zip(order, map(_INPUTS, order)))
+        order, self.chains = collapse(order, ins, set(extra) | {loss})  # (updates ins)
+        self.ins = ins
+        return order, in_loss, extra
+
+    def _leaves(self, order: list, in_loss: set, extra: list, loss: Value, repeats: set):
+        """The leaves, in order of first use, and the inputs of the loss's nodes."""
+        ins = self.ins
+        # Every input once, in order of first use (a pass in C, not one per input in Python),
+        # leaving out the nodes whose inputs are all some earlier node's.
+        used = dict.fromkeys(chain.from_iterable(map(ins.__getitem__, filterfalse(
+            repeats.__contains__, order))))
+        leaves = dict.fromkeys(compress(used, map(operator.not_, map(_OP, used))))
         for v in extra:
             if not v.op:
                 leaves[v] = None
         if not loss.op:
             leaves[loss] = None
-        return order, in_loss, leaves, extra
+        loss_inputs = used if len(in_loss) == self.nodes else set(chain.from_iterable(
+            map(ins.__getitem__, filter(in_loss.__contains__, order))))
+        return leaves, loss_inputs
 
-    def _groups(self, order: list, in_loss: set, slot: dict, loss: Value) -> list:
-        """Levels, then groups of one op (and one argument and arity) per level."""
-        level: dict = {}
-        depth, ins = level.get, self.ins
-        for node in order:
-            inputs = ins[node]
-            level[node] = 1 + max(map(depth, inputs, repeat(0, len(inputs))), default=0)
-        keyed: dict = {}
-        for node in order:
-            arg = None if node in self.chains else node.arg
-            key = (level[node], node in in_loss, self.op_of(node), len(self.inputs_of(node)),
-                   None if arg is None else float(arg))
-            keyed.setdefault(key, []).append(node)
+    def _groups(self, keyed: dict, slot: dict, loss: Value, dots: Dots) -> list:
+        """Groups of one op (and one argument and arity) per level (`levels.group_keys`)."""
+        ins = self.ins
         groups = []
         for key in sorted(keyed, key=lambda k: (k[0], not k[1], k[2], k[3], k[4] or 0.0)):
             nodes = keyed[key]
@@ -300,7 +300,7 @@ class Program:
             g.n = len(nodes)
             g.kind = _SUM if name == "sum" else _DOT if name == "dot" else _TABLE
             g.half, g.bias = g.k // 2, bool(g.k % 2)
-            grid = _grid(nodes, g.k, self.ins) if g.kind == _DOT else None
+            grid = _grid(nodes, dots) if g.kind == _DOT else None
             if grid is not None:
                 g.kind, (g.rows, g.cols, nodes) = _GRID, grid
                 first = g.cols[0]
@@ -309,39 +309,22 @@ class Program:
                     # in the order they sit in V reads a layer's outputs in place (a view).
                     g.rows = [w[:g.half][::-1] + w[g.half:] for w in g.rows]
                     g.cols = [x[::-1] for x in g.cols]
-            elif g.kind == _TABLE:
-                # In the order of their first inputs: an op applied to a layer's outputs
-                # then reads them, and the next layer reads it, as one block (see _views).
-                nodes = sorted(nodes, key=lambda node: slot[self.ins[node][0]])
-            g.start = len(slot)
-            for node in nodes:
-                _slot(slot, node)
-            g.stop = len(slot)
             g.gather = None  # a product reads its weights and inputs by w_idx, x_idx
-            if g.kind != _GRID:
-                rows = chain.from_iterable(map(self.ins.__getitem__, nodes))
-                g.gather = np.fromiter(map(slot.__getitem__, rows), np.intp,
-                                       g.n * g.k).reshape(g.n, g.k).T.copy()
-            g.root = loss in nodes
+            if g.kind != _GRID:  # (its inputs, of lower levels, have their slots)
+                read = np.fromiter(map(slot.__getitem__, chain.from_iterable(map(
+                    ins.__getitem__, nodes))), np.intp, g.n * g.k).reshape(g.n, g.k)
+                if g.kind == _TABLE:
+                    # In the order of their first inputs: an op applied to a layer's outputs
+                    # then reads them, and the next layer reads it, as one block (_views).
+                    by = np.argsort(read[:, 0], kind="stable")
+                    nodes, read = list(map(nodes.__getitem__, by.tolist())), read[by]
+                g.gather = read.T.copy()
+            g.start = len(slot)
+            slot.update(zip(nodes, range(g.start, g.start + g.n)))  # new nodes, in order
+            g.stop = len(slot)
+            g.root = g.start <= slot.get(loss, -1) < g.stop
             if g.kind == _GRID:
-                h = g.half
-                g.w_idx = np.array([[slot[v] for v in w[:h]] for w in g.rows],
-                                   dtype=np.intp).reshape(len(g.rows), h)
-                g.x_idx = np.array([[slot[v] for v in x] for x in g.cols],
-                                   dtype=np.intp).reshape(len(g.cols), h)
-                g.b_idx = np.array([slot[w[h]] for w in g.rows] if g.bias else [],
-                                   dtype=np.intp)
-                # Its edges: one per weight, input and bias of the product (not per node).
-                xs = [v for x in g.cols for v in x]
-                # Inputs that are one block of V (the previous layer's outputs) get their
-                # gradients in the same order, a block the layer before reads in place.
-                flat = g.x_idx.ravel()
-                g.x_dense = (len(flat) > 1 and even_steps(g.x_idx) is not None and np.array_equal(
-                    np.sort(flat), np.arange(flat.min(), flat.min() + len(flat))))
-                if g.x_dense:
-                    xs = [xs[i] for i in np.argsort(flat, kind="stable")]
-                g.targets = ([v for w in g.rows for v in w[:h]] + xs
-                             + ([w[h] for w in g.rows] if g.bias else []))
+                _grid_indices(g, slot)
             groups.append((g, nodes))
         return groups
 
@@ -372,45 +355,56 @@ class Program:
             width - len(nodes)) for nodes, _ in trace.shifts], dtype=np.intp).reshape(-1, width)
         self.shift_values = np.array([c for _, c in trace.shifts], dtype=np.float64)
 
-    def _edges(self, groups: list, order: list, params: set) -> None:
+    def _edges(self, groups: list, order: list, slot: dict, values: int) -> None:
         """Edges: each (group, input position, node) contribution has one place in C.
 
         A node's gradient is the sum of the contributions of the edges into its inputs from
-        its consumers, in the order backward visits them.
+        its consumers, in the order backward visits them (`edges.Incoming`).
         """
-        rank = {node: i for i, node in enumerate(order)}
-        edges_of: dict = {}
+        # Which slots take a gradient through an edge: nodes and parameters, not constants.
+        keys = list(islice(slot, values))  # (the slots of Values: leaves, then nodes)
+        takes = np.fromiter(map(operator.is_not, map(_GRAD, keys), repeat(None)), bool,
+                            len(keys))
+        takes[:self.op_start] = False  # leaves: only the parameters
+        params = np.fromiter(map(slot.__getitem__, self.params), np.intp, len(self.params))
+        takes[params] = True  # (a parameter's grad is a number)
+        # Each node's position in topological order, by slot.
+        rank = np.zeros(len(keys), dtype=np.intp)
+        rank[np.fromiter(map(slot.__getitem__, order), np.intp, len(order))] = np.arange(
+            len(order))
+        targets, ranks, places = [], [], []
         offset = 0
-        for g, nodes in groups:
+        for g, _ in groups:
             if not g.in_loss:
                 continue
-            if g.kind == _GRID:
-                g.e0, g.e1 = offset, offset + len(g.targets)
-                r = -rank[nodes[-1]]
-                for i, x in enumerate(g.targets):
-                    if x.grad is not None and (x.op or x in params):
-                        edges_of.setdefault(x, []).append((r, 0, offset + i))
-                offset = g.e1
-                continue
-            g.e0, g.e1 = offset, offset + g.k * g.n
-            for i, node in enumerate(nodes):
-                r = -rank[node]
-                for j, x in enumerate(self.inputs_of(node)):
-                    if x.grad is not None and (x.op or x in params):
-                        edges_of.setdefault(x, []).append((r, j, offset + j * g.n + i))
+            if g.kind == _GRID:  # one edge per weight, input and bias, from the last node
+                into = g.targets
+                by = np.full(len(into), rank[g.stop - 1], dtype=np.intp)
+            else:  # input j of node i: place j * n + i of the block
+                into = g.gather.ravel()
+                by = np.tile(rank[g.start:g.stop], g.k)
+            g.e0, g.e1 = offset, offset + len(into)
+            kept = takes[into]
+            targets.append(into[kept])
+            ranks.append(by[kept])
+            places.append(np.arange(offset, g.e1, dtype=np.intp)[kept])
             offset = g.e1
         self.edge_count = offset
         self.C = np.zeros(offset + 1)  # the last slot stays 0.0: padding for uneven sums
         self.forward_groups = [g for g, _ in groups]
         self.backward_groups = [g for g, _ in reversed(groups) if g.in_loss]
-        for g, nodes in groups:
+        into, by, at = (np.concatenate(a) if a else np.zeros(0, dtype=np.intp)
+                        for a in (targets, ranks, places))
+        incoming = Incoming(into, by, at, len(keys))
+        for g, _ in groups:
             g.gidx = g.bin_ids = g.bin_slots = None
             if g.in_loss and not g.root:
-                self._plan(g, [edges_of.get(node, []) for node in nodes])
+                g.gidx, g.bin_ids, g.bin_slots = incoming.sum_plan(
+                    np.arange(g.start, g.stop), offset)
         self.pplan = _Group()
         self.pplan.n = len(self.params)
-        self.pplan.gidx = self.pplan.bin_ids = self.pplan.bin_slots = None
-        self._plan(self.pplan, [edges_of.get(p, []) for p in self.params])
+        self.pplan.gidx, self.pplan.bin_ids, self.pplan.bin_slots = incoming.sum_plan(
+            params, offset)
 
     def _views(self) -> None:
         """Index plans that read a regular block of V or C, kept as views of it instead.
@@ -434,23 +428,6 @@ class Program:
                     g.v_dx = strided(C, place, writeable=True)
             else:
                 g.v_gather = strided(V, g.gather)
-
-    def _plan(self, g, edge_lists: list) -> None:
-        """How to sum each node's incoming contributions, in backward's order."""
-        n = len(edge_lists)
-        if n and all(len(edges) == 1 for edges in edge_lists):  # one consumer each
-            g.gidx = np.fromiter((edges[0][2] for edges in edge_lists), np.intp, n)[None, :]
-            return
-        lists = [[s for _, _, s in sorted(edges)] for edges in edge_lists]
-        total = sum(len(s) for s in lists)
-        m = max((len(s) for s in lists), default=0)
-        zero = self.edge_count
-        if m * n <= 2 * total + 64:
-            g.gidx = np.array([[s[i] if i < len(s) else zero for s in lists]
-                               for i in range(m)], dtype=np.intp).reshape(m, n)
-        else:  # very uneven: one bincount, which adds in array order, node by node
-            g.bin_ids = np.array([i for i, s in enumerate(lists) for _ in s], dtype=np.intp)
-            g.bin_slots = np.array([x for s in lists for x in s], dtype=np.intp)
 
     def gradient(self, g) -> np.ndarray:
         if g.v_grad is not None:
