@@ -646,6 +646,112 @@ def test_a_gradient_another_thread_adds_during_a_trace_is_kept():
     assert any("another thread changed them" in str(m.message) for m in said)
 
 
+def test_a_constant_that_changes_each_run_is_seen_even_where_no_number_shows_it():
+    # A penalty weight that doubles each call, on a term that is 0 at the trace (relu at
+    # w <= 1): no node's number differs between the two runs, the constant does.
+    class Penalty:
+        mu = 1.0
+
+        def __call__(self, w):
+            self.mu *= 2.0
+            return self.mu * (w - 1.0).relu() ** 2
+
+    w, penalty = Value(-3.0), Penalty()
+    step = compile(lambda X: Value.sum([(w - x[0]) ** 2 for x in X]) + penalty(w))
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        step(np.array([[3.0], [3.0]]))
+    assert step.eager_calls == 1 and step.tape.groups == ()
+    assert any("constants differ between two runs" in str(m.message) for m in said)
+
+
+def _compiled_and_eager(make, calls=3, X=((1.0, 2.0), (3.0, -1.0))):
+    """The losses and gradients of ``calls`` calls, compiled and eager, each on a fresh model
+    from ``make()`` -> (loss_fn, params); gradients accumulate between calls (never zeroed)."""
+    runs = []
+    for compiled in (True, False):
+        loss_fn, params = make()
+        step, out = compile(loss_fn), []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for _ in range(calls):
+                if compiled:
+                    loss = step(np.array(X))
+                else:
+                    value = loss_fn([[Value(x, requires_grad=False) for x in row] for row in X])
+                    value.backward()
+                    loss = value.data
+                out.append((loss, [p.grad for p in params]))
+                for p in params:
+                    p.data -= 0.1 * p.grad
+        runs.append(out)
+    return runs
+
+
+def _one_weight(body):
+    def make():
+        w = Value(2.0)
+        w.grad = 0.5
+
+        def loss_fn(X):
+            loss = Value.sum([(w * x[0] - x[1]) ** 2 for x in X])
+            body(w)
+            return loss
+        return loss_fn, [w]
+    return make
+
+
+@pytest.mark.parametrize("body", [
+    lambda w: setattr(w, "grad", w.grad + 1.0),         # a gradient term added by hand
+    lambda w: setattr(w, "grad", w.grad * 0.5),         # a gradient scaled
+    lambda w: setattr(w, "grad", min(w.grad, 0.4)),     # clipped (0.4 stays 0.4: a read)
+], ids=["added", "scaled", "clipped"])
+def test_gradients_the_loss_changes_by_hand_come_out_as_eagers(body):
+    compiled, eager = _compiled_and_eager(_one_weight(body))
+    assert compiled == eager
+
+
+def test_a_loss_that_reads_the_gradients_so_far_follows_them():
+    def make():
+        w = Value(1.0)
+
+        def loss_fn(X):   # a look-ahead at w + 0.1 * (the gradient accumulated so far)
+            ahead = w + 0.1 * w.grad
+            return Value.sum([(ahead * x[0] - 2.0) ** 2 for x in X])
+        return loss_fn, [w]
+    compiled, eager = _compiled_and_eager(make, calls=4)
+    assert compiled == eager
+
+
+@pytest.mark.parametrize("number", [np.float64(1.0), 1])
+def test_a_weight_whose_data_is_a_numpy_float_or_an_int_is_watched_and_given_back(number):
+    w = Value(1.0)
+    w.data = number               # loaded from an array: p.data = W[i]
+    fn = lambda X: Value.sum([(w * x[0] - 3.0) ** 2 for x in X]) * (  # noqa: E731
+        1.0 if w.data < 2 else 10.0)
+    step = compile(fn)
+    step(np.array([[1.0], [2.0]]))
+    assert type(w.data) is type(number) and w.data == number
+    for _ in range(5):
+        w.data += 0.25
+        assert step(np.array([[1.0], [2.0]])) == fn([[Value(1.0)], [Value(2.0)]]).data
+
+
+def test_data_assigned_inside_the_loss_runs_eagerly():
+    w = Value(0.7)
+
+    def loss_fn(X):
+        zs = [w * x[0] for x in X]
+        for z in zs:
+            z.data = max(z.data, 0.0)          # a clamp written on .data
+        return Value.sum([z * z for z in zs])
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        got = compile(loss_fn)(np.array([[1.0], [-2.0]]))
+    assert got == loss_fn([[Value(1.0)], [Value(-2.0)]]).data == 0.7 * 0.7
+    assert any("assigns" in str(m.message) for m in said)
+
+
 def _raised(fn, *args):
     try:
         fn(*args)

@@ -9,7 +9,7 @@ and each thing a replay could not repeat is named: `refusal` gives the reason, o
 from __future__ import annotations
 
 from itertools import chain
-from operator import attrgetter, is_
+from operator import attrgetter
 
 import numpy as np
 
@@ -18,7 +18,7 @@ from .watch import Number, Trace
 
 __all__ = ["refusal", "leaves", "first_difference", "grads_written", "aliases"]
 
-_OP, _INPUTS, _GRAD = attrgetter("op"), attrgetter("inputs"), attrgetter("grad")
+_OP, _INPUTS = attrgetter("op"), attrgetter("inputs")
 _ARG, _DATA = attrgetter("arg"), attrgetter("data")
 
 
@@ -102,21 +102,34 @@ def first_difference(order1: list, order2: list, leaves1: list, leaves2: list) -
     return "a constant used by several ops in one run and one op each in the other"
 
 
-def grads_written(ordered: list, marks: list, trace: Trace) -> str:
+def grads_written(ordered: list, marks: list, grads: dict, trace: Trace) -> str:
     """Why the gradients written during the watched run keep it from being replayed, or
-    ``""``: each of ``ordered``'s grads held its mark (a float object of its own) before.
+    ``""``; every grad gets a plain float back.
 
-    A grad loss_fn's own ``backward()`` added in this thread is computed from watched
-    numbers (another thread's arithmetic on them gives plain floats): both runs added it, so
-    it is taken back.  What another thread wrote is left as it is.
+    Each of ``ordered``'s grads held its mark (`Trace.mark`) in the watched run; ``grads``
+    holds the grads of the Values loss_fn names (and its models' parameters) before either
+    run.  A grad computed in this thread (loss_fn's own ``backward()``, ``p.grad *= 0.5``)
+    is a Number of the trace: both runs wrote it, so it gets its number from before them
+    back (for a Value not named, both runs' additions are taken back).  A grad assigned a
+    plain float (``zero_grad()``, or another thread) is left as it is.
     """
-    if all(map(is_, map(_GRAD, ordered), marks)):
-        return ""
-    for v, before in zip(ordered, marks):
+    written = False
+    for v, mark in zip(ordered, marks):
         g = v.grad
+        if g is mark:
+            if isinstance(g, Number):
+                v.grad = float.__float__(g)
+            continue
+        written = True
         if isinstance(g, Number):  # nothing of the trace stays in a grad
-            ours = g.trace is trace and before is not None
-            v.grad = 2.0 * before - float.__float__(g) if ours else float.__float__(g)
+            if g.trace is not trace or mark is None:
+                v.grad = float.__float__(g)
+            elif v in grads:
+                v.grad = grads[v]
+            else:  # added the same twice: taken back twice
+                v.grad = 2.0 * float.__float__(mark) - float.__float__(g)
+    if not written:
+        return ""
     return ("loss_fn writes gradients itself (backward(), zero_grad(), p.grad = ...), or "
             "another thread changed them while it was traced; a replay would not repeat "
             "that: a compiled step runs backward for you and adds to .grad as backward does. "

@@ -74,9 +74,18 @@ def _is_model(obj) -> bool:
             and callable(getattr(obj, "named_parameters", None)))
 
 
-def values_named(fn: Callable) -> list:
-    """The leaf Values ``fn`` names (a weight, a ``requires_grad=False`` threshold)."""
-    return list({id(v): v for v in reachable(fn) if type(v) is Value and not v.op}.values())
+def values_named(fn: Callable, models: bool = False) -> list:
+    """The leaf Values ``fn`` names (a weight, a ``requires_grad=False`` threshold), and with
+    ``models`` the parameters of the models it names."""
+    found = reachable(fn)
+    if models:
+        for obj in list(found):
+            if _is_model(obj):
+                try:
+                    found.extend(obj.parameters())
+                except Exception:  # noqa: BLE001  (a model that cannot list them is not followed)
+                    continue
+    return list({id(v): v for v in found if type(v) is Value and not v.op}.values())
 
 
 def _state(objects: list) -> tuple[tuple, list | None]:

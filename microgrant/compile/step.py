@@ -339,6 +339,7 @@ class CompiledStep:
         """Runs ``fn`` twice, the second time watched, and judges whether it can be replayed."""
         self.traces += 1
         nested1, flat1 = self._stand_ins(arrays, requires_grad=True)
+        grads = {v: v.grad for v in values_named(self.fn, models=True)}  # before either run
         before, saved = random_state(), saved_random()
         first = self._loss(nested1)
         drew = random_state() != before
@@ -354,9 +355,9 @@ class CompiledStep:
         # Leaves loss_fn names (a threshold read through .data) are watched too.
         known.update(values_named(self.fn))
         ordered = list(known)
-        # Each grad as a new float of its number: anything loss_fn writes to a grad, even
+        # Each grad as a watched number of its own: whatever is written to a grad, even
         # zero_grad()'s 0.0 over a 0.0, is then another object (see judge.grads_written).
-        marks = [g * 1.0 if type(g) is float else g for g in (v.grad for v in ordered)]
+        marks = [trace.mark(v.grad) for v in ordered]
         for v, mark in zip(ordered, marks):
             v.grad = mark
         for v in (*flat2, *known):
@@ -369,13 +370,14 @@ class CompiledStep:
         drew = drew or random_state() != before
         if drew:  # the eager run that follows draws as an eager call would have
             restore_random(saved)
-        written = grads_written(ordered, marks, trace)
+        written = grads_written(ordered, marks, grads, trace)
         if written:
             trace.unwatched.append(written)
         order2 = topological_order(loss)  # walked once, for the judgement and the program
         leaves2 = leaves(order2)
         reason = refusal(loss, order1, order2, leaves1, leaves2, trace, drew)
         found = aliases(loss, order2, leaves2, trace) if not reason else {}
+        reason = reason or next(iter(trace.unwatched), "")  # (a gradient read, found there)
         trace.forget()
         return loss, order2, flat2, known, trace, reason, found
 

@@ -244,6 +244,9 @@ def _shift(numbers: list) -> float:
     return trace.shift(numbers)
 
 
+_GRADIENT = "a gradient"  # the root of the numbers read from a .grad (see Trace.mark)
+
+
 def _named(v) -> str:
     if not isinstance(v, Value):
         return repr(v)
@@ -270,6 +273,8 @@ class Trace:
         self.tentative: list = []             # uses inside the op table, not yet judged
         self.previous: Callable | None = None
         self.quiet = False                    # running a check on plain floats (see check)
+        self.gradient: Number | None = None   # what every mark is computed from (see mark)
+        self.originals: dict = {}             # id -> a .data that was not a float (see taint)
 
     def mine(self) -> bool:
         """Whether the trace is open and this is its thread (others see plain floats)."""
@@ -282,12 +287,32 @@ class Trace:
 
     def taint(self, v: Value) -> None:
         d = getattr(v, "data", None)  # a Value being rebuilt (copy) has none yet
-        if type(d) is float:
-            n = _new(Number, d)  # (Number.make written out: it runs for every node)
-            n.node, n.parts, n.trace = v, (), self
-            v.data = n
-            self.tainted.append(v)
-            self.own.add(id(v))
+        if type(d) is not float:
+            if not isinstance(d, (int, float, np.integer, np.floating)) or isinstance(
+                    d, (bool, np.bool_, Number)):
+                return
+            self.originals[id(v)] = d  # an int or numpy number, given back as it was
+        n = _new(Number, d)  # (Number.make written out: it runs for every node)
+        n.node, n.parts, n.trace = v, (), self
+        v.data = n
+        self.tainted.append(v)
+        self.own.add(id(v))
+
+    def mark(self, grad):
+        """A watched number of ``grad``'s value, standing for it while the trace runs.
+
+        What this thread computes from it is a Number of this trace, what another thread
+        computes a plain float (`microgrant.compile.judge.grads_written` tells them apart);
+        a use of it (``min(p.grad, 0.4)``, ``w * p.grad``) is a gradient read, which no
+        replay can follow.
+        """
+        if type(grad) is not float:
+            return grad
+        if self.gradient is None:
+            self.gradient = Number.make(0.0, _GRADIENT, (), self)
+        n = _new(Number, grad)
+        n.node, n.parts, n.trace = None, (self.gradient,), self
+        return n
 
     def restore(self) -> None:
         """Every Value given a Number gets its plain float back (Ctrl-C cannot stop it).
@@ -302,11 +327,13 @@ class Trace:
                 while self.restored < len(self.tainted):
                     v = self.tainted[self.restored]
                     d = v.data
+                    if (not isinstance(d, Number) or d.node is not v) and not any(
+                            text.startswith("loss_fn assigns") for text in self.unwatched):
+                        self.unwatched.append(f"loss_fn assigns {_named(v)}.data, which a "
+                                              f"replay would not repeat")
                     if isinstance(d, Number):
-                        if d.node is not v:
-                            self.unwatched.append(f"loss_fn assigns {_named(v)}.data, which a "
-                                                  f"replay would not repeat")
-                        v.data = float.__float__(d)
+                        v.data = (self.originals.get(id(v), float.__float__(d))
+                                  if d.node is v else float.__float__(d))
                     self.restored += 1
             except KeyboardInterrupt as error:  # finish first, then stop as asked
                 interrupted = error
@@ -325,6 +352,14 @@ class Trace:
 
     def exactly(self, roots: tuple, why: str, where: str = "") -> None:
         for node in roots:
+            if node is _GRADIENT:  # a number read from a gradient (see mark)
+                if not any("reads a gradient" in text for text in self.unwatched):
+                    self.unwatched.append(
+                        f"{where or user_line()} reads a gradient (.grad), which a replay "
+                        f"would keep as it was; call zero_grad() and clip gradients outside "
+                        f"loss_fn, or take a gradient inside it with grad(..., "
+                        f"create_graph=True)")
+                continue
             if node not in self.exact:
                 self.exact[node] = None
                 self._reason(f"{where or user_line()} {why} {_named(node)}")
