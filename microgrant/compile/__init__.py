@@ -109,7 +109,9 @@ def compile(fn: Callable) -> CompiledStep:  # noqa: A001  (the public name, as i
     ``math``'s in the last bit, and a layer over a batch is a matrix product, which sums in
     its own order.  Graphs of ``+ - * /``, ``relu`` and sums (``Value.sum``, Python's
     ``sum``) outside matrix products are added in eager's order and give its loss and
-    gradients bit for bit.  `CompiledStep.check` applies the same rule.
+    gradients bit for bit, but for the sign of a zero (eager starts each sum and gradient
+    at 0.0, which turns a -0.0 into 0.0; the replay may keep it: the two are equal).
+    `CompiledStep.check` applies the same rule.
 
     Args:
         fn: the loss function: takes one argument per array, returns a scalar Value.

@@ -120,6 +120,7 @@ class CompiledStep:
         self._last: Program | None = None
         self._eager_reason: dict = {}
         self._unverified: dict = {}
+        self._fresh: float | None = None
         self._changes = 0
         self._lock = threading.RLock()
         self._warned: set = set()
@@ -244,8 +245,12 @@ class CompiledStep:
                 self._last = program
                 self._warn_retraces()
                 verdict = program.forward(flat)
+            fresh, self._fresh = self._fresh, None  # the traced run's loss, after a trace
             if verdict:  # still failing right after a trace, or a domain error: eager
                 return self._eager(arrays)
+            if fresh is not None and not _agrees(program, fresh):
+                return self._refuse(key, arrays, f"the replay's loss differs from the traced "
+                                                 f"run's ({fresh!r}) on the same numbers")
             ran_on = self._unverified.get(key)  # (the parameters' numbers, the inputs) traced
             if ran_on is not None and not (np.array_equal(flat, ran_on[1]) and np.array_equal(
                     program.V[program.outer_slots], ran_on[0])):
@@ -303,6 +308,7 @@ class CompiledStep:
                                "but the arrays (loss_fn's parameters have requires_grad=False, "
                                "or it ran under no_grad()), so there is nothing to compile")
         program = Program(loss, flat2, known, trace, found, order)
+        self._fresh = float(loss.data)  # what the first replay, on these numbers, must give
         self._keep(key, program)
         self._unverified[key] = _numbers(program), np.concatenate(
             [a.ravel() for a in arrays] or [np.zeros(0)])
@@ -318,22 +324,28 @@ class CompiledStep:
         """
         nested, _ = self._stand_ins(arrays)
         reference = self._loss(nested)
-        replayed, eager = float(program.V[program.loss_slot]), float(reference.data)
-        scale = max(float(np.abs(program.V[program.op_start:program.op_stop]).sum()),
-                    abs(eager))
-        if abs(replayed - eager) <= TOLERANCE * scale:
+        eager = float(reference.data)
+        if _agrees(program, eager):
             return None
+        return self._refuse(key, arrays, f"the replay's loss differs from eager's ({eager!r}) "
+                                         f"once the numbers moved", reference)
+
+    def _refuse(self, key, arrays: list[np.ndarray], what: str, reference=None) -> float:
+        """This call and every later one with these shapes run eagerly, said once: the
+        replay's loss was not eager's (``reference``, an eager run of this call, if made)."""
+        replayed = float(self._last.V[self._last.loss_slot]) if self._last else float("nan")
         self._eager_reason[key] = (
-            f"the replay's loss ({replayed!r}) differs from eager's ({eager!r}) once the "
-            f"numbers moved: loss_fn decides from a number the trace did not see (read by C "
-            f"code such as \"%f\" % x.data or Decimal(x.data), or from an object it "
-            f"reaches); write it with Value ops (x.exp()) to compile")
+            f"{what} ({replayed!r}): loss_fn decides from a number the trace did not see "
+            f"(read by C code such as \"%f\" % x.data or Decimal(x.data), or from an object "
+            f"it reaches); write it with Value ops (x.exp()) to compile")
         self._programs.pop(key, None)
         self._say(f"every call with these shapes runs eagerly: {self._eager_reason[key]}")
+        if reference is None:
+            return self._eager(arrays)
         reference.backward()
         self.eager_calls += 1
         self._named.take()
-        return eager
+        return float(reference.data)
 
     def _watched_runs(self, arrays: list[np.ndarray]):
         """Runs ``fn`` twice, the second time watched, and judges whether it can be replayed."""
@@ -490,6 +502,12 @@ class CompiledStep:
         if not loss.op and loss.grad is not None:
             found[loss] = None
         return list(found)
+
+
+def _agrees(program: Program, eager: float) -> bool:
+    """Whether the loss just replayed is ``eager`` within `TOLERANCE` of the terms' size."""
+    scale = max(float(np.abs(program.V[program.op_start:program.op_stop]).sum()), abs(eager))
+    return abs(float(program.V[program.loss_slot]) - eager) <= TOLERANCE * scale
 
 
 def _numbers(program: Program) -> np.ndarray:
