@@ -27,9 +27,16 @@ from typing import Any, Iterable
 
 from .checks import real
 from .errors import data_error, forward_error, result_error, undefined_grad_error
-from .gradmode import OPEN_BLOCKS, THIS_THREAD, is_grad_enabled, no_grad
+from .gradmode import (
+    NUMBER_GRAD,
+    OPEN_BLOCKS,
+    THIS_THREAD,
+    is_grad_enabled,
+    no_grad,
+    numbers_take_grad,
+)
 from .ops import OPS, Op
-from .partials import NUMBER_GRAD, LectureHabits, local_grads, numbers_take_grad
+from .partials import LectureHabits, local_grads
 
 __all__ = ["Value", "Op", "OPS", "BACKWARD_LOOP", "local_grads", "no_grad", "is_grad_enabled",
            "numbers_take_grad", "topological_order", "undefined_grad_error"]
@@ -215,8 +222,9 @@ class Value(LectureHabits):
         return _unary(_STEP, self)
 
     def stop_gradient(self) -> Value:
-        """This number, passing no gradient back (JAX's ``stop_gradient``); unlike `detach` it
-        keeps ``self`` as its input, so a replay (`microgrant.compile`) recomputes it."""
+        """This number, with derivative 0 (JAX's ``stop_gradient``): backward passes 0 times
+        the gradient on (NaN only if that gradient is infinite).  Unlike `detach` it keeps
+        ``self`` as its input, so a replay (`microgrant.compile`) recomputes it."""
         return _unary(_STOP_GRADIENT, self)
 
     @staticmethod

@@ -3,7 +3,9 @@
 Recording is on unless the current thread is inside `no_grad`.  Every op asks, so the question
 must be cheap: `OPEN_BLOCKS` counts the no_grad blocks open in any thread, and only while one
 is open does an op look at its own thread's flag (`THIS_THREAD.enabled`).  `microgrant.engine`
-reads both inline on its hot path; everyone else asks `is_grad_enabled`.
+reads both inline on its hot path; everyone else asks `is_grad_enabled`.  Whether the numbers
+met in an expression take a gradient too, as micrograd's do, is `numbers_take_grad`'s (for the
+whole program: a habit of notebooks that follow the lecture).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-__all__ = ["is_grad_enabled", "no_grad", "OPEN_BLOCKS", "THIS_THREAD"]
+__all__ = ["is_grad_enabled", "no_grad", "OPEN_BLOCKS", "THIS_THREAD", "numbers_take_grad",
+           "NUMBER_GRAD"]
 
 THIS_THREAD = threading.local()
 """This thread's flag: ``THIS_THREAD.enabled`` is False inside `no_grad` (unset: True)."""
@@ -50,3 +53,29 @@ def no_grad() -> Iterator[None]:
         THIS_THREAD.enabled = previous
         with _lock:
             OPEN_BLOCKS[0] -= 1
+
+
+NUMBER_GRAD: list = [None]
+"""What the grad of a number met in an expression starts as: ``None`` (a constant), or 0.0
+while `numbers_take_grad` is on.  A list, so `microgrant.engine` reads the current one."""
+
+
+def numbers_take_grad(enabled: bool = True) -> bool:
+    """Whether numbers met in an expression (the 2 in ``2 * x``) take a gradient, as in micrograd.
+
+    Off by default: such a number is a constant (``grad`` None, skipped by backward).  On,
+    it is a leaf that backward fills, as micrograd's ``Value(other)``, so the lecture's
+    ``draw_dot`` prints ``"grad %.4f" % n.grad`` for every node.  It holds for the whole
+    program and every thread (a habit for notebooks that follow the lecture), and returns the
+    setting it replaced.  ``requires_grad=False`` Values stay constants.
+
+    >>> from microgrant import Value
+    >>> x = Value(3.0)
+    >>> before = numbers_take_grad(True); y = 2 * x; numbers_take_grad(before)
+    True
+    >>> y.backward(); y.inputs[0].grad, (2 * x).inputs[0].grad
+    (3.0, None)
+    """
+    before = NUMBER_GRAD[0] is not None
+    NUMBER_GRAD[0] = 0.0 if enabled else None
+    return before

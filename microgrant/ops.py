@@ -449,6 +449,7 @@ _TABLE = (
        method="stop_gradient",
        forward=lambda xs, _: xs[0], local_grads=lambda xs, out, _: (0.0,),
        formulas=("d stop_gradient(x)/dx = 0",),
+       # (a copy: a replay keeps an op's results apart from the inputs it read, maybe a view)
        array_forward=lambda xs, _: np.array(xs[0], dtype=np.float64),
        # detach, still asked for its own gradient (as this node is), passing none back
        torch=lambda t, xs, _: xs[0].detach().requires_grad_(xs[0].requires_grad)),

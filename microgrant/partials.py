@@ -5,8 +5,7 @@ for each input, read from the op table (`microgrant.ops`): `local_grads`.  `Valu
 computes the partials of ops that can fail (sqrt at 0) with it before touching any grad;
 `microgrant.autodiff` and the pictures use it for every edge.  micrograd's lecture calls one
 node's step by hand (``v._backward()``) and reads ``_prev`` and ``_op``: `LectureHabits` gives
-`microgrant.engine.Value` those, from the same table; `numbers_take_grad` gives the numbers in
-its expressions gradients, as micrograd's do.
+`microgrant.engine.Value` those, from the same table.
 """
 
 from __future__ import annotations
@@ -16,33 +15,9 @@ from typing import Any
 from .errors import undefined_grad_error
 from .ops import OPS, UNDEFINED
 
-__all__ = ["local_grads", "LectureHabits", "LECTURE_SYMBOLS", "lecture_symbol",
-           "numbers_take_grad", "NUMBER_GRAD"]
-
-NUMBER_GRAD: list = [None]
-"""What the grad of a number met in an expression starts as: ``None`` (a constant), or 0.0
-while `numbers_take_grad` is on.  A list, so `microgrant.engine` reads the current one."""
+__all__ = ["local_grads", "LectureHabits", "LECTURE_SYMBOLS", "lecture_symbol"]
 
 
-def numbers_take_grad(enabled: bool = True) -> bool:
-    """Whether numbers met in an expression (the 2 in ``2 * x``) take a gradient, as in micrograd.
-
-    Off by default: such a number is a constant (``grad`` None, skipped by backward).  On,
-    it is a leaf that backward fills, as micrograd's ``Value(other)``, so the lecture's
-    ``draw_dot`` prints ``"grad %.4f" % n.grad`` for every node.  It holds for the whole
-    program and every thread (a habit for notebooks that follow the lecture), and returns the
-    setting it replaced.  ``requires_grad=False`` Values stay constants.
-
-    >>> from microgrant import Value
-    >>> x = Value(3.0)
-    >>> before = numbers_take_grad(True); y = 2 * x; numbers_take_grad(before)
-    True
-    >>> y.backward(); y.inputs[0].grad, (2 * x).inputs[0].grad
-    (3.0, None)
-    """
-    before = NUMBER_GRAD[0] is not None
-    NUMBER_GRAD[0] = 0.0 if enabled else None
-    return before
 
 LECTURE_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "neg": "-", "vpow": "**",
                    "sum": "+", "relu": "ReLU", "sqrt": "sqrt", "abs": "abs",

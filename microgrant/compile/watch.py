@@ -67,7 +67,6 @@ _PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__
 _LIBRARY = tuple({os.path.join(os.path.abspath(path), "") for key, path in
                   sysconfig.get_paths().items() if key in ("stdlib", "platstdlib", "purelib",
                                                           "platlib")})
-_ENGINE, _OPS = "microgrant.engine", "microgrant.ops"
 _OP_TABLE = vars(ops)  # the op table's functions run with these globals
 _ENGINE_CODE = vars(engine)  # and the engine's with these
 _SYMBOL = {"__eq__": "==", "__ne__": "!=", "__lt__": "<", "__le__": "<=", "__gt__": ">",
@@ -98,10 +97,10 @@ def _in_op() -> bool:
     at work, not a decision (frames: the dunder, then the op table's, then the engine's)."""
     frame: Any = sys._getframe(3)
     inside = False
-    while frame is not None and (frame.f_globals.get("__name__") == _OPS
+    while frame is not None and (frame.f_globals is _OP_TABLE
                                  or frame.f_code.co_filename.startswith("<microgrant")):
         frame, inside = frame.f_back, True
-    return inside and frame is not None and frame.f_globals.get("__name__") == _ENGINE
+    return inside and frame is not None and frame.f_globals is _ENGINE_CODE
 
 
 def _plain(x):
@@ -162,7 +161,7 @@ class Number(float):
 
     def __float__(self):
         # The engine turns an op's result into a float; the new Value gets its own Number.
-        if sys._getframe(1).f_globals.get("__name__") == _ENGINE:
+        if sys._getframe(1).f_globals is _ENGINE_CODE:
             self.trace.converted(self)
         else:
             self.trace.looked(self, "float()")
