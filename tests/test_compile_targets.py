@@ -242,3 +242,28 @@ def test_fit_compiled_on_shuffled_class_batches_gives_eagers_losses_without_retr
     eager_losses, compiled_losses = (h.loss for h in histories)
     assert len(compiled_losses) == len(eager_losses) == 5
     assert all(_close(a, b) for a, b in zip(compiled_losses, eager_losses))
+
+
+def test_softmax_over_scores_with_a_constant_logit_replays_one_trace():
+    # A fixed logit (a reference class at 0) among the scores: softmax's shift is their max,
+    # the constant's number included, kept while the largest stays near it.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    labels = rng.integers(0, 3, size=40).astype(float)
+    model = MLP(2, [4, 2], seed=3)
+
+    def loss_fn(X, y):
+        return cross_entropy([model(x) + [Value(0.0, requires_grad=False)] for x in X], y)
+
+    step = compile(loss_fn)
+    for i in range(0, 40, 8):
+        model.zero_grad()
+        got = step(X[i:i + 8], labels[i:i + 8])
+        mine = [p.grad for p in model.parameters()]
+        model.zero_grad()
+        eager = loss_fn([[Value(v, requires_grad=False) for v in row] for row in X[i:i + 8]],
+                        labels[i:i + 8].astype(int).tolist())
+        eager.backward()
+        assert got == pytest.approx(eager.data, rel=1e-12)
+        assert mine == pytest.approx([p.grad for p in model.parameters()], rel=1e-9, abs=1e-15)
+    assert step.traces == 1

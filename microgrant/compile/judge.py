@@ -162,7 +162,8 @@ def aliases(loss: Value, order: list, found_leaves: list, trace: Trace) -> dict:
         roots = [r for r in [*trace.exact, *(n for key in trace.outcomes
                                              for n in (key[0], key[2]) if isinstance(n, Value)),
                              *(n for nodes in trace.checked.values() for n in nodes),
-                             *(n for nodes, _ in trace.shifts for n in nodes)] if r not in done]
+                             *(n for nodes, _ in trace.shifts for n in nodes
+                               if isinstance(n, Value))] if r not in done]
         if not roots:
             return found
         done.update(roots)

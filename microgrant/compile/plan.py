@@ -257,7 +257,7 @@ class Program:
         extra = list(dict.fromkeys([*trace.exact, *(
             n for key in trace.outcomes for n in (key[0], key[2]) if isinstance(n, Value)),
             *(n for nodes in trace.checked.values() for n in nodes),
-            *(n for nodes, _ in trace.shifts for n in nodes)]))
+            *(n for nodes, _ in trace.shifts for n in nodes if isinstance(n, Value))]))
         seen = in_loss.copy()
         for root in extra:
             if root.op and root not in seen:
@@ -351,7 +351,7 @@ class Program:
         # One row per shift, the slots of the numbers it is the max of (a short row repeats
         # its first: the max is the same).
         width = max((len(nodes) for nodes, _ in trace.shifts), default=1)
-        self.shift_slots = np.array([[slot[v] for v in nodes] + [slot[nodes[0]]] * (
+        self.shift_slots = np.array([[guard_slot(v) for v in nodes] + [guard_slot(nodes[0])] * (
             width - len(nodes)) for nodes, _ in trace.shifts], dtype=np.intp).reshape(-1, width)
         self.shift_values = np.array([c for _, c in trace.shifts], dtype=np.float64)
 

@@ -426,9 +426,11 @@ class Trace:
         """`checks.stabilizer` on traced numbers: the max, kept while the largest stays near."""
         plain = [_plain(x) for x in numbers]
         top = float(max(plain))
-        nodes = [x.node for x in numbers if isinstance(x, Number) and x.trace is self]
-        if self.open and nodes:
-            if all(n is not None for n in nodes) and len(nodes) == len(numbers):
+        # Each score a Value this run watches, or a plain float: a constant (a fixed logit).
+        nodes = [x.node if isinstance(x, Number) and x.trace is self else float(x)
+                 for x in numbers]
+        if self.open and any(isinstance(n, Value) for n in nodes):
+            if all(n is not None for n in nodes):
                 self.shifts.append((nodes, top))
                 self._reason(f"softmax's shift, the max of {len(nodes)} scores, is kept "
                              f"while the largest stays within {SHIFT_BAND:g} of it")
