@@ -332,6 +332,7 @@ class Value(LectureHabits):
                 if x.grad is not None:
                     x.grad = 0.0
 
+
 def _data(other) -> float:
     return other.data if isinstance(other, Value) else other
 

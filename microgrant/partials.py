@@ -17,8 +17,6 @@ from .ops import OPS, UNDEFINED
 
 __all__ = ["local_grads", "LectureHabits", "LECTURE_SYMBOLS", "lecture_symbol"]
 
-
-
 LECTURE_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "neg": "-", "vpow": "**",
                    "sum": "+", "relu": "ReLU", "sqrt": "sqrt", "abs": "abs",
                    "sigmoid": "sigmoid"}
