@@ -752,6 +752,23 @@ def test_data_assigned_inside_the_loss_runs_eagerly():
     assert any("assigns" in str(m.message) for m in said)
 
 
+def test_a_loss_that_fails_in_the_watched_run_leaves_plain_numbers_everywhere():
+    w = Value(0.5)
+    w.grad = 0.25
+    runs: list = []
+
+    def loss_fn(x):
+        runs.append(1)
+        if len(runs) == 2:
+            raise ValueError("only the second run fails")
+        return (w * x[0]) ** 2
+
+    with pytest.raises(ValueError, match="only the second run"):
+        compile(loss_fn)([2.0])
+    assert type(w.grad) is float and w.grad == 0.25
+    assert type(w.data) is float and w.data == 0.5
+
+
 def _raised(fn, *args):
     try:
         fn(*args)

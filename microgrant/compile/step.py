@@ -379,10 +379,10 @@ class CompiledStep:
                 loss = self._loss(nested2)
         finally:
             trace.restore()
+            written = grads_written(ordered, marks, grads, trace)  # (their marks go, too)
         drew = drew or random_state() != before
         if drew:  # the eager run that follows draws as an eager call would have
             restore_random(saved)
-        written = grads_written(ordered, marks, grads, trace)
         if written:
             trace.unwatched.append(written)
         order2 = topological_order(loss)  # walked once, for the judgement and the program
