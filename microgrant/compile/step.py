@@ -379,7 +379,7 @@ class CompiledStep:
                 loss = self._loss(nested2)
         finally:
             trace.restore()
-            written = grads_written(ordered, marks, grads, trace)  # (their marks go, too)
+            written = grads_written(ordered, marks, grads, trace)  # plain grads, even on error
         drew = drew or random_state() != before
         if drew:  # the eager run that follows draws as an eager call would have
             restore_random(saved)
