@@ -36,7 +36,7 @@ def refusal(loss: Value, order1: list, order2: list, leaves1: list, leaves2: lis
                            "function whose graph depends only on its arguments and "
                            "parameters (no random choices, no state changed per call)")
     if trace.unwatched:
-        return trace.unwatched[0]
+        return trace.unwatched
     moved = first_difference(order1, order2, leaves1, leaves2)
     if moved:
         return (f"loss_fn's constants differ between two runs with the same inputs "

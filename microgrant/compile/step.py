@@ -384,12 +384,12 @@ class CompiledStep:
         if drew:  # the eager run that follows draws as an eager call would have
             restore_random(saved)
         if written:
-            trace.unwatched.append(written)
+            trace.refuse(written)
         order2 = topological_order(loss)  # walked once, for the judgement and the program
         leaves2 = leaves(order2)
         reason = refusal(loss, order1, order2, leaves1, leaves2, trace, drew)
         found = aliases(loss, order2, leaves2, trace) if not reason else {}
-        reason = reason or next(iter(trace.unwatched), "")  # (a gradient read, found there)
+        reason = reason or trace.unwatched  # (a gradient read, found there)
         trace.forget()
         return loss, order2, flat2, known, trace, reason, found
 

@@ -267,7 +267,7 @@ class Trace:
         self.checked: dict = {}               # ok -> {node: None}: checks.satisfies
         self.shifts: list = []                # (nodes, max): checks.stabilizer
         self.reasons: list[str] = []
-        self.unwatched: list[str] = []        # why no replay can follow this run
+        self.unwatched = ""                   # why no replay can follow this run (see refuse)
         self.pending: Number | None = None    # the engine's last float() of a Number
         self.tentative: list = []             # uses inside the op table, not yet judged
         self.previous: Callable | None = None
@@ -326,10 +326,9 @@ class Trace:
                 while self.restored < len(self.tainted):
                     v = self.tainted[self.restored]
                     d = v.data
-                    if (not isinstance(d, Number) or d.node is not v) and not any(
-                            text.startswith("loss_fn assigns") for text in self.unwatched):
-                        self.unwatched.append(f"loss_fn assigns {_named(v)}.data, which a "
-                                              f"replay would not repeat")
+                    if not isinstance(d, Number) or d.node is not v:
+                        self.refuse(f"loss_fn assigns {_named(v)}.data, which a replay "
+                                    f"would not repeat")
                     if isinstance(d, Number):
                         v.data = (self.originals.get(id(v), float.__float__(d))
                                   if d.node is v else float.__float__(d))
@@ -349,15 +348,18 @@ class Trace:
         if len(self.reasons) < 20 and text not in self.reasons:
             self.reasons.append(text)
 
+    def refuse(self, why: str) -> None:
+        """Notes why no replay can follow this run; the first reason is the one said."""
+        if not self.unwatched:
+            self.unwatched = why
+
     def exactly(self, roots: tuple, why: str, where: str = "") -> None:
         for node in roots:
             if node is _GRADIENT:  # a number read from a gradient (see mark)
-                if not any("reads a gradient" in text for text in self.unwatched):
-                    self.unwatched.append(
-                        f"{where or user_line()} reads a gradient (.grad), which a replay "
-                        f"would keep as it was; call zero_grad() and clip gradients outside "
-                        f"loss_fn, or take a gradient inside it with grad(..., "
-                        f"create_graph=True)")
+                self.refuse(f"{where or user_line()} reads a gradient (.grad), which a replay "
+                            f"would keep as it was; call zero_grad() and clip gradients "
+                            f"outside loss_fn, or take a gradient inside it with grad(..., "
+                            f"create_graph=True)")
                 continue
             if node not in self.exact:
                 self.exact[node] = None
@@ -465,16 +467,14 @@ class Trace:
         while caller is not None and not _ours(caller) and (
                 caller.f_code.co_filename.startswith(_LIBRARY)):
             caller, through = caller.f_back, caller
-        if caller is None or _ours(caller) or self.quiet or not self.mine():
+        if caller is None or _ours(caller) or self.quiet or self.unwatched or not self.mine():
             return
         name = f"{fn.__module__.lstrip('_')}.{fn.__name__}"
         if through is not None:
             module = through.f_globals.get("__name__", "")
             function = getattr(through.f_code, "co_qualname", through.f_code.co_name)
             name = f"{module}.{function} (which calls {name})"
-        if any(text.startswith(_where(caller)) for text in self.unwatched):
-            return
-        self.unwatched.append(
+        self.refuse(
             f"{_where(caller)} calls {name}, C code that reads a Value's number as a plain "
             f"float where the trace cannot see it, so a replay would keep its result as a "
             f"constant. To compile, write it with Value ops (out.exp(), .log(), .sqrt(), "
@@ -503,8 +503,8 @@ class Trace:
             if id(arg) in self.own:
                 return
             if not is_grad_enabled():
-                self.unwatched.append(f"{user_line()} computes under no_grad(): a replay "
-                                      f"would keep that number; use .detach() instead")
+                self.refuse(f"{user_line()} computes under no_grad(): a replay would keep "
+                            f"that number; use .detach() instead")
             elif pending is not None and arg.grad is None and not arg.op:
                 self.exactly(pending.roots, "makes a constant from")
             self.taint(arg)
