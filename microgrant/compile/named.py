@@ -74,6 +74,14 @@ def _is_model(obj) -> bool:
             and callable(getattr(obj, "named_parameters", None)))
 
 
+def _parameters(model) -> list | None:
+    """A model's parameters, or ``None`` for one that cannot list them (it is not followed)."""
+    try:
+        return list(model.parameters())
+    except Exception:  # noqa: BLE001  (any failure: the model's own code)
+        return None
+
+
 def values_named(fn: Callable, models: bool = False) -> list:
     """The leaf Values ``fn`` names (a weight, a ``requires_grad=False`` threshold), and with
     ``models`` the parameters of the models it names."""
@@ -81,10 +89,7 @@ def values_named(fn: Callable, models: bool = False) -> list:
     if models:
         for obj in list(found):
             if _is_model(obj):
-                try:
-                    found.extend(obj.parameters())
-                except Exception:  # noqa: BLE001  (a model that cannot list them is not followed)
-                    continue
+                found.extend(_parameters(obj) or ())
     return list({id(v): v for v in found if type(v) is Value and not v.op}.values())
 
 
@@ -104,10 +109,8 @@ def _state(objects: list) -> tuple[tuple, list | None]:
             state.append((obj.shape, obj.dtype.str, obj.tobytes()))
         elif _is_model(obj):
             shape = _skeleton(obj)
-            try:
-                state.append(tuple(map(id, obj.parameters())))
-            except Exception:  # noqa: BLE001  (a model that cannot list them is not followed)
-                state.append(None)
+            params = _parameters(obj)
+            state.append(None if params is None else tuple(map(id, params)))
             if shape is None:
                 skeletons = None
             elif skeletons is not None:
