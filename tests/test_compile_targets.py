@@ -50,6 +50,17 @@ def _minibatches(seed: int, n: int = 64):
     return [rng.choice(n, BATCH, replace=False) for _ in range(BATCHES)]
 
 
+def _assert_every_call_gives_eagers(step, loss_fn, params, X, y, seed: int, check=False):
+    """Each minibatch's compiled loss and gradients are eager's, within `TOLERANCE`."""
+    for idx in _minibatches(seed):
+        loss, got = _compiled(step, params, X[idx], y[idx])
+        want_loss, want = _eager(loss_fn, params, X[idx], y[idx])
+        assert _close(loss, want_loss), (loss, want_loss)
+        assert all(_close(a, b) for a, b in zip(got, want)), (got, want)
+        if check:
+            assert step.check(X[idx], y[idx])  # compile's own exactness rule, on a replay
+
+
 def _three_classes(seed: int = 0):
     rng = np.random.default_rng(seed)
     return rng.normal(size=(64, 2)), rng.integers(0, 3, size=64)
@@ -66,13 +77,7 @@ def test_class_labels_replay_one_trace_and_give_eagers_numbers_every_call(probs)
         def loss_fn(X, y):
             return cross_entropy([model(x) for x in X], y)
     step = compile(loss_fn)
-    params = model.parameters()
-    for idx in _minibatches(1):
-        loss, got = _compiled(step, params, X[idx], y[idx])
-        want_loss, want = _eager(loss_fn, params, X[idx], y[idx])
-        assert _close(loss, want_loss), (loss, want_loss)
-        assert all(_close(a, b) for a, b in zip(got, want)), (got, want)
-        assert step.check(X[idx], y[idx])  # compile's own exactness rule, on a replay
+    _assert_every_call_gives_eagers(step, loss_fn, model.parameters(), X, y, 1, check=True)
     assert (step.traces, step.calls, step.eager_calls) == (1, 2 * BATCHES, 0)
     assert step.tape.exact_guards == 0  # no label's number was read
 
@@ -112,12 +117,7 @@ def test_computed_hinge_labels_of_an_mlp_replay_one_trace():
     def loss_fn(X, t):
         return hinge_loss([model(x) for x in X], [2 * ti - 1 for ti in t])
     step = compile(loss_fn)
-    params = model.parameters()
-    for idx in _minibatches(5):
-        loss, got = _compiled(step, params, X[idx], t[idx])
-        want_loss, want = _eager(loss_fn, params, X[idx], t[idx])
-        assert _close(loss, want_loss), (loss, want_loss)
-        assert all(_close(a, b) for a, b in zip(got, want)), (got, want)
+    _assert_every_call_gives_eagers(step, loss_fn, model.parameters(), X, t, 5)
     assert (step.traces, step.calls, step.eager_calls) == (1, BATCHES, 0)
 
 
@@ -247,23 +247,12 @@ def test_fit_compiled_on_shuffled_class_batches_gives_eagers_losses_without_retr
 def test_softmax_over_scores_with_a_constant_logit_replays_one_trace():
     # A fixed logit (a reference class at 0) among the scores: softmax's shift is their max,
     # the constant's number included, kept while the largest stays near it.
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(40, 2))
-    labels = rng.integers(0, 3, size=40).astype(float)
+    X, y = _three_classes(1)
     model = MLP(2, [4, 2], seed=3)
 
     def loss_fn(X, y):
         return cross_entropy([model(x) + [Value(0.0, requires_grad=False)] for x in X], y)
 
     step = compile(loss_fn)
-    for i in range(0, 40, 8):
-        model.zero_grad()
-        got = step(X[i:i + 8], labels[i:i + 8])
-        mine = [p.grad for p in model.parameters()]
-        model.zero_grad()
-        eager = loss_fn([[Value(v, requires_grad=False) for v in row] for row in X[i:i + 8]],
-                        labels[i:i + 8].astype(int).tolist())
-        eager.backward()
-        assert got == pytest.approx(eager.data, rel=1e-12)
-        assert mine == pytest.approx([p.grad for p in model.parameters()], rel=1e-9, abs=1e-15)
-    assert step.traces == 1
+    _assert_every_call_gives_eagers(step, loss_fn, model.parameters(), X, y, 6)
+    assert (step.traces, step.calls, step.eager_calls) == (1, BATCHES, 0)
