@@ -21,6 +21,7 @@ from math import exp as imported_exp
 
 import numpy as np
 import pytest
+from compile_twins import agrees
 
 from microgrant import Value, checks
 from microgrant.compile import compile
@@ -32,38 +33,6 @@ from microgrant.nn import (
     hinge_loss,
     mse_loss,
 )
-
-
-def eager(loss_fn, params, *arrays):
-    """The eager engine's loss and gradients on fresh input Values (grads left at zero)."""
-    nested = [np.vectorize(lambda x: Value(float(x), requires_grad=False), otypes=[object])(
-        np.asarray(a, dtype=float)).tolist() for a in arrays]
-    for p in params:
-        p.grad = 0.0
-    loss = loss_fn(*nested)
-    loss.backward()
-    found = [p.grad for p in params]
-    for p in params:
-        p.grad = 0.0
-    return loss.data, found
-
-
-def compiled(step, params, *arrays):
-    """One compiled call: its loss and the gradients it added (grads left at zero)."""
-    for p in params:
-        p.grad = 0.0
-    loss = step(*arrays)
-    found = [p.grad for p in params]
-    for p in params:
-        p.grad = 0.0
-    return loss, found
-
-
-def agrees(step, loss_fn, params, *arrays):
-    got, got_grads = compiled(step, params, *arrays)
-    want, want_grads = eager(loss_fn, params, *arrays)
-    assert got == pytest.approx(want, rel=1e-12, abs=1e-15)
-    assert got_grads == pytest.approx(want_grads, rel=1e-12, abs=1e-15)
 
 
 def line_of(fn, text: str) -> int:
