@@ -656,13 +656,13 @@ def _compiled_and_eager(make, calls=3, X=((1.0, 2.0), (3.0, -1.0))):
     """The losses and gradients of ``calls`` calls, compiled and eager, each on a fresh model
     from ``make()`` -> (loss_fn, params); gradients accumulate between calls (never zeroed)."""
     runs = []
-    for compiled in (True, False):
+    for compiling in (True, False):
         loss_fn, params = make()
         step, out = compile(loss_fn), []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for _ in range(calls):
-                if compiled:
+                if compiling:
                     loss = step(np.array(X))
                 else:
                     value = loss_fn([[Value(x, requires_grad=False) for x in row] for row in X])
