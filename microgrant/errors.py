@@ -13,12 +13,23 @@ from __future__ import annotations
 from .checks import shown
 from .ops import OPS, Op
 
-__all__ = ["written", "describe", "forward_error", "result_error", "data_error",
+__all__ = ["typed", "written", "describe", "forward_error", "result_error", "data_error",
            "undefined_grad_error"]
 
 # The table's display symbols as Python spells them: a learner typed `a ** b`, not `a^b`
 # (which Python reads as exclusive or) nor `a ÷ b`.
 _TYPED = {"×": "*", "÷": "/", "−": "-", "^": " ** "}
+
+
+def typed(text: str) -> str:
+    """A formula in the op table's symbols (``x × w``, ``a^b``) as Python spells it.
+
+    >>> typed("x × w"), typed("a^b − 1")
+    ('x * w', 'a ** b - 1')
+    """
+    for symbol, python in _TYPED.items():
+        text = text.replace(symbol, python)
+    return text
 
 
 def written(op: Op, count: int = 1) -> str:
@@ -32,10 +43,7 @@ def written(op: Op, count: int = 1) -> str:
     """
     if op.method or op.arity == 0:  # `Value.sum` and a neuron's `dot`: named as called
         return op.method or op.name
-    text = op.write(list(op.input_names(count)), op.arg_name)
-    for symbol, typed in _TYPED.items():
-        text = text.replace(symbol, typed)
-    return text
+    return typed(op.write(list(op.input_names(count)), op.arg_name))
 
 
 def describe(op: Op, inputs: tuple, arg) -> str:

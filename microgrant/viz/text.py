@@ -27,6 +27,7 @@ import re
 from typing import Any
 
 from ..engine import OPS, Value
+from ..errors import typed
 from ..labels import indexed
 from .structure import SHARED, structure_of
 from .trace import Trace, check_root
@@ -252,8 +253,9 @@ def expression(node: Value, names: dict, digits: int = 4, numbers_too: bool = Fa
     return op.write(args, arg).replace("\u2212", "-")
 
 
-# What two ways of writing one formula may differ in: spacing, and ASCII for the symbols.
-_SAME_TEXT = str.maketrans({" ": "", "\u2212": "-", "*": "×", "/": "÷"})
+def _compact(formula: str) -> str:
+    # What two ways of writing one formula may differ in: Python's symbols, and spacing.
+    return typed(formula).replace(" ", "")
 
 
 def defined(node: Value, names: dict, digits: int = 4) -> str:
@@ -272,7 +274,7 @@ def defined(node: Value, names: dict, digits: int = 4) -> str:
     ('1 - ŷ', 'e = (1 - ŷ) × 2')
     """
     name, written = names[node], expression(node, names, digits)
-    if name.replace("**", "^").translate(_SAME_TEXT) == written.translate(_SAME_TEXT):
+    if _compact(name) == _compact(written):
         return name
     return f"{name} = {written}"
 
