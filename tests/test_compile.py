@@ -7,6 +7,7 @@ a stale answer), domain errors (raised as eager raises them, with no gradient to
 shapes, frozen parameters, and bad arguments.
 """
 
+import gc
 import math
 
 import numpy as np
@@ -231,6 +232,33 @@ def test_new_shapes_trace_again():
         matches_eager(step, loss_fn, model.parameters(), X, y)
     assert step.traces == 2
 
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_cycle_collector_pauses_for_a_trace_and_comes_back_as_it_was(enabled):
+    model, loss_fn = moons_model()
+    seen, fail = [], []
+
+    def watched(X, y):
+        seen.append(gc.isenabled())
+        if fail:
+            raise ValueError("stop")
+        return loss_fn(X, y)
+    X, y = moons(8, seed=0, labels="pm1")
+    (gc.enable if enabled else gc.disable)()
+    try:
+        step = compile(watched)
+        step(X, y)
+        assert seen == [False, False] and gc.isenabled() is enabled  # both runs of the trace
+        model.layers[0].neurons[0].w[0].data += 0.5
+        step(X, y)  # the first replay on moved numbers, beside an eager run
+        assert seen[2:] == [enabled] and step.traces == 1 and gc.isenabled() is enabled
+        fail.append(True)
+        with pytest.raises(ValueError, match="stop"):
+            step(X[:4], y[:4])  # a new shape: a trace, which fails
+        assert len(seen) == 4 and gc.isenabled() is enabled
+    finally:
+        gc.enable()
 
 # ---- graphs that depend on the data --------------------------------------------------------
 
