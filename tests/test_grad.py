@@ -181,7 +181,7 @@ def test_second_derivatives_of_every_op_match_finite_differences(name):
     for _ in range(15):
         xs, arg = domain.sample(rng)
 
-        def first(point):
+        def first(point, arg=arg):
             leaves = [Value(p) for p in point]
             return grad(domain.apply(leaves, arg), leaves)
 

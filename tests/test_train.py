@@ -7,10 +7,10 @@ import warnings
 import numpy as np
 import pytest
 
-from microgrant import Value, recording, train
+from microgrant import Value, recording
 from microgrant.data import admissions, blobs, circles, logic_gate, moons
-from microgrant.losses import binary_cross_entropy_with_logits, mse_loss
 from microgrant.engine import no_grad
+from microgrant.losses import binary_cross_entropy_with_logits, mse_loss
 from microgrant.nn import MLP, Linear, Module, Neuron, Sequential, Softmax, Tanh
 from microgrant.optim import SGD, Adam
 from microgrant.train import History, accuracy, fit, predict
