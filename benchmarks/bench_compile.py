@@ -9,7 +9,10 @@ and an SGD update) written two ways:
 
 each compiled and eager, against PyTorch's batched step (``nn.Linear``, float64, one thread).
 Then the time compiling costs (the trace, and the next call's one comparison with an eager
-run), and the scale (MLP(2, [w, w, 1]) over more points).  Times are this
+run), and the scale (MLP(2, [w, w, 1]) over more points).  Beside the trace, its floor: a
+trace runs the loss's forward twice, once while a profile function watches it, and the mere
+presence of one (even ``slice``, a C function that does nothing) puts Python 3.11 on its
+slow tracing path for every instruction.  Times are this
 process's CPU time (the best of several runs), so other work on the machine does not skew the
 ratios.  numpy's BLAS runs on one thread, as PyTorch does.
 
@@ -27,6 +30,7 @@ for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 
 import argparse  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 
 from microgrant import Value  # noqa: E402
@@ -94,6 +98,23 @@ def time_eager(model, loss_fn, X, y, repeats):
     return best_of(one, repeats)
 
 
+def time_forwards(loss_fn, X, y, repeats):
+    """The loss's forward alone (on inputs that take a gradient, as a trace makes them), and
+    the same forward while a profile function that does nothing is set."""
+    def forward(profile=None):
+        nested = [[Value(v) for v in row] for row in X.tolist()]
+        targets = [Value(v) for v in y.tolist()]
+        start = time.process_time()
+        sys.setprofile(profile)
+        try:
+            loss_fn(nested, targets)
+        finally:
+            sys.setprofile(None)
+        return time.process_time() - start
+    return (min(forward() for _ in range(repeats)),
+            min(forward(slice) for _ in range(repeats)))
+
+
 def time_torch(sizes, X, y, repeats):
     try:
         import torch
@@ -132,6 +153,10 @@ def run(width: int, n: int, repeats: int, eager_repeats: int) -> None:
               f"PyTorch; eager {eager * 1e3:8.1f} ms = {eager / compiled:6.1f}x compiled; "
               f"trace {traced:6.2f} s = {traced / eager:4.1f} eager steps; "
               f"{step.tape.levels} levels, {len(step.tape.groups)} array ops")
+        if name == "microgrant's way":
+            plain, profiled = time_forwards(loss_fn, X, y, eager_repeats)
+            print(f"    the trace's floor: a forward {plain / eager:4.2f} eager steps; under "
+                  f"a profile function that does nothing {profiled / eager:4.2f}")
 
 
 def main() -> None:
