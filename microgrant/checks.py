@@ -28,15 +28,31 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 __all__ = ["shown", "real", "finite", "positive", "nonnegative", "fraction", "count", "one_of",
-           "rng", "satisfies", "isfinite", "stabilizer", "KEEP", "CHECK", "SHIFT"]
+           "rng", "satisfies", "isfinite", "stabilizer", "folded", "KEEP", "CHECK", "SHIFT",
+           "FOLD"]
 
 #: The hooks by which `microgrant.compile` cooperates with these checks, by attribute of a
 #: number's type (nothing is registered anywhere; a plain float has none of them):
 #: ``KEEP``: a function of the number; when it says True (the number's trace is watching this
 #: thread), `real` returns the number as it is, so a Value made from a traced number keeps
 #: where that number came from; ``CHECK``: `satisfies` hands the number and the check to it;
-#: ``SHIFT``: `stabilizer` hands its numbers to it.
+#: ``SHIFT``: `stabilizer` hands its numbers to it; ``FOLD``: `folded` hands it the numbers
+#: the engine computed a constant from.
 KEEP, CHECK, SHIFT = "__microgrant_keep__", "__microgrant_check__", "__microgrant_shift__"
+FOLD = "__microgrant_fold__"
+
+
+
+def folded(inputs: tuple) -> None:
+    """The engine computed a constant from ``inputs`` (Values, and an op's constant argument):
+    an op none of whose inputs takes a gradient.  A traced number among their numbers is told,
+    through its type's ``FOLD`` hook: a replay would keep the constant as it is now."""
+    for x in inputs:
+        hook = getattr(type(getattr(x, "data", x)), FOLD, None)
+        if hook is not None:
+            hook([getattr(v, "data", v) for v in inputs])
+            return
+
 
 _SHORT = reprlib.Repr()
 _SHORT.maxstring = 60

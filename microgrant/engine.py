@@ -25,7 +25,7 @@ import numbers
 import threading
 from typing import Any, Iterable
 
-from .checks import real
+from .checks import folded, real
 from .errors import data_error, forward_error, result_error, undefined_grad_error
 from .gradmode import (
     NUMBER_GRAD,
@@ -373,9 +373,12 @@ def _record(op: Op, inputs, arg, data) -> Value:
             out._a = inputs
             out._b = arg
             return out
+    # A constant (no input takes a gradient, or no_grad): microgrant.compile, if it watches
+    # one of the numbers, is told (checks.folded), since a replay would keep this one as is.
     out.grad = None
     out.op = ""
     out._a = out._b = None
+    folded(inputs if inputs.__class__ is tuple else (inputs, arg))
     return out
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from ..engine import Value
 from .watch import Number, Trace
 
-__all__ = ["refusal", "leaves", "first_difference", "grads_written", "aliases"]
+__all__ = ["refusal", "leaves", "first_difference", "grads_written", "arguments", "aliases"]
 
 _OP, _INPUTS = attrgetter("op"), attrgetter("inputs")
 _ARG, _DATA = attrgetter("arg"), attrgetter("data")
@@ -137,6 +137,15 @@ def grads_written(ordered: list, marks: list, grads: dict, trace: Trace) -> str:
             "create_graph=True) for a gradient inside the loss)")
 
 
+def arguments(order: list, trace: Trace) -> None:
+    """An op's constant argument computed from traced numbers (``x ** gamma.data``, a slope
+    read from a Value) is guarded exactly: a replay keeps each op's argument as traced."""
+    for node, arg in zip(order, map(_ARG, order)):
+        if type(arg) is Number and arg.trace is trace:
+            trace.exactly(arg.roots, f"takes as the argument of its op {node.op} the number of",
+                          "loss_fn")
+
+
 def aliases(loss: Value, order: list, found_leaves: list, trace: Trace) -> dict:
     """Leaves made in the run from a traced number: {leaf: the Value that number is}.
 
@@ -157,7 +166,9 @@ def aliases(loss: Value, order: list, found_leaves: list, trace: Trace) -> dict:
             if d.trace is trace and d.node is not None and not d.node.op:
                 found[x] = d.node
             elif d.trace is trace:
-                trace.exactly(d.roots, "makes a Value from the number of", "loss_fn")
+                trace.exactly(d.roots, "makes a constant (.detach(), Value(x.data); "
+                              ".stop_gradient() is replayed instead) from the number of",
+                              "loss_fn")
             x.data = float.__float__(d)
         roots = [r for r in [*trace.exact, *(n for key in trace.outcomes
                                              for n in (key[0], key[2]) if isinstance(n, Value)),

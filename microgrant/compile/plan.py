@@ -204,7 +204,11 @@ class Program:
         leaves, loss_leaves = self._leaves(order, in_loss, extra, loss, dots.repeats)
         slot: dict = {}
         self.input_slots = np.array([_slot(slot, v) for v in placeholders], dtype=np.intp)
-        outer = [v for v in leaves if v in preexisting and v not in slot]
+        # The Values from before the call: the graph's, and those an alias copies (a
+        # ``Value(h.data)`` of a weight the graph does not use), each read every call.
+        sources = [aliases[v] for v in leaves if v in aliases]
+        outer = [v for v in dict.fromkeys(chain(leaves, sources))
+                 if v in preexisting and v not in slot]
         self.outer = outer
         self.outer_slots = np.array([_slot(slot, v) for v in outer], dtype=np.intp)
         linked = [v for v in leaves if v in aliases and aliases[v] in slot and v not in slot]

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..checks import shown
 from ..engine import Value, topological_order
-from .judge import aliases, grads_written, leaves, refusal
+from .judge import aliases, arguments, grads_written, leaves, refusal
 from .named import NamedState, values_named
 from .plan import Program, Tape
 from .watch import (
@@ -394,7 +394,10 @@ class CompiledStep:
         order2 = topological_order(loss)  # walked once, for the judgement and the program
         leaves2 = leaves(order2)
         reason = refusal(loss, order1, order2, leaves1, leaves2, trace, drew)
-        found = aliases(loss, order2, leaves2, trace) if not reason else {}
+        found: dict = {}
+        if not reason:
+            arguments(order2, trace)  # before aliases: it walks what the guards watch
+            found = aliases(loss, order2, leaves2, trace)
         reason = reason or trace.unwatched  # (a gradient read, found there)
         trace.forget()
         return loss, order2, flat2, known, trace, reason, found

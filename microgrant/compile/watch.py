@@ -236,11 +236,19 @@ Number.__bool__ = lambda self: self.__ne__(0.0)  # type: ignore[method-assign]
 setattr(Number, checks.KEEP, lambda self: self.trace.mine())
 setattr(Number, checks.CHECK, lambda self, ok: self.trace.check(self, ok))
 setattr(Number, checks.SHIFT, staticmethod(lambda numbers: _shift(numbers)))
+setattr(Number, checks.FOLD, staticmethod(lambda numbers: _folded(numbers)))
 
 
 def _shift(numbers: list) -> float:
     trace = next(n.trace for n in numbers if isinstance(n, Number))
     return trace.shift(numbers)
+
+
+def _folded(numbers: list) -> None:
+    for n in numbers:
+        if isinstance(n, Number) and n.trace.mine():
+            n.trace.folded(numbers)
+            return
 
 
 _GRADIENT = "a gradient"  # the root of the numbers read from a .grad (see Trace.mark)
@@ -375,6 +383,14 @@ class Trace:
 
     def looked_now(self, n: Number, what: str, where: str = "") -> None:
         self.exactly(n.roots, f"uses the number ({what}) of", where)
+
+    def folded(self, numbers: list) -> None:
+        """The engine computed a constant from ``numbers`` (an op on Values that take no
+        gradient): a replay would keep it, so the numbers it came from are guarded exactly."""
+        roots = tuple(r for n in numbers if isinstance(n, Number) and n.trace is self
+                      for r in n.roots)
+        self.exactly(roots, "computes a constant (an op whose inputs take no gradient, as "
+                            "after .detach(); .stop_gradient() is replayed instead) from")
 
     def converted(self, n: Number) -> None:
         if self.mine():

@@ -1,0 +1,104 @@
+"""compile: numbers a replay would keep as constants are followed, or guarded, never frozen.
+
+A traced graph keeps some numbers as they were: a constant the engine folds from Values that
+take no gradient (``h.detach() * 0.9``, ``side.exp()`` of a frozen Value), an op's constant
+argument (the exponent of ``x ** gamma``, a slope), a leaf copied from a Value the graph does
+not otherwise use (``Value(h.data)``).  Each test changes such a number between calls, as a
+schedule or a soft-updated target network does, and holds every call to the eager engine.
+Also here: a guard on an exact number computed by a matrix product holds on the same numbers,
+and a layer that draws its weights on its first call is not taken for a loss that draws every
+call.
+"""
+
+
+import numpy as np
+import pytest
+from compile_twins import agrees
+
+from microgrant import Value
+from microgrant.compile import compile
+from microgrant.data import moons
+from microgrant.nn import MLP
+
+X = np.array([1.0, 2.0])
+
+
+def _calls(make, change, calls=5):
+    """A loss over w and two Values it names, h (takes a gradient) and side (does not);
+    ``change`` moves h and side before the fourth call.  Every call is held to eager's."""
+    w = Value(0.5, label="w")
+    h = Value(1.5, label="h")
+    side = Value(2.0, label="side", requires_grad=False)
+    loss_fn = make(w, h, side)
+    step = compile(loss_fn)
+    for k in range(calls):
+        if k == 3:
+            change(h, side)
+        agrees(step, loss_fn, [w, h], X)
+        w.data -= 0.05
+    return step
+
+
+def _move(h, side):
+    h.data, side.data = -1.0, 3.0
+
+
+@pytest.mark.parametrize("make", [
+    lambda w, h, s: lambda x: (w * x[0] - h.detach() * 0.9) ** 2,
+    lambda w, h, s: lambda x: (w * x[0] - ((h * x[1]).detach() + 1)) ** 2,
+    lambda w, h, s: lambda x: (w * x[0] * (1 / s) - 1) ** 2,
+    lambda w, h, s: lambda x: (w * x[0] - s * s) ** 2,
+    lambda w, h, s: lambda x: (w * x[0] - s.exp()) ** 2,
+    lambda w, h, s: lambda x: (w * x[0] - Value(h.data, requires_grad=False) ** 2) ** 2,
+], ids=["detach-times-number", "detach-of-a-node", "one-over-frozen", "frozen-squared",
+        "exp-of-frozen", "copy-squared"])
+def test_a_constant_folded_from_values_that_take_no_gradient_follows_them(make):
+    step = _calls(make, _move)
+    assert step.eager_calls == 0
+
+
+@pytest.mark.parametrize("make", [
+    lambda w, h, s: lambda x: (w * x[0] - h.detach()) ** 2,
+    lambda w, h, s: lambda x: (w * x[0] - Value(h.data)) ** 2,
+    lambda w, h, s: lambda x: (w * x[0] - Value(s.data)) ** 2,
+    lambda w, h, s: lambda x: (w * x[0] - s.data * x[1]) ** 2,
+    lambda w, h, s: lambda x: (w * x[0] - h.data * x[1]) ** 2,
+], ids=["detach", "copy", "copy-of-frozen", "frozen-number-times-input", "number-times-input"])
+def test_a_value_read_only_through_its_number_is_read_every_call(make):
+    step = _calls(make, _move)
+    assert step.traces == 1  # a copy of the number it holds now, not a guard
+
+
+def test_an_exponent_taken_from_a_value_is_guarded():
+    model = MLP(2, [4, 1], output="sigmoid", seed=0)
+    gamma = Value(0.0, label="gamma", requires_grad=False)
+    Xm, y = moons(12, seed=0, labels="01")
+
+    def focal(X, y):  # (1 - pt) ** gamma: a schedule raises gamma after a warm-up
+        terms = []
+        for x, t in zip(X, y):
+            p = model(x)
+            pt = t * p + (1 - t) * (1 - p)
+            terms.append(-((1 - pt) ** gamma) * pt.log())
+        return Value.sum(terms) / len(terms)
+    step = compile(focal)
+    for k in range(5):
+        gamma.data = 0.0 if k < 3 else 2.0
+        agrees(step, focal, model.parameters(), Xm, y)
+    assert step.traces == 2
+    assert "argument of its op pow the number of 'gamma'" in step.describe()
+
+
+def test_a_slope_and_an_exponent_read_through_data_are_guarded():
+    w = Value(-0.5, label="w")
+    slope = Value(0.01, label="slope", requires_grad=False)
+
+    def loss_fn(x):
+        return (w * x[0]).leaky_relu(slope.data) + (w * x[1]) ** (slope.data * 200)
+    step = compile(loss_fn)
+    for k in range(4):
+        if k == 2:
+            slope.data = 0.02
+        agrees(step, loss_fn, [w], X)
+    assert step.traces == 2
+
