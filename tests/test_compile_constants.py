@@ -18,6 +18,7 @@ from compile_twins import agrees
 from microgrant import Value
 from microgrant.compile import compile
 from microgrant.data import moons
+from microgrant.losses import mse_loss
 from microgrant.nn import MLP
 
 X = np.array([1.0, 2.0])
@@ -101,4 +102,21 @@ def test_a_slope_and_an_exponent_read_through_data_are_guarded():
             slope.data = 0.02
         agrees(step, loss_fn, [w], X)
     assert step.traces == 2
+
+
+def test_a_number_printed_from_a_matrix_product_replays_on_the_same_numbers():
+    model = MLP(2, [16, 16, 1], seed=0)
+    Xm, y = moons(32, seed=0, labels="pm1")
+
+    def loss_fn(X, y):
+        loss = mse_loss([model(x) for x in X], y)
+        print(f"loss {loss.data:.4f}")  # an exact guard on a number a product computes
+        return loss
+    step = compile(loss_fn)
+    for _ in range(4):  # the weights do not move: nothing to trace again
+        agrees(step, loss_fn, model.parameters(), Xm, y)
+    assert (step.traces, step.eager_calls) == (1, 0)
+    model.parameters()[0].data += 0.25
+    agrees(step, loss_fn, model.parameters(), Xm, y)
+    assert step.traces == 2  # a moved weight changes the printed number: the guard still holds
 
