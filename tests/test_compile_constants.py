@@ -10,6 +10,8 @@ and a layer that draws its weights on its first call is not taken for a loss tha
 call.
 """
 
+import random
+import warnings
 
 import numpy as np
 import pytest
@@ -19,7 +21,7 @@ from microgrant import Value
 from microgrant.compile import compile
 from microgrant.data import moons
 from microgrant.losses import mse_loss
-from microgrant.nn import MLP
+from microgrant.nn import MLP, Dense, Sequential
 
 X = np.array([1.0, 2.0])
 
@@ -119,4 +121,49 @@ def test_a_number_printed_from_a_matrix_product_replays_on_the_same_numbers():
     model.parameters()[0].data += 0.25
     agrees(step, loss_fn, model.parameters(), Xm, y)
     assert step.traces == 2  # a moved weight changes the printed number: the guard still holds
+
+
+def test_a_layer_that_draws_its_weights_on_its_first_call_compiles_and_draws_as_eager():
+    Xs = np.random.default_rng(0).normal(size=(6, 2))
+    ys = np.sin(Xs[:, 0])
+
+    def run(compiled):
+        random.seed(0)
+        net = Sequential([Dense(4, "relu"), Dense(1)])  # built on the first call, unseeded
+
+        def loss_fn(X, Y):
+            return mse_loss([net(x)[0] for x in X], Y)
+        step = compile(loss_fn)
+        losses = []
+        for _ in range(4):
+            for p in net.parameters():
+                p.grad = 0.0
+            if compiled:
+                losses.append(step(Xs, ys))
+            else:
+                loss = loss_fn(Xs.tolist(), ys.tolist())
+                loss.backward()
+                losses.append(loss.data)
+            for p in net.parameters():
+                p.data -= 0.1 * p.grad
+        return losses, random.random(), step
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "draws random numbers" warning
+        got, drawn, step = run(True)
+    want, eager_drawn, _ = run(False)
+    assert got == pytest.approx(want, rel=1e-12)
+    assert drawn == eager_drawn and step.eager_calls == 0
+
+
+def test_a_loss_that_draws_on_every_call_still_runs_eagerly():
+    w = Value(0.5, label="w")
+
+    def loss_fn(x):
+        return (w * x[0] * random.random()) ** 2
+    step = compile(loss_fn)
+    random.seed(1)
+    with pytest.warns(RuntimeWarning, match="draws random numbers"):
+        got = step(X)
+    random.seed(1)
+    assert got == loss_fn([1.0, 2.0]).data and step.eager_calls == 1
 

@@ -358,9 +358,9 @@ class CompiledStep:
         self.traces += 1
         nested1, flat1 = self._stand_ins(arrays, requires_grad=True)
         grads = {v: v.grad for v in values_named(self.fn, models=True)}  # before either run
-        before, saved = random_state(), saved_random()
+        saved = saved_random()
         first = self._loss(nested1)
-        drew = random_state() != before
+        built = random_state()  # a draw in the first run alone builds (a lazy layer's weights)
         order1 = topological_order(first)
         leaves1 = leaves(order1)
         known = set(leaves1)
@@ -386,7 +386,7 @@ class CompiledStep:
         finally:
             trace.restore()
             written = grads_written(ordered, marks, grads, trace)  # plain grads, even on error
-        drew = drew or random_state() != before
+        drew = random_state() != built  # drawing again on the same inputs: every call draws
         if drew:  # the eager run that follows draws as an eager call would have
             restore_random(saved)
         if written:
