@@ -167,3 +167,13 @@ def test_a_loss_that_draws_on_every_call_still_runs_eagerly():
     random.seed(1)
     assert got == loss_fn([1.0, 2.0]).data and step.eager_calls == 1
 
+
+def test_a_value_computed_before_the_call_is_named_as_such():
+    w, w0 = Value(0.5, label="w"), Value(0.5, label="w0")
+    scale = w0 * 2  # computed once, outside the loss
+
+    def loss_fn(x):
+        return (w * x[0] * scale - 1) ** 2
+    step = compile(loss_fn)
+    with pytest.warns(RuntimeWarning, match=r"uses a Value computed before the call \(op mul\)"):
+        agrees(step, loss_fn, [w, w0], X)

@@ -44,18 +44,18 @@ def refusal(loss: Value, order1: list, order2: list, leaves1: list, leaves2: lis
                 f"entry) or draws from a random generator of its own, which a replay "
                 f"would freeze. Keep such state outside loss_fn, or pass it in as an "
                 f"array argument")
-    if not trace.own.issuperset(map(id, order2)):
-        return ("loss_fn computes Values the trace did not watch (made in another "
-                "thread, or before the call and changed since): a replay could not "
-                "follow decisions on them")
-    if not loss.op:
-        return "loss_fn returned a leaf"
     interior1 = set(order1)
     if not interior1.isdisjoint(order2):
         op = next(n.op for n in order2 if n in interior1)
         return (f"loss_fn uses a Value computed before the call (op {op}): its "
                 "number is not recomputed from its inputs, which a replay would do. "
                 "Compute it inside loss_fn to compile")
+    if not trace.own.issuperset(map(id, order2)):
+        return ("loss_fn computes Values the trace did not watch (made in another "
+                "thread, or before the call and changed since): a replay could not "
+                "follow decisions on them")
+    if not loss.op:
+        return "loss_fn returned a leaf"
     return ""
 
 
