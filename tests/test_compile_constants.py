@@ -177,3 +177,36 @@ def test_a_value_computed_before_the_call_is_named_as_such():
     step = compile(loss_fn)
     with pytest.warns(RuntimeWarning, match=r"uses a Value computed before the call \(op mul\)"):
         agrees(step, loss_fn, [w, w0], X)
+
+
+class _Agent:
+    """Two networks held as attributes, as reinforcement-learning code holds them."""
+
+    def __init__(self):
+        self.online, self.target = MLP(2, [8, 1], seed=0), MLP(2, [8, 1], seed=1)
+
+
+@pytest.mark.parametrize("reached", ["named", "through-an-attribute"])
+def test_a_target_network_behind_detach_is_followed_when_it_is_updated(reached):
+    agent = _Agent()
+    online, target = agent.online, agent.target
+    Xs = np.random.default_rng(0).normal(size=(8, 2))
+    rewards = np.random.default_rng(1).normal(size=8)
+
+    if reached == "named":
+        def loss_fn(X, R):  # a temporal-difference target: r + 0.9 * target(x), no gradient
+            terms = [(online(x) - (r + 0.9 * target(x).detach())) ** 2 for x, r in zip(X, R)]
+            return Value.sum(terms) / len(terms)
+    else:
+        def loss_fn(X, R):
+            terms = [(online(x) - (r + 0.9 * agent.target(x).detach())) ** 2
+                     for x, r in zip(X, R)]
+            return Value.sum(terms) / len(terms)
+    step = compile(loss_fn)
+    for k in range(5):
+        if k == 3:  # a soft update of the target network
+            for t, o in zip(target.parameters(), online.parameters()):
+                t.data = 0.5 * t.data + 0.5 * o.data
+        agrees(step, loss_fn, online.parameters() + target.parameters(), Xs, rewards)
+        for p in online.parameters():
+            p.data -= 0.05

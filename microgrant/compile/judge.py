@@ -146,22 +146,30 @@ def arguments(order: list, trace: Trace) -> None:
                           "loss_fn")
 
 
-def aliases(loss: Value, order: list, found_leaves: list, trace: Trace) -> dict:
+def aliases(loss: Value, order: list, found_leaves: list, trace: Trace,
+            outside: list) -> dict:
     """Leaves made in the run from a traced number: {leaf: the Value that number is}.
 
     A number computed from several (``Value(a.data * 2)``), or an interior node's, is guarded
     exactly instead.  Every such leaf gets its plain float back.  The walk covers the loss
-    and every Value a guard watches (and what those guards add).
+    and every Value a guard watches (and what those guards add).  Leaves it meets that the
+    run did not watch (the weights of a target network loss_fn reaches through an attribute,
+    used only behind ``.detach()``) are added to ``outside``: they existed before the call,
+    so a replay reads them every call.
     """
     found: dict = {}
+    own = trace.own
     # Every Value reached, over all roots at once; each leaf once (a weight feeds every sample).
     seen: set = set(order)
     todo = [*found_leaves, loss]
     done: set = set()
+    behind_guards = False  # the loss's own leaves were all watched (the first run found them)
     while True:
         for x in todo:
             d = getattr(x, "data", None)
             if x.op or not isinstance(d, Number) or d.node is x:
+                if behind_guards and not x.op and id(x) not in own:
+                    outside.append(x)
                 continue
             if d.trace is trace and d.node is not None and not d.node.op:
                 found[x] = d.node
@@ -178,6 +186,7 @@ def aliases(loss: Value, order: list, found_leaves: list, trace: Trace) -> dict:
         if not roots:
             return found
         done.update(roots)
+        behind_guards = True
         todo, stack = [], roots
         while stack:
             x = stack.pop()

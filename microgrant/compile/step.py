@@ -370,8 +370,10 @@ class CompiledStep:
         del nested1, flat1, first
         trace = Trace()
         nested2, flat2 = self._stand_ins(arrays, requires_grad=True)
-        # Leaves loss_fn names (a threshold read through .data) are watched too.
-        known.update(values_named(self.fn))
+        # Leaves loss_fn names are watched too: a threshold read through .data, a target
+        # network's weights reached only through .detach() (asked again: a lazy layer may
+        # have built its weights in the first run).
+        known.update(values_named(self.fn, models=True))
         ordered = list(known)
         # Each grad as a watched number of its own: whatever is written to a grad, even
         # zero_grad()'s 0.0 over a 0.0, is then another object (see judge.grads_written).
@@ -397,7 +399,9 @@ class CompiledStep:
         found: dict = {}
         if not reason:
             arguments(order2, trace)  # before aliases: it walks what the guards watch
-            found = aliases(loss, order2, leaves2, trace)
+            outside: list = []
+            found = aliases(loss, order2, leaves2, trace, outside)
+            known.update(outside)
         reason = reason or trace.unwatched  # (a gradient read, found there)
         trace.forget()
         return loss, order2, flat2, known, trace, reason, found
