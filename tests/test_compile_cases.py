@@ -6,6 +6,7 @@ answer is eager's, or the step says (one warning) that it runs eagerly, or an er
 to write instead.
 """
 
+import collections
 import copy
 import cProfile
 import json
@@ -249,6 +250,58 @@ def test_numbers_kept_from_inside_the_loss_are_plain_floats_after():
     assert type(kept[0] + 1.0) is float and kept[0] == 6.0
     assert all(type(p.data) is float for p in [w])
 
+
+
+class _Log:
+    """A training log kept as people keep one: attributes, a list, a nested holder."""
+
+    def __init__(self):
+        self.last, self.items, self.inner = None, [], None
+
+
+def test_numbers_a_traced_loss_logs_come_out_plain_floats_wherever_it_keeps_them():
+    w = Value(2.0, label="w")
+    recent, pairs, log = collections.deque(maxlen=3), [], _Log()
+
+    def loss_fn(x):
+        loss = w * x[0]
+        recent.append(loss.data)
+        pairs.append((loss.data, len(x)))
+        log.last = loss.data
+        log.items.append(loss.data)
+        loss_fn.last = loss.data
+        return loss
+
+    compile(loss_fn)([3.0])
+    kept = [*recent, *(p[0] for p in pairs), log.last, *log.items, loss_fn.last]
+    assert len(kept) == 8  # the call that traces runs the loss twice: two entries each
+    assert [type(k) for k in kept] == [float] * 8 and kept == [6.0] * 8
+
+
+def test_a_number_left_from_an_earlier_trace_in_data_is_watched_again():
+    w = Value(1.0, label="w")
+    threshold = Value(0.0, label="threshold", requires_grad=False)
+    deep = _Log()
+    deep.inner = _Log()
+    deep.inner.inner = _Log()  # deeper than a trace looks for numbers to give back
+
+    def logging_loss(x):
+        deep.inner.inner.last = (w * 1.0).data
+        return w * x[0]
+
+    compile(logging_loss)([1.0])
+    threshold.data = deep.inner.inner.last  # 1.0, a traced number of that trace
+
+    def loss_fn(x):
+        return (w * x[0]).relu() if threshold.data < 0.5 else w * x[0] * 2
+    step = compile(loss_fn)
+    for k in range(3):
+        if k == 2:
+            threshold.data = 0.0
+        got, got_grads = compiled(step, [w], [0.5])
+        want = loss_fn([Value(0.5)])
+        want.backward()
+        assert (got, got_grads) == (want.data, [w.grad])
 
 def test_torch_takes_data_inside_a_traced_loss():
     torch = pytest.importorskip("torch")

@@ -24,6 +24,7 @@ traced numbers on purpose) are the graph at work.
 from __future__ import annotations
 
 import cmath
+import collections
 import math
 import os
 import random
@@ -295,10 +296,15 @@ class Trace:
     def taint(self, v: Value) -> None:
         d = getattr(v, "data", None)  # a Value being rebuilt (copy) has none yet
         if type(d) is not float:
-            if not isinstance(d, (int, float, np.integer, np.floating)) or isinstance(
-                    d, (bool, np.bool_, Number)):
+            if isinstance(d, Number):
+                if d.trace is self:  # watched already (a copy of a traced number: an alias)
+                    return
+                d = float.__float__(d)  # left over from an earlier trace: the float it is
+            elif not isinstance(d, (int, float, np.integer, np.floating)) or isinstance(
+                    d, (bool, np.bool_)):
                 return
-            self.originals[id(v)] = d  # an int or numpy number, given back as it was
+            else:
+                self.originals[id(v)] = d  # an int or numpy number, given back as it was
         n = _new(Number, d)  # (Number.make written out: it runs for every node)
         n.node, n.parts, n.trace = v, (), self
         v.data = n
@@ -565,22 +571,48 @@ def _works_on_arrays(ok: Callable, number: float) -> bool:
 
 def unescape_named(fn: Callable) -> None:
     """Gives back a plain float wherever a traced number was left in what ``fn`` names (a
-    Value's ``.data``, a list or dict one level deep): nothing internal outlives a trace."""
-    for obj in reachable(fn):
-        if type(obj) is Value and isinstance(obj.data, Number):
+    Value's ``.data``; an item of a list, deque or dict, a tuple's, an object's attribute, the
+    function's own; three levels deep): nothing internal outlives a trace."""
+    seen: set = set()
+    for obj in (*reachable(fn), fn, getattr(fn, "__func__", None)):
+        _unescape(obj, 3, seen)
+
+
+def _unescape(obj, depth: int, seen: set) -> None:
+    if depth == 0 or id(obj) in seen or isinstance(obj, (type, types.ModuleType)):
+        return
+    seen.add(id(obj))
+    if type(obj) is Value:
+        if isinstance(obj.data, Number):
             obj.data = float.__float__(obj.data)
-        elif isinstance(obj, list):  # item by item: another thread may be appending
-            for i, x in enumerate(obj):
-                if isinstance(x, Number):
-                    obj[i] = float.__float__(x)
-        elif isinstance(obj, dict):
-            for k, x in list(obj.items()):
-                if isinstance(x, Number):
-                    obj[k] = float.__float__(x)
-    owner = getattr(fn, "__self__", None)
-    for k, x in list(getattr(owner, "__dict__", {}).items()):
-        if isinstance(x, Number):
-            setattr(owner, k, float.__float__(x))
+        return
+    if isinstance(obj, dict):
+        items: Any = list(obj.items())
+    elif isinstance(obj, (list, collections.deque)):
+        items = list(enumerate(list(obj)))  # a copy: another thread may be appending
+    else:
+        items = list(getattr(obj, "__dict__", {}).items())
+    for key, x in items:
+        plain = _plain_of(x)
+        if plain is x:
+            _unescape(x, depth - 1, seen)
+            continue
+        try:
+            if isinstance(obj, (dict, list, collections.deque)):
+                obj[key] = plain
+            else:
+                setattr(obj, key, plain)
+        except (IndexError, KeyError, AttributeError, TypeError):  # changed meanwhile
+            continue
+
+
+def _plain_of(x):
+    """``x`` with no traced number in it: a Number as its float, a tuple of them rebuilt."""
+    if isinstance(x, Number):
+        return float.__float__(x)
+    if type(x) is tuple and any(isinstance(y, Number) for y in x):
+        return tuple(float.__float__(y) if isinstance(y, Number) else y for y in x)
+    return x
 
 
 def random_state() -> tuple:
