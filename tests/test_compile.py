@@ -302,6 +302,18 @@ def test_numbers_taken_from_data_are_guarded():
     assert step.traces == 2 and step.tape.exact_guards >= 1
 
 
+
+def test_a_branch_on_the_real_part_of_data_is_guarded():
+    w = Value(1.0, label="w")
+
+    def loss_fn(x):  # float's .real hands C the number itself
+        return w * x[0] if w.data.real > 0 else w * x[0] * 3
+    step = compile(loss_fn)
+    for x in ([2.0], [2.0], [2.0]):
+        matches_eager(step, loss_fn, [w], np.array(x))
+        w.data -= 0.7
+    assert step.traces == 3
+
 def test_numbers_computed_from_inputs_alone_stay_inputs():
     w = Value(0.5, label="w")
     # x[0] * x[1] takes no gradient eagerly; traced, it is recomputed from every call's x.

@@ -211,6 +211,13 @@ def _look(name: str):
     return look
 
 
+def _part(name: str) -> property:
+    def part(self):
+        self.trace.looked(self, name)
+        return getattr(float.__float__(self), name)
+    return property(part)
+
+
 def _compare(name: str):
     method = getattr(float, name)
 
@@ -233,6 +240,8 @@ for _name in ("__divmod__", "__rdivmod__", "__int__", "__trunc__", "__floor__", 
     setattr(Number, _name, _look(_name))
 for _name in _SYMBOL:
     setattr(Number, _name, _compare(_name))
+for _name in ("real", "imag"):  # float's own descriptors would hand C the number unseen
+    setattr(Number, _name, _part(_name))
 Number.__bool__ = lambda self: self.__ne__(0.0)  # type: ignore[method-assign]
 setattr(Number, checks.KEEP, lambda self: self.trace.mine())
 setattr(Number, checks.CHECK, lambda self, ok: self.trace.check(self, ok))
