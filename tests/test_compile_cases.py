@@ -24,7 +24,7 @@ import pytest
 from compile_twins import agrees, compiled
 from compile_twins import eager_loss as eager
 
-from microgrant import Value, grad, local_grads
+from microgrant import Value, grad, local_grads, no_grad
 from microgrant.compile import MAX_PROGRAMS, compile
 from microgrant.compile.named import NamedState, state_named
 from microgrant.data import moons
@@ -1065,3 +1065,27 @@ def test_an_array_the_loss_names_changed_in_place_is_seen():
     eager = loss_fn([Value(1.5)])
     eager.backward()
     assert (got, compiled) == (eager.data, w.grad) and step.traces == 2
+
+
+def test_a_step_called_under_no_grad_gives_the_loss_and_touches_no_gradient():
+    model = MLP(2, [6, 1], seed=1)
+    X, y = moons(8, seed=0, labels="pm1")
+    Xv, yv = moons(8, seed=1, labels="pm1")
+
+    def loss_fn(X, y):
+        return hinge_loss([model(x) for x in X], y)
+    step = compile(loss_fn)
+    params = model.parameters()
+    for k in range(4):  # untraced, traced, confirmed, replayed
+        for p in params:
+            p.grad = 0.25
+        with no_grad():
+            got = step(Xv, yv)
+            want = loss_fn(Xv.tolist(), yv.tolist())
+        assert got == want.data and want.grad is None
+        assert all(p.grad == 0.25 for p in params)
+        step(X, y)
+        for p in params:
+            p.data -= 0.1 * p.grad
+    assert step.traces == 1
+

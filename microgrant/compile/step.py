@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from ..checks import shown
-from ..engine import Value, topological_order
+from ..engine import Value, is_grad_enabled, topological_order
 from .judge import aliases, arguments, grads_written, leaves, refusal
 from .named import NamedState, values_named
 from .plan import Program, Tape
@@ -201,6 +201,24 @@ class CompiledStep:
         self._named.take()  # what loss_fn changed itself is no news
         return float(loss.data)
 
+    def _evaluated(self, arrays: list[np.ndarray], key) -> float:
+        """Under `no_grad`: the loss alone, as ``loss_fn`` gives it there, and no gradient.
+
+        A program traced and confirmed on these shapes computes it; else the eager engine.
+        """
+        program = self._programs.get(key)
+        if (program is not None and key not in self._unverified and self._fresh is None
+                and not program.forward(np.concatenate([a.ravel() for a in arrays]
+                                                       or [np.zeros(0)]))):
+            return float(program.V[program.loss_slot])
+        nested, _ = self._stand_ins(arrays)
+        loss = self.fn(*nested)
+        if not isinstance(loss, Value):
+            raise TypeError(f"a compiled loss_fn must return one Value, the scalar loss; "
+                            f"got {shown(loss)}")
+        self.eager_calls += 1
+        return float(loss.data)
+
     def _say(self, reason: str, kind: str = "") -> None:
         if (kind or reason) not in self._warned:
             self._warned.add(kind or reason)
@@ -217,6 +235,8 @@ class CompiledStep:
         key = tuple(a.shape for a in arrays)
         with self._lock:
             self.calls += 1
+            if not is_grad_enabled():
+                return self._evaluated(arrays, key)
             if self._named.changed():
                 # A number, Value, model or parameter loss_fn names was changed or replaced
                 # since the trace, which took it as fixed: trace anew.
