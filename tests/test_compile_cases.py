@@ -1089,3 +1089,25 @@ def test_a_step_called_under_no_grad_gives_the_loss_and_touches_no_gradient():
             p.data -= 0.1 * p.grad
     assert step.traces == 1
 
+
+def test_ctrl_c_during_the_first_comparison_with_eager_leaves_it_to_do():
+    w = Value(0.5, label="w")
+
+    class Settings:  # class attributes the loss reads: only the comparison with eager sees them
+        scale = 1.0
+        interrupt = False
+
+    def loss_fn(x):
+        if Settings.interrupt:
+            Settings.interrupt = False
+            raise KeyboardInterrupt
+        return w * x[0] * Settings.scale
+    step = compile(loss_fn)
+    step([2.0])
+    w.data, Settings.scale, Settings.interrupt = 0.75, 3.0, True
+    with pytest.raises(KeyboardInterrupt):
+        step([2.0])  # interrupted in its eager run, beside the first replay on moved numbers
+    w.grad = 0.0
+    with pytest.warns(RuntimeWarning, match="differs from eager's"):
+        got = step([2.0])  # the comparison, run now: that shape runs eagerly from here on
+    assert got == 0.75 * 2.0 * 3.0 and w.grad == 6.0 and step.traces == 1

@@ -276,8 +276,8 @@ class CompiledStep:
             ran_on = self._unverified.get(key)  # (the parameters' numbers, the inputs) traced
             if ran_on is not None and not (np.array_equal(flat, ran_on[1]) and np.array_equal(
                     program.V[program.outer_slots], ran_on[0])):
-                del self._unverified[key]
                 refused = self._confirm(key, program, arrays)
+                del self._unverified[key]  # (once it has run: Ctrl-C in it leaves it to do)
                 if refused is not None:
                     return refused
             grads = program.backward()
