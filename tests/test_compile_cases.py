@@ -9,6 +9,7 @@ to write instead.
 import collections
 import copy
 import cProfile
+import functools
 import json
 import pstats
 import random
@@ -530,6 +531,62 @@ def test_a_closure_number_and_a_threshold_value_changed_between_calls_are_read_a
     margin.data, scale[0] = 0.5, 2.0
     compare(step, loss, [w], [0.3, 0.7, -1.0])
 
+
+
+def _penalty(w):
+    return LAM * w * w  # a helper of the loss's module, reading a global of its own
+
+
+def test_a_global_a_helper_reads_and_a_helper_redefined_are_read_again():
+    global LAM, _penalty
+    w = Value(1.0, label="w")
+
+    def loss(x):
+        return (w * x[0] - 1) ** 2 + _penalty(w)
+    step = compile(loss)
+    saved = LAM, _penalty
+    try:
+        LAM = 1.0
+        step([2.0])
+        LAM = 0.25
+        compare(step, loss, [w], [2.0])
+
+        def _penalty(w):  # a notebook cell edited and run again
+            return 3.0 * w * w
+        compare(step, loss, [w], [2.0])
+        assert step.traces == 3
+    finally:
+        LAM, _penalty = saved
+
+
+class _Objective:
+    """A loss as an object: its settings and its model are attributes."""
+
+    def __init__(self):
+        self.model, self.lam = MLP(2, [3, 1], seed=0), 0.0
+
+    def __call__(self, X, y):
+        reg = Value.sum([p * p for p in self.model.parameters()])
+        return mse_loss([self.model(x) for x in X], y) + self.lam * reg
+
+
+@pytest.mark.parametrize("form", ["callable object", "partial", "closure over it"])
+def test_settings_and_models_held_as_attributes_are_read_again(form):
+    objective = _Objective()
+
+    def through(X, y, of):
+        return of(X, y)
+    fn = {"callable object": objective,
+          "partial": functools.partial(through, of=objective),
+          "closure over it": lambda X, y: objective(X, y)}[form]
+    X, y = moons(6, seed=0, labels="pm1")
+    step = compile(fn)
+    step(X, y)
+    objective.lam = 0.5  # a setting changed
+    compare(step, objective, objective.model.parameters(), X, y)
+    objective.model = MLP(2, [3, 1], seed=1)  # the model replaced
+    compare(step, objective, objective.model.parameters(), X, y)
+    assert step.traces == 3
 
 def test_state_changed_inside_the_loss_runs_eagerly_with_one_warning():
     w = Value(1.0)
@@ -1076,7 +1133,7 @@ def test_a_step_called_under_no_grad_gives_the_loss_and_touches_no_gradient():
         return hinge_loss([model(x) for x in X], y)
     step = compile(loss_fn)
     params = model.parameters()
-    for k in range(4):  # untraced, traced, confirmed, replayed
+    for _ in range(4):  # untraced, traced, confirmed, replayed
         for p in params:
             p.grad = 0.25
         with no_grad():

@@ -14,6 +14,8 @@ C-level passes over the objects, and lists the parameters again only when someth
 
 from __future__ import annotations
 
+import functools
+import types
 from functools import lru_cache
 from itertools import chain
 from operator import is_
@@ -41,24 +43,43 @@ def _code_names(code) -> tuple:
 
 def reachable(fn: Callable) -> list:
     """What ``fn`` names: its closure cells, the globals its code (and the code nested in it)
-    names, its default arguments, and the attributes of a bound method's object; each
-    dict, list or tuple among them opened one level."""
+    names, its default arguments, and the attributes of a bound method's object (a callable
+    object's ``__call__`` and a ``functools.partial``'s function and arguments count as
+    ``fn``'s); then one level into each: a dict's values, a list's or tuple's items, a plain
+    object's attributes (``cfg.lam``, ``agent.target``), and what a helper function of the
+    same module names (its globals and closure)."""
+    if isinstance(fn, functools.partial):
+        return reachable(fn.func) + _opened([*fn.args, *fn.keywords.values()], None)
+    call = next((vars(k)["__call__"] for k in type(fn).__mro__ if "__call__" in vars(k)), None)
+    if isinstance(call, types.FunctionType):  # a callable object: its __call__, bound to it
+        fn = types.MethodType(call, fn)
     owner = getattr(fn, "__self__", None)
     target = getattr(fn, "__func__", fn)
     found: list = list(getattr(owner, "__dict__", {}).values()) if owner is not None else []
     if owner is not None:
         found.append(owner)
-    for cell in getattr(target, "__closure__", None) or ():
+    found.extend(_named_by(target))
+    return _opened(found, getattr(target, "__globals__", None))
+
+
+def _named_by(function) -> list:
+    """The closure cells' contents, defaults and the globals ``function``'s code names."""
+    found: list = []
+    for cell in getattr(function, "__closure__", None) or ():
         try:
             found.append(cell.cell_contents)
         except ValueError:  # an empty cell
             continue
-    found.extend(getattr(target, "__defaults__", None) or ())
-    found.extend((getattr(target, "__kwdefaults__", None) or {}).values())
-    code = getattr(target, "__code__", None)
-    names = getattr(target, "__globals__", {})
+    found.extend(getattr(function, "__defaults__", None) or ())
+    found.extend((getattr(function, "__kwdefaults__", None) or {}).values())
+    code = getattr(function, "__code__", None)
+    names = getattr(function, "__globals__", {})
     if code is not None:
         found.extend(names[n] for n in _code_names(code) if n in names)
+    return found
+
+
+def _opened(found: list, module_globals: dict | None) -> list:
     opened: list = []
     for obj in found:
         opened.append(obj)
@@ -66,7 +87,21 @@ def reachable(fn: Callable) -> list:
             opened.extend(obj.values())
         elif isinstance(obj, (list, tuple)):
             opened.extend(obj)
+        elif isinstance(obj, types.FunctionType):
+            if module_globals is not None and obj.__globals__ is module_globals:
+                opened.extend(_named_by(obj))  # a helper the loss calls reads these too
+        elif _is_plain(obj):
+            opened.extend(vars(obj).values())
     return opened
+
+
+def _is_plain(obj) -> bool:
+    """An object of the user's own class holding settings or models (not a Value, a model,
+    a module, a class or a function, whose attributes are compared otherwise or not at all)."""
+    return (hasattr(obj, "__dict__") and type(obj) is not Value and not _is_model(obj)
+            and not isinstance(obj, (type, types.ModuleType, types.FunctionType,
+                                     types.MethodType, types.BuiltinFunctionType,
+                                     functools.partial)))
 
 
 def _is_model(obj) -> bool:
@@ -115,8 +150,8 @@ def _state(objects: list) -> tuple[tuple, list | None]:
                 skeletons = None
             elif skeletons is not None:
                 skeletons.extend(shape)
-        else:
-            state.append(id(obj) if isinstance(obj, (dict, list, tuple)) else None)
+        else:  # any other object: the same one (a helper function redefined is another)
+            state.append(id(obj))
     return tuple(state), skeletons
 
 
