@@ -210,3 +210,30 @@ def test_a_target_network_behind_detach_is_followed_when_it_is_updated(reached):
         agrees(step, loss_fn, online.parameters() + target.parameters(), Xs, rewards)
         for p in online.parameters():
             p.data -= 0.05
+
+
+@pytest.mark.parametrize("make", [lambda: np.random.default_rng(7), lambda: random.Random(7),
+                                  lambda: np.random.RandomState(7)],
+                         ids=["Generator", "Random", "RandomState"])
+def test_a_generator_the_loss_names_draws_as_eager_draws(make):
+    def run(compiled):
+        w = Value(0.5, label="w")
+        rng = make()
+
+        def loss_fn(x):  # a dropout mask of its own generator, drawn every call
+            keep = [float(u < 0.7) for u in (rng.random() for _ in x)]
+            return Value.sum([w * xi * k for xi, k in zip(x, keep)]) ** 2
+        step = compile(loss_fn)
+        out = []
+        for _ in range(3):
+            w.grad = 0.0
+            if compiled:
+                out.append((step(np.arange(1.0, 9.0)), w.grad))
+            else:
+                loss = loss_fn([Value(x) for x in np.arange(1.0, 9.0)])
+                loss.backward()
+                out.append((loss.data, w.grad))
+        return out
+    with pytest.warns(RuntimeWarning, match="a generator it names"):
+        got = run(True)
+    assert got == run(False)

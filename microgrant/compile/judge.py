@@ -27,9 +27,10 @@ def refusal(loss: Value, order1: list, order2: list, leaves1: list, leaves2: lis
     """Why no replay of this trace can be trusted, or ``""``: ``order1``, ``leaves1`` are
     the first run's (`topological_order`, `leaves`), ``order2``, ``leaves2`` the watched's."""
     if drew:
-        return ("loss_fn draws random numbers (from Python's random or numpy's global "
-                "generator), which a replay would freeze. Draw them outside and pass "
-                "them in as an array argument (a dropout mask: step(X, y, mask))")
+        return ("loss_fn draws random numbers (from Python's random, numpy's global "
+                "generator or a generator it names), which a replay would freeze. Draw them "
+                "outside and pass them in as an array argument (a dropout mask: step(X, y, "
+                "mask))")
     if list(map(_OP, order1)) != list(map(_OP, order2)):
         raise RuntimeError("loss_fn built different graphs on two runs with the same "
                            "inputs, so no trace of it can be replayed: compile needs a "

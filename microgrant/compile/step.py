@@ -26,6 +26,7 @@ from .named import NamedState, values_named
 from .plan import Program, Tape
 from .watch import (
     Trace,
+    generators_named,
     profiler_in_the_way,
     random_state,
     restore_random,
@@ -378,9 +379,10 @@ class CompiledStep:
         self.traces += 1
         nested1, flat1 = self._stand_ins(arrays, requires_grad=True)
         grads = {v: v.grad for v in values_named(self.fn, models=True)}  # before either run
-        saved = saved_random()
+        generators = generators_named(self.fn)
+        saved = saved_random(generators)
         first = self._loss(nested1)
-        built = random_state()  # a draw in the first run alone builds (a lazy layer's weights)
+        built = random_state(generators)  # a draw in the first run alone builds (a lazy layer)
         order1 = topological_order(first)
         leaves1 = leaves(order1)
         known = set(leaves1)
@@ -408,7 +410,7 @@ class CompiledStep:
         finally:
             trace.restore()
             written = grads_written(ordered, marks, grads, trace)  # plain grads, even on error
-        drew = random_state() != built  # drawing again on the same inputs: every call draws
+        drew = random_state(generators) != built  # drawing again on the same inputs: each call
         if drew:  # the eager run that follows draws as an eager call would have
             restore_random(saved)
         if written:

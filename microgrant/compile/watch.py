@@ -42,7 +42,8 @@ from ..engine import Value, is_grad_enabled
 from .named import reachable
 
 __all__ = ["Number", "Trace", "watching", "profiler_in_the_way", "user_line", "unescape_named",
-           "random_state", "saved_random", "restore_random", "SHIFT_BAND", "C_READERS"]
+           "random_state", "saved_random", "restore_random", "generators_named", "SHIFT_BAND",
+           "C_READERS"]
 
 SHIFT_BAND = 50.0
 """How far the largest of some scores may move from the shift traced as their max
@@ -624,18 +625,50 @@ def _plain_of(x):
     return x
 
 
-def random_state() -> tuple:
-    """The state of Python's and numpy's global random generators, to compare."""
-    state: Any = np.random.get_state()
-    return random.getstate(), state[1].tobytes(), tuple(state[2:])
+_GENERATORS = (random.Random, np.random.Generator, np.random.RandomState)
 
 
-def saved_random() -> tuple:
-    """The global random generators' states, to put back with `restore_random`."""
-    return random.getstate(), np.random.get_state()
+def generators_named(fn: Callable) -> list:
+    """The random generators ``fn`` names (a ``np.random.default_rng`` it draws masks from)."""
+    return list({id(g): g for g in reachable(fn) if isinstance(g, _GENERATORS)}.values())
+
+
+def _comparable(x):
+    """A generator's state as numbers that compare with ``==`` (arrays as their bytes)."""
+    if isinstance(x, dict):
+        return tuple((k, _comparable(v)) for k, v in sorted(x.items()))
+    if isinstance(x, (tuple, list)):
+        return tuple(map(_comparable, x))
+    return x.tobytes() if isinstance(x, np.ndarray) else x
+
+
+def _state_of(g) -> Any:
+    if isinstance(g, random.Random):
+        return g.getstate()
+    return g.bit_generator.state if isinstance(g, np.random.Generator) else g.get_state()
+
+
+def random_state(generators: list) -> tuple:
+    """The state of Python's and numpy's global random generators and of ``generators``, to
+    compare."""
+    return _comparable((random.getstate(), np.random.get_state(),
+                        [_state_of(g) for g in generators]))
+
+
+def saved_random(generators: list) -> tuple:
+    """The states of the global random generators and of ``generators``, to put back with
+    `restore_random`."""
+    return random.getstate(), np.random.get_state(), [(g, _state_of(g)) for g in generators]
 
 
 def restore_random(saved: tuple) -> None:
-    """Puts the global random generators back as `saved_random` found them."""
+    """Puts the random generators back as `saved_random` found them."""
     random.setstate(saved[0])
     np.random.set_state(saved[1])
+    for g, state in saved[2]:
+        if isinstance(g, random.Random):
+            g.setstate(state)
+        elif isinstance(g, np.random.Generator):
+            g.bit_generator.state = state
+        else:
+            g.set_state(state)
