@@ -15,6 +15,7 @@ import threading
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Callable
 
 import numpy as np
@@ -45,12 +46,17 @@ __all__ = ["CompiledStep", "CheckReport", "TOLERANCE", "MAX_PROGRAMS"]
 #: the graph computes).
 TOLERANCE = 1e-12
 
+_GRAD = attrgetter("grad")
+
 #: Programs a step keeps (one per shape of its arrays); the least recently used goes first.
 MAX_PROGRAMS = 8
 
 # One trace at a time in the process: a trace gives Values it reaches a watched number, and
 # two traces of one model at once would each see the other's.
 _TRACING = threading.Lock()
+# Adding to the grads is one step at a time, counted (see _add).
+_ADDING = threading.Lock()
+_ADDS = [0]
 # Which threads are tracing now: a compiled step called inside a traced loss_fn is refused
 # (its result would be a number the outer trace cannot follow, and the lock would never free).
 _HERE = threading.local()
@@ -260,6 +266,7 @@ class CompiledStep:
                     return self._eager(arrays)
             self._programs.move_to_end(key)
             self._last = program
+            adds = _ADDS[0]  # before forward reads the grads
             verdict = program.forward(flat)
             if verdict == "retrace" and not traced:
                 program = self._trace(arrays, key)
@@ -284,9 +291,7 @@ class CompiledStep:
             grads = program.backward()
             if grads is None:
                 return self._eager(arrays)
-            # Added as ``p.grad += g`` adds, to the grads read before backward.
-            for p, g in zip(program.params, (program.grads_before + grads).tolist()):
-                p.grad = g
+            _add(program.params, grads, program.grads_before, adds)
             return float(program.V[program.loss_slot])
 
     def _warn_retraces(self) -> None:
@@ -537,6 +542,24 @@ class CompiledStep:
         if not loss.op and loss.grad is not None:
             found[loss] = None
         return list(found)
+
+
+def _add(params: list, grads: np.ndarray, before: np.ndarray, adds: int) -> None:
+    """Adds ``grads`` to the parameters' ``.grad``, as ``p.grad += g`` adds, to ``before``
+    (the grads read when the replay began, after ``adds`` additions by compiled steps).
+
+    One step adds at a time; if another one added since ``before`` was read (another
+    compiled step of the same model, in another thread), the grads are read again.
+    """
+    with _ADDING:
+        if _ADDS[0] != adds:
+            try:
+                before = np.fromiter(map(_GRAD, params), np.float64, len(params))
+            except (TypeError, ValueError):  # a grad made None meanwhile: as read before
+                pass
+        for p, g in zip(params, (before + grads).tolist()):
+            p.grad = g
+        _ADDS[0] += 1
 
 
 @contextlib.contextmanager
