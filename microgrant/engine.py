@@ -383,15 +383,35 @@ def _record(op: Op, inputs, arg, data) -> Value:
 
 
 def _float_result(op: Op, inputs, arg, data) -> float:
-    """An int result (from .data assigned an int) becomes a float; anything else is an error."""
+    """An op's result that is not a float, from a ``.data`` assigned by hand.
+
+    An int computes exactly and becomes a float.  A numpy number (``p.data = W[i]`` of a
+    float32 array) would compute in its own precision: it becomes the float it is, and the
+    op is computed again.  Anything else is an error.
+    """
     values = inputs if inputs.__class__ is tuple else (inputs, arg)
+    again = False
     for v in values:
-        if isinstance(v, Value) and type(v.data) is not float and not (
-                isinstance(v.data, numbers.Real) and not isinstance(v.data, bool)):
-            raise data_error(v)
-    if isinstance(data, numbers.Real):
-        return float(data)
-    raise result_error(op, tuple(v for v in values if isinstance(v, Value)), data)
+        if isinstance(v, Value) and type(v.data) is not float:
+            if not isinstance(v.data, numbers.Real) or isinstance(v.data, bool):
+                raise data_error(v)
+            if not isinstance(v.data, (int, float)):
+                v.data, again = float(v.data), True
+    if not isinstance(data, numbers.Real):
+        raise result_error(op, tuple(v for v in values if isinstance(v, Value)), data)
+    if again:
+        if inputs.__class__ is tuple:
+            numbers_, arg_ = [v.data for v in inputs], arg
+        elif arg.__class__ is Value:
+            numbers_, arg_ = [inputs.data, arg.data], None
+        else:
+            numbers_, arg_ = [inputs.data], arg
+        try:
+            data = op.forward(numbers_, arg_)
+        except (ArithmeticError, ValueError, TypeError) as error:
+            raise forward_error(op, tuple(v for v in values if isinstance(v, Value)), arg_,
+                                error) from None
+    return float(data)
 
 
 def _variadic(op: Op, inputs: tuple) -> Value:

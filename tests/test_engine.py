@@ -800,6 +800,18 @@ def test_a_number_of_another_type_in_data_computes_in_floats_in_every_kind_of_op
         leaf.data = 2.0
 
 
+
+@pytest.mark.parametrize("kind", [np.float32, np.float16])
+def test_a_numpy_float_of_less_precision_in_data_computes_in_float64(kind):
+    a, b = Value(1.0), Value(3.0)
+    a.data = kind(0.1)  # p.data = W[i], W a float32 array
+    x = float(kind(0.1))
+    ys = [a * b, a + 0.2, Value.sum([a, b]), Value.dot([a], [b])]
+    assert [y.data for y in ys] == [x * 3.0, x + 0.2, x + 3.0, x * 3.0]
+    ys[0].backward()
+    assert type(a.data) is float and a.data == x
+    assert type(b.grad) is float and b.grad == x and a.grad == 3.0
+
 # ---- numbers at the edges -------------------------------------------------------------------
 
 def test_numpy_bools_are_accepted_as_the_message_says():
