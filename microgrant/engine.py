@@ -337,8 +337,7 @@ def _data(other) -> float:
     return other.data if isinstance(other, Value) else other
 
 
-# Nodes are made with object.__new__ and plain stores: every op makes one, and Value()'s
-# checks of a number already known to be a float are a good part of an op's cost.
+# Nodes are made with object.__new__ and plain stores: Value()'s checks cost an op a lot.
 _new = object.__new__
 
 
@@ -373,45 +372,28 @@ def _record(op: Op, inputs, arg, data) -> Value:
             out._a = inputs
             out._b = arg
             return out
-    # A constant (no input takes a gradient, or no_grad): microgrant.compile, if it watches
-    # one of the numbers, is told (checks.folded), since a replay would keep this one as is.
-    out.grad = None
-    out.op = ""
-    out._a = out._b = None
+    # A constant; microgrant.compile, watching a number here, is told (checks.folded).
+    out.grad, out.op, out._a, out._b = None, "", None, None
     folded(inputs if inputs.__class__ is tuple else (inputs, arg))
     return out
 
 
 def _float_result(op: Op, inputs, arg, data) -> float:
-    """An op's result that is not a float, from a ``.data`` assigned by hand.
-
-    An int computes exactly and becomes a float.  A numpy number (``p.data = W[i]`` of a
-    float32 array) would compute in its own precision: it becomes the float it is, and the
-    op is computed again.  Anything else is an error.
-    """
+    """A result that is not a float, from a .data set by hand: an int's is exact; a numpy
+    number (float32 computes in float32) becomes the float it is, and the op runs again."""
     values = inputs if inputs.__class__ is tuple else (inputs, arg)
-    again = False
     for v in values:
         if isinstance(v, Value) and type(v.data) is not float:
             if not isinstance(v.data, numbers.Real) or isinstance(v.data, bool):
                 raise data_error(v)
             if not isinstance(v.data, (int, float)):
-                v.data, again = float(v.data), True
-    if not isinstance(data, numbers.Real):
-        raise result_error(op, tuple(v for v in values if isinstance(v, Value)), data)
-    if again:
-        if inputs.__class__ is tuple:
-            numbers_, arg_ = [v.data for v in inputs], arg
-        elif arg.__class__ is Value:
-            numbers_, arg_ = [inputs.data, arg.data], None
-        else:
-            numbers_, arg_ = [inputs.data], arg
-        try:
-            data = op.forward(numbers_, arg_)
-        except (ArithmeticError, ValueError, TypeError) as error:
-            raise forward_error(op, tuple(v for v in values if isinstance(v, Value)), arg_,
-                                error) from None
-    return float(data)
+                v.data, data = float(v.data), None
+    if data is None:
+        data = op.forward([v.data for v in values if isinstance(v, Value)],
+                          None if arg.__class__ is Value else arg)
+    if isinstance(data, numbers.Real):
+        return float(data)
+    raise result_error(op, tuple(v for v in values if isinstance(v, Value)), data)
 
 
 def _variadic(op: Op, inputs: tuple) -> Value:
@@ -423,9 +405,8 @@ def _variadic(op: Op, inputs: tuple) -> Value:
         return Value(0.0, requires_grad=False)
     numbers = [v.data for v in inputs]
     if type(numbers[0]) is not float:
-        # Not a plain float: an int assigned to .data, or a number microgrant.compile is
-        # watching (a float subclass that notes each use).  The op's own arithmetic is not a
-        # use to note, so it computes on the plain floats: much faster, the same result.
+        # An int in .data, or a number microgrant.compile watches (a float that notes each
+        # use): the op's own arithmetic is no use to note, so it computes on plain floats.
         try:
             numbers = list(map(float.__float__, numbers))
         except TypeError:  # an int among them: floats only
@@ -449,8 +430,7 @@ def _unary(op: Op, x: Value, arg=None) -> Value:
 
 
 def _binary(op: Op, a, b) -> Value:
-    # `type(...) is Value` first: it is the common case and much cheaper than isinstance.
-    if type(a) is not Value and not isinstance(a, Value):
+    if type(a) is not Value and not isinstance(a, Value):  # (type first: cheaper, and common)
         a = _constant(a)
     if type(b) is not Value and not isinstance(b, Value):
         b = _constant(b)

@@ -50,7 +50,8 @@ from typing import Callable
 
 from ..checks import shown
 from .plan import Tape, TapeGroup
-from .step import MAX_PROGRAMS, TOLERANCE, CheckReport, CompiledStep
+from .report import TOLERANCE, CheckReport
+from .step import MAX_PROGRAMS, CompiledStep
 from .watch import SHIFT_BAND
 
 __all__ = ["compile", "CompiledStep", "CheckReport", "Tape", "TapeGroup", "TOLERANCE",

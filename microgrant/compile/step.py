@@ -14,7 +14,6 @@ import inspect
 import threading
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass
 from operator import attrgetter
 from typing import Callable
 
@@ -23,28 +22,14 @@ import numpy as np
 from ..checks import shown
 from ..engine import Value, is_grad_enabled, topological_order
 from .judge import aliases, arguments, grads_written, leaves, refusal
+from .leftovers import unescape_named
 from .named import NamedState, values_named
 from .plan import Program, Tape
-from .watch import (
-    Trace,
-    generators_named,
-    profiler_in_the_way,
-    random_state,
-    restore_random,
-    saved_random,
-    unescape_named,
-    user_line,
-    watching,
-)
+from .randomness import generators_named, random_state, restore_random, saved_random
+from .report import TOLERANCE, CheckReport, checked, describe_tape
+from .watch import Trace, profiler_in_the_way, user_line, watching
 
-__all__ = ["CompiledStep", "CheckReport", "TOLERANCE", "MAX_PROGRAMS"]
-
-#: How close a compiled step is to the eager engine, and how close `CompiledStep.check`
-#: requires it to be: ``|compiled - eager| <= TOLERANCE * M`` for the loss and each gradient,
-#: where M is the magnitude of the terms (for a gradient, the sum over its chain-rule paths of
-#: the magnitude of each path's product; for the loss, the sum of the magnitudes of the numbers
-#: the graph computes).
-TOLERANCE = 1e-12
+__all__ = ["CompiledStep", "MAX_PROGRAMS"]
 
 _GRAD = attrgetter("grad")
 
@@ -60,55 +45,6 @@ _ADDS = [0]
 # Which threads are tracing now: a compiled step called inside a traced loss_fn is refused
 # (its result would be a number the outer trace cannot follow, and the lock would never free).
 _HERE = threading.local()
-
-
-@dataclass(frozen=True)
-class CheckReport:
-    """A compiled call compared with an eager forward and backward: `CompiledStep.check`.
-
-    Truthy when the loss and every gradient agree within ``TOLERANCE`` times the magnitude
-    of their terms.
-
-    Attributes:
-        loss: the compiled loss.
-        eager_loss: the eager engine's loss.
-        loss_difference: their absolute difference.
-        grad_difference: the largest absolute difference over the parameters' gradients.
-        worst: the label (or index) of the parameter where the difference is largest relative
-            to its bound.
-        parameters: how many gradients were compared.
-        compiled: False when the compiled call itself ran eagerly (a guard or domain error).
-        loss_scale: the magnitude of the loss's terms.
-        grad_excess: the largest gradient difference divided by its bound (<= 1 passes).
-    """
-
-    loss: float
-    eager_loss: float
-    loss_difference: float
-    grad_difference: float
-    worst: str
-    parameters: int
-    compiled: bool
-    loss_scale: float = 1.0
-    grad_excess: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        """Whether the loss and every gradient agree within the bound."""
-        return bool(self.loss_difference <= TOLERANCE * self.loss_scale
-                    and self.grad_excess <= 1.0)
-
-    def __bool__(self) -> bool:
-        return self.ok
-
-    def __str__(self) -> str:
-        verdict = "agree" if self.ok else "DISAGREE"
-        how = "" if self.compiled else " (this call ran eagerly)"
-        return (f"compiled and eager {verdict} within {TOLERANCE:g} of the magnitude of the "
-                f"terms{how}: loss {self.loss!r} vs {self.eager_loss!r} (difference "
-                f"{self.loss_difference:.3g}); {self.parameters} gradients, largest "
-                f"difference {self.grad_difference:.3g}, at most {self.grad_excess:.3g} of its "
-                f"bound (at {self.worst})")
 
 
 class CompiledStep:
@@ -529,7 +465,7 @@ class CompiledStep:
             finally:
                 for p, g in zip(params, saved):
                     p.grad = g
-        return _report(loss, float(reference.data), mine, theirs, scales, loss_scale, params,
+        return checked(loss, float(reference.data), mine, theirs, scales, loss_scale, params,
                        compiled)
 
     def _leaves(self, arrays: list[np.ndarray]) -> list[Value]:
@@ -589,29 +525,3 @@ def _agrees(program: Program, eager: float) -> bool:
 def _numbers(program: Program) -> np.ndarray:
     """The parameters' (and other outer leaves') numbers a replay starts from, to compare."""
     return np.fromiter((float(v.data) for v in program.outer), np.float64, len(program.outer))
-
-
-def _report(loss, eager_loss, mine, theirs, scales, loss_scale, params, compiled):
-    diffs = [abs(a - b) for a, b in zip(mine, theirs)]
-    # A bound never below the result itself, nor below the smallest normal float.
-    excess = [d / (TOLERANCE * max(s, abs(t), 2.2e-308))
-              for d, s, t in zip(diffs, scales, theirs)]
-    worst = max(range(len(excess)), key=excess.__getitem__, default=None)
-    label = "-" if worst is None else (params[worst].label or f"parameter {worst}")
-    return CheckReport(loss, eager_loss, abs(loss - eager_loss), max(diffs, default=0.0),
-                       label, len(params), compiled, max(loss_scale, abs(eager_loss)),
-                       max(excess, default=0.0))
-
-def describe_tape(program: Program | None, eager_reason: dict) -> Tape | None:
-    """The `Tape` of ``program`` (or of a step that runs eagerly)."""
-    if program is None:
-        if eager_reason:
-            reason = next(iter(eager_reason.values()))
-            return Tape(0, 0, 0, 0, 0, 0, (), 0, 0, 0, (), reason)
-        return None
-    return Tape(program.nodes, program.leaf_count, len(program.params),
-                len(program.input_slots), program.edge_count, program.levels,
-                program.groups, program.numpy_calls,
-                sum(len(g[1]) for g in program.outcome_guards), len(program.exact_slots),
-                program.reasons, input_checks=sum(len(idx) for _, idx in program.checks),
-                shift_guards=len(program.shift_slots))

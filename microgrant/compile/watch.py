@@ -24,10 +24,8 @@ traced numbers on purpose) are the graph at work.
 from __future__ import annotations
 
 import cmath
-import collections
 import math
 import os
-import random
 import struct
 import sys
 import sysconfig
@@ -39,10 +37,8 @@ import numpy as np
 
 from .. import checks, engine, ops
 from ..engine import Value, is_grad_enabled
-from .named import reachable
 
-__all__ = ["Number", "Trace", "watching", "profiler_in_the_way", "user_line", "unescape_named",
-           "random_state", "saved_random", "restore_random", "generators_named", "SHIFT_BAND",
+__all__ = ["Number", "Trace", "watching", "profiler_in_the_way", "user_line", "SHIFT_BAND",
            "C_READERS"]
 
 SHIFT_BAND = 50.0
@@ -577,98 +573,3 @@ def _works_on_arrays(ok: Callable, number: float) -> bool:
     except Exception:  # noqa: BLE001  (any failure means: not an array check)
         return False
     return result.shape == (2,) and result.dtype == bool and bool(result.all())
-
-
-def unescape_named(fn: Callable) -> None:
-    """Gives back a plain float wherever a traced number was left in what ``fn`` names (a
-    Value's ``.data``; an item of a list, deque or dict, a tuple's, an object's attribute, the
-    function's own; three levels deep): nothing internal outlives a trace."""
-    seen: set = set()
-    for obj in (*reachable(fn), fn, getattr(fn, "__func__", None)):
-        _unescape(obj, 3, seen)
-
-
-def _unescape(obj, depth: int, seen: set) -> None:
-    if depth == 0 or id(obj) in seen or isinstance(obj, (type, types.ModuleType)):
-        return
-    seen.add(id(obj))
-    if type(obj) is Value:
-        if isinstance(obj.data, Number):
-            obj.data = float.__float__(obj.data)
-        return
-    if isinstance(obj, dict):
-        items: Any = list(obj.items())
-    elif isinstance(obj, (list, collections.deque)):
-        items = list(enumerate(list(obj)))  # a copy: another thread may be appending
-    else:
-        items = list(getattr(obj, "__dict__", {}).items())
-    for key, x in items:
-        plain = _plain_of(x)
-        if plain is x:
-            _unescape(x, depth - 1, seen)
-            continue
-        try:
-            if isinstance(obj, (dict, list, collections.deque)):
-                obj[key] = plain
-            else:
-                setattr(obj, key, plain)
-        except (IndexError, KeyError, AttributeError, TypeError):  # changed meanwhile
-            continue
-
-
-def _plain_of(x):
-    """``x`` with no traced number in it: a Number as its float, a tuple of them rebuilt."""
-    if isinstance(x, Number):
-        return float.__float__(x)
-    if type(x) is tuple and any(isinstance(y, Number) for y in x):
-        return tuple(float.__float__(y) if isinstance(y, Number) else y for y in x)
-    return x
-
-
-_GENERATORS = (random.Random, np.random.Generator, np.random.RandomState)
-
-
-def generators_named(fn: Callable) -> list:
-    """The random generators ``fn`` names (a ``np.random.default_rng`` it draws masks from)."""
-    return list({id(g): g for g in reachable(fn) if isinstance(g, _GENERATORS)}.values())
-
-
-def _comparable(x):
-    """A generator's state as numbers that compare with ``==`` (arrays as their bytes)."""
-    if isinstance(x, dict):
-        return tuple((k, _comparable(v)) for k, v in sorted(x.items()))
-    if isinstance(x, (tuple, list)):
-        return tuple(map(_comparable, x))
-    return x.tobytes() if isinstance(x, np.ndarray) else x
-
-
-def _state_of(g) -> Any:
-    if isinstance(g, random.Random):
-        return g.getstate()
-    return g.bit_generator.state if isinstance(g, np.random.Generator) else g.get_state()
-
-
-def random_state(generators: list) -> tuple:
-    """The state of Python's and numpy's global random generators and of ``generators``, to
-    compare."""
-    return _comparable((random.getstate(), np.random.get_state(),
-                        [_state_of(g) for g in generators]))
-
-
-def saved_random(generators: list) -> tuple:
-    """The states of the global random generators and of ``generators``, to put back with
-    `restore_random`."""
-    return random.getstate(), np.random.get_state(), [(g, _state_of(g)) for g in generators]
-
-
-def restore_random(saved: tuple) -> None:
-    """Puts the random generators back as `saved_random` found them."""
-    random.setstate(saved[0])
-    np.random.set_state(saved[1])
-    for g, state in saved[2]:
-        if isinstance(g, random.Random):
-            g.setstate(state)
-        elif isinstance(g, np.random.Generator):
-            g.bit_generator.state = state
-        else:
-            g.set_state(state)
