@@ -171,7 +171,7 @@ class Module:
         >>> n.state_dict()
         {'w.0': 0.5, 'b': 0.0}
         """
-        return {name: p.data for name, p in self.named_parameters()}
+        return {name: float(p.data) for name, p in self.named_parameters()}
 
     def load_state_dict(self, state: dict) -> None:
         """Sets the weights from ``state`` (as `state_dict` returns), checking it all first.

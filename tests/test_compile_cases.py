@@ -279,6 +279,41 @@ def test_numbers_a_traced_loss_logs_come_out_plain_floats_wherever_it_keeps_them
     assert [type(k) for k in kept] == [float] * 8 and kept == [6.0] * 8
 
 
+
+LAST_LOSS = None
+
+
+def test_a_global_or_a_closure_variable_the_loss_assigns_comes_out_a_plain_float():
+    w = Value(2.0, label="w")
+    kept = None
+
+    def loss_fn(x):
+        global LAST_LOSS
+        nonlocal kept
+        loss = w * x[0]
+        LAST_LOSS = kept = loss.data
+        return loss
+    compile(loss_fn)([3.0])
+    assert (type(LAST_LOSS), type(kept)) == (float, float) and LAST_LOSS == kept == 6.0
+
+
+def test_a_state_dict_taken_in_another_thread_during_a_trace_holds_plain_floats():
+    model = MLP(2, [8, 1], seed=0)
+    X, y = moons(64, seed=0, labels="pm1")
+    taken, stop = [], threading.Event()
+
+    def checkpoints():
+        while not stop.is_set():
+            taken.append(model.state_dict())
+    worker = threading.Thread(target=checkpoints)
+    worker.start()
+    try:
+        compile(lambda X, y: hinge_loss([model(x) for x in X], y))(X, y)
+    finally:
+        stop.set()
+        worker.join()
+    assert taken and all(type(v) is float for state in taken for v in state.values())
+
 def test_a_number_left_from_an_earlier_trace_in_data_is_watched_again():
     w = Value(1.0, label="w")
     threshold = Value(0.0, label="threshold", requires_grad=False)

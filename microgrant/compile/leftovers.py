@@ -21,11 +21,23 @@ __all__ = ["unescape_named"]
 
 def unescape_named(fn: Callable) -> None:
     """Gives back a plain float wherever a traced number was left in what ``fn`` names (a
-    Value's ``.data``; an item of a list, deque or dict, a tuple's, an object's attribute, the
-    function's own; three levels deep): nothing internal outlives a trace."""
+    global or a closure variable it assigned; a Value's ``.data``; an item of a list, deque
+    or dict, a tuple's, an object's attribute, the function's own; three levels deep):
+    nothing internal outlives a trace."""
     seen: set = set()
     for obj in (*reachable(fn), fn, getattr(fn, "__func__", None)):
         _unescape(obj, 3, seen)
+    function = getattr(fn, "__func__", fn)  # a name it assigned: ``global last; last = ...``
+    names, code = getattr(function, "__globals__", {}), getattr(function, "__code__", None)
+    for name in code.co_names if code is not None else ():
+        if isinstance(names.get(name), Number):
+            names[name] = float.__float__(names[name])
+    for cell in getattr(function, "__closure__", None) or ():  # and ``nonlocal last``
+        try:
+            if isinstance(cell.cell_contents, Number):
+                cell.cell_contents = float.__float__(cell.cell_contents)
+        except ValueError:  # an empty cell
+            continue
 
 
 def _unescape(obj, depth: int, seen: set) -> None:
