@@ -1222,3 +1222,18 @@ def test_two_steps_of_one_model_in_two_threads_each_add_their_gradients():
     w.grad = 0.0
     first([1.0])
     assert w.grad == 1.0 + 2.0
+
+
+
+def test_a_warning_names_the_users_line_as_it_is_said():
+    w = Value(1.0, label="w")
+
+    def loss(x):
+        return w * x[0] * random.random()  # draws every call: runs eagerly, said once
+    with pytest.warns(RuntimeWarning, match="draws random numbers") as said:
+        compile(loss)([1.0])
+    assert said[0].filename == __file__
+    with pytest.warns(RuntimeWarning, match="draws random numbers") as said:
+        fit(MLP(1, [1], seed=0), [[1.0]], [1.0], loss=lambda s, t: s[0] * random.random(),
+            epochs=1, compile=True, verbose=False)
+    assert said[0].filename == __file__

@@ -27,7 +27,7 @@ from .named import NamedState, values_named
 from .plan import Program, Tape
 from .randomness import generators_named, random_state, restore_random, saved_random
 from .report import TOLERANCE, CheckReport, checked, describe_tape
-from .watch import Trace, profiler_in_the_way, user_line, watching
+from .watch import Trace, profiler_in_the_way, user_depth, user_line, watching
 
 __all__ = ["CompiledStep", "MAX_PROGRAMS"]
 
@@ -166,7 +166,8 @@ class CompiledStep:
         if (kind or reason) not in self._warned:
             self._warned.add(kind or reason)
             name = getattr(self.fn, "__name__", "loss_fn")
-            warnings.warn(f"compiled {name}: {reason}", RuntimeWarning, stacklevel=4)
+            warnings.warn(f"compiled {name}: {reason}", RuntimeWarning,
+                          stacklevel=user_depth())
 
     def __call__(self, *args) -> float:
         if getattr(_HERE, "tracing", False):

@@ -38,8 +38,8 @@ import numpy as np
 from .. import checks, engine, ops
 from ..engine import Value, is_grad_enabled
 
-__all__ = ["Number", "Trace", "watching", "profiler_in_the_way", "user_line", "SHIFT_BAND",
-           "C_READERS"]
+__all__ = ["Number", "Trace", "watching", "profiler_in_the_way", "user_line", "user_depth",
+           "SHIFT_BAND", "C_READERS"]
 
 SHIFT_BAND = 50.0
 """How far the largest of some scores may move from the shift traced as their max
@@ -88,6 +88,16 @@ def user_line() -> str:
     while frame is not None and _ours(frame):
         frame = frame.f_back
     return "loss_fn" if frame is None else _where(frame)
+
+
+def user_depth() -> int:
+    """How far up from its caller the user's code is: the ``stacklevel`` of a warning that
+    names the user's line (the caller's own frame is 1)."""
+    frame: Any = sys._getframe(1)
+    depth = 1
+    while frame.f_back is not None and _ours(frame):
+        frame, depth = frame.f_back, depth + 1
+    return depth
 
 
 def _in_op() -> bool:
