@@ -1237,3 +1237,29 @@ def test_a_warning_names_the_users_line_as_it_is_said():
         fit(MLP(1, [1], seed=0), [[1.0]], [1.0], loss=lambda s, t: s[0] * random.random(),
             epochs=1, compile=True, verbose=False)
     assert said[0].filename == __file__
+
+
+
+class _Tempered(Module):
+    """A model whose forward reads a number and a flag it holds beside its parameters."""
+
+    def __init__(self):
+        self.neuron, self.temperature, self.training = Neuron(2, seed=1), 1.0, True
+
+    def forward(self, x):
+        z = self.neuron(x) / self.temperature
+        return z.tanh() if self.training else z
+
+
+@pytest.mark.parametrize("change", ["temperature", "training"])
+def test_a_number_or_flag_a_model_holds_is_read_again(change):
+    model = _Tempered()
+    X, y = moons(6, seed=0, labels="pm1")
+
+    def loss_fn(X, y):
+        return mse_loss([model(x) for x in X], y)
+    step = compile(loss_fn)
+    compare(step, loss_fn, model.parameters(), X, y)
+    setattr(model, change, 0.5 if change == "temperature" else False)
+    compare(step, loss_fn, model.parameters(), X, y)
+    assert step.traces == 2

@@ -148,11 +148,22 @@ def _state(objects: list) -> tuple[tuple, list | None]:
             state.append(None if params is None else tuple(map(id, params)))
             if shape is None:
                 skeletons = None
-            elif skeletons is not None:
-                skeletons.extend(shape)
+            else:
+                state.append(_settings(shape))
+                if skeletons is not None:
+                    skeletons.extend(shape)
         else:  # any other object: the same one (a helper function redefined is another)
             state.append(id(obj))
     return tuple(state), skeletons
+
+
+def _settings(shape: list) -> tuple:
+    """The numbers, flags and names a model's modules hold beside their parameters (a scale,
+    ``training``), by module and attribute: a forward may read them."""
+    return tuple((i, name, v.hex() if isinstance(v, float) else v)
+                 for i, (module, _, _) in enumerate(shape) if module is not None
+                 for name, v in vars(module).items()
+                 if isinstance(v, (bool, int, float, str)) and type(v) is not Value)
 
 
 def state_named(fn: Callable) -> tuple:
