@@ -28,8 +28,8 @@ How `fit` decides, in detail:
   parameters are put back as they were before the step that broke them.
 * **Compiled steps** (``compile=True``) trace the batch's graph once and replay it as array
   code: the same numbers as eager training, many times faster.  Accuracy then takes an eager
-  forward pass (no graph), so it is measured only where needed: every epoch with
-  ``target_accuracy``, else at the last epoch (``None`` for the others).  One trace serves
+  forward pass (no graph), so it is measured only where training may end: every epoch with
+  ``target_accuracy``, the last, and those ``patience`` may stop after (``None`` for others).  One trace serves
   every batch of the same size, except with ``cross_entropy``, whose class index picks a node:
   batches with other labels are traced again (full batches keep one trace).
 * **Early stopping.**  ``target_accuracy``: in full-batch training the step after the
@@ -310,7 +310,8 @@ def fit(model, X, y, loss=None, optimizer=None, epochs: int = 100, *,
     if recorder is not None:
         recorder.start()
     for epoch in range(run.epochs):
-        outcome = _run_epoch(run, model, epoch, stopping.target_accuracy)
+        may_stop = stopping.patience is not None and stopping.waited >= stopping.patience - 1
+        outcome = _run_epoch(run, model, epoch, stopping.target_accuracy, may_stop)
         if outcome.diverged is not None:
             _diverged(history, epoch, outcome.diverged)
             break
@@ -459,7 +460,8 @@ class _Epoch:
     diverged: str | None = None
 
 
-def _run_epoch(run: _Run, model, epoch: int, target_accuracy: float | None) -> _Epoch:
+def _run_epoch(run: _Run, model, epoch: int, target_accuracy: float | None,
+               may_be_last: bool = False) -> _Epoch:
     """One pass over the data in batches: forward, loss, backward, step for each."""
     n = len(run.rows)
     if run.rates is not None:
@@ -467,7 +469,7 @@ def _run_epoch(run: _Run, model, epoch: int, target_accuracy: float | None) -> _
     order = range(n) if run.size == n else run.rng.permutation(n).tolist()
     # Compiled steps take an eager forward pass for accuracy only where it is needed.
     measure = run.score is not None and (run.step is None or target_accuracy is not None
-                                         or epoch == run.epochs - 1)
+                                         or may_be_last or epoch == run.epochs - 1)
     total_loss, correct, outcome = 0.0, 0, _Epoch()
     for start in range(0, n, run.size):
         batch = order[start:start + run.size]

@@ -134,6 +134,15 @@ def test_patience_stops_when_the_loss_stalls():
     assert len(set(history.loss)) == 1
 
 
+
+def test_compiled_training_stopped_by_patience_ends_with_the_accuracy_eager_gives():
+    X, y = moons(60, noise=0.1, seed=0, labels="pm1")
+    runs = [fit(MLP(2, [8, 8, 1], seed=3), X, y, epochs=60, lr=0.3, patience=3, min_delta=1e-3,
+                verbose=False, compile=compiled) for compiled in (False, True)]
+    assert runs[0].stop_reason == runs[1].stop_reason and "did not improve" in runs[0].stop_reason
+    assert runs[1].accuracy[-1] is not None
+    assert runs[1].accuracy[-1] == pytest.approx(runs[0].accuracy[-1], abs=1e-12)
+
 def test_mse_regression_has_no_accuracy():
     X = np.linspace(-1, 1, 9).reshape(-1, 1)
     y = 0.3 * X[:, 0] - 0.1
