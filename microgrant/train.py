@@ -29,9 +29,9 @@ How `fit` decides, in detail:
 * **Compiled steps** (``compile=True``) trace the batch's graph once and replay it as array
   code: the same numbers as eager training, many times faster.  Accuracy then takes an eager
   forward pass (no graph), so it is measured only where training may end: every epoch with
-  ``target_accuracy``, the last, and those ``patience`` may stop after (``None`` for others).  One trace serves
-  every batch of the same size, except with ``cross_entropy``, whose class index picks a node:
-  batches with other labels are traced again (full batches keep one trace).
+  ``target_accuracy``, the last, those ``patience`` may stop after (``None`` for others).
+  One trace serves every batch of the same size, except with ``cross_entropy``, whose class
+  index picks a node: batches with other labels are traced again (full batches keep one).
 * **Early stopping.**  ``target_accuracy``: in full-batch training the step after the
   measurement that reached it is skipped, so the model returned is the one that reached it.
   ``patience``: stop after that many epochs without the loss falling by more than
