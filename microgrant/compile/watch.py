@@ -357,8 +357,9 @@ class Trace:
                     v = self.tainted[self.restored]
                     d = v.data
                     if not isinstance(d, Number) or d.node is not v:
-                        self.refuse(f"loss_fn assigns {_named(v)}.data, which a replay "
-                                    f"would not repeat")
+                        self.refuse(f"loss_fn (or another thread, while it was traced) "
+                                    f"assigns {_named(v)}.data, which a replay would not "
+                                    f"repeat")
                     if isinstance(d, Number):
                         v.data = (self.originals.get(id(v), float.__float__(d))
                                   if d.node is v else float.__float__(d))
