@@ -310,8 +310,7 @@ def fit(model, X, y, loss=None, optimizer=None, epochs: int = 100, *,
     if recorder is not None:
         recorder.start()
     for epoch in range(run.epochs):
-        may_stop = stopping.patience is not None and stopping.waited >= stopping.patience - 1
-        outcome = _run_epoch(run, model, epoch, stopping.target_accuracy, may_stop)
+        outcome = _run_epoch(run, model, epoch, stopping)
         if outcome.diverged is not None:
             _diverged(history, epoch, outcome.diverged)
             break
@@ -460,16 +459,16 @@ class _Epoch:
     diverged: str | None = None
 
 
-def _run_epoch(run: _Run, model, epoch: int, target_accuracy: float | None,
-               may_be_last: bool = False) -> _Epoch:
+def _run_epoch(run: _Run, model, epoch: int, stopping: _Stopping) -> _Epoch:
     """One pass over the data in batches: forward, loss, backward, step for each."""
+    target_accuracy, waited, patience = stopping.target_accuracy, stopping.waited, stopping.patience
     n = len(run.rows)
     if run.rates is not None:
         run.optimizer.lr = run.rates[epoch]
     order = range(n) if run.size == n else run.rng.permutation(n).tolist()
     # Compiled steps take an eager forward pass for accuracy only where it is needed.
-    measure = run.score is not None and (run.step is None or target_accuracy is not None
-                                         or may_be_last or epoch == run.epochs - 1)
+    measure = run.score is not None and (run.step is None or target_accuracy is not None or (
+        patience is not None and waited >= patience - 1) or epoch == run.epochs - 1)
     total_loss, correct, outcome = 0.0, 0, _Epoch()
     for start in range(0, n, run.size):
         batch = order[start:start + run.size]
