@@ -160,6 +160,7 @@ class CompiledStep:
             raise TypeError(f"a compiled loss_fn must return one Value, the scalar loss; "
                             f"got {shown(loss)}")
         self.eager_calls += 1
+        self._named.take()  # what loss_fn changed itself is no news
         return float(loss.data)
 
     def _say(self, reason: str, kind: str = "") -> None:
@@ -179,8 +180,6 @@ class CompiledStep:
         key = tuple(a.shape for a in arrays)
         with self._lock:
             self.calls += 1
-            if not is_grad_enabled():
-                return self._evaluated(arrays, key)
             if self._named.changed():
                 # A number, Value, model or parameter loss_fn names was changed or replaced
                 # since the trace, which took it as fixed: trace anew.
@@ -192,6 +191,8 @@ class CompiledStep:
                               "globals or defaults) changes between most calls, so it is "
                               "traced again each time: pass such numbers in as an array "
                               "argument instead", "state")
+            if not is_grad_enabled():
+                return self._evaluated(arrays, key)
             if key in self._eager_reason:
                 return self._eager(arrays)
             flat = np.concatenate([a.ravel() for a in arrays]) if arrays else np.zeros(0)
