@@ -42,7 +42,6 @@ KEEP, CHECK, SHIFT = "__microgrant_keep__", "__microgrant_check__", "__microgran
 FOLD = "__microgrant_fold__"
 
 
-
 def folded(inputs: tuple) -> None:
     """The engine computed a constant from ``inputs`` (Values, and an op's constant argument):
     an op none of whose inputs takes a gradient.  A traced number among their numbers is told,
