@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import inspect
 import numbers
-import threading
 from typing import Any, Iterable
 
 from .checks import folded, real
 from .errors import data_error, forward_error, result_error, undefined_grad_error
 from .gradmode import (
+    GRADS_LOCK,
     NUMBER_GRAD,
     OPEN_BLOCKS,
     THIS_THREAD,
@@ -296,7 +296,7 @@ class Value(LectureHabits):
             raise RuntimeError("backward() needs a Value that depends on something with a "
                                "gradient; this one is a constant (made from numbers only, "
                                "from requires_grad=False leaves, or inside no_grad())")
-        with _backward_lock:  # one backward at a time: two would mix their interior grads
+        with GRADS_LOCK:  # one backward at a time: two would mix their interior grads
             if self._a is None:  # a leaf differentiates to 1 with respect to itself
                 self.grad += seed
                 return
@@ -597,4 +597,3 @@ except OSError:  # installed without its .py files (a frozen application)
 # Ops whose derivatives do not exist everywhere their forward does (sqrt at 0): backward
 # computes theirs before it touches any grad.
 _FRAGILE = frozenset(op.name for op in OPS.values() if op.grad_domain)
-_backward_lock = threading.Lock()

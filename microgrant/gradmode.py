@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 __all__ = ["is_grad_enabled", "no_grad", "OPEN_BLOCKS", "THIS_THREAD", "numbers_take_grad",
-           "NUMBER_GRAD"]
+           "NUMBER_GRAD", "GRADS_LOCK"]
 
 THIS_THREAD = threading.local()
 """This thread's flag: ``THIS_THREAD.enabled`` is False inside `no_grad` (unset: True)."""
@@ -79,3 +79,8 @@ def numbers_take_grad(enabled: bool = True) -> bool:
     before = NUMBER_GRAD[0] is not None
     NUMBER_GRAD[0] = 0.0 if enabled else None
     return before
+
+
+GRADS_LOCK = threading.Lock()
+"""Held while gradients are added: by `Value.backward` for its whole loop, and by a compiled
+step for its additions, so that two threads adding to the same leaves lose nothing."""

@@ -1207,18 +1207,20 @@ def test_ctrl_c_during_the_first_comparison_with_eager_leaves_it_to_do():
     assert got == 0.75 * 2.0 * 3.0 and w.grad == 6.0 and step.traces == 1
 
 
-def test_two_steps_of_one_model_in_two_threads_each_add_their_gradients():
+@pytest.mark.parametrize("other", ["compiled step", "eager backward"])
+def test_two_threads_adding_to_one_models_gradients_lose_nothing(other):
     w = Value(0.5, label="w")
     first, second = compile(lambda x: w * x[0]), compile(lambda x: w * x[0] * 2.0)
     first([1.0])
     second([1.0])
+    adds = second if other == "compiled step" else lambda x: (w * x[0] * 2.0).backward()
     program = first._last
     replayed = program.backward
 
-    def backward_while_the_other_adds(*args, **kwargs):  # the other step, all of it, in between
-        other = threading.Thread(target=second, args=([1.0],))
-        other.start()
-        other.join()
+    def backward_while_the_other_adds(*args, **kwargs):  # the other one, all of it, in between
+        thread = threading.Thread(target=adds, args=([1.0],))
+        thread.start()
+        thread.join()
         return replayed(*args, **kwargs)
     program.backward = backward_while_the_other_adds
     w.grad = 0.0

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..checks import shown
 from ..engine import Value, is_grad_enabled, topological_order
+from ..gradmode import GRADS_LOCK
 from .judge import aliases, arguments, grads_written, leaves, refusal
 from .leftovers import unescape_named
 from .named import NamedState, values_named
@@ -39,9 +40,6 @@ MAX_PROGRAMS = 8
 # One trace at a time in the process: a trace gives Values it reaches a watched number, and
 # two traces of one model at once would each see the other's.
 _TRACING = threading.Lock()
-# Adding to the grads is one step at a time, counted (see _add).
-_ADDING = threading.Lock()
-_ADDS = [0]
 # Which threads are tracing now: a compiled step called inside a traced loss_fn is refused
 # (its result would be a number the outer trace cannot follow, and the lock would never free).
 _HERE = threading.local()
@@ -204,7 +202,6 @@ class CompiledStep:
                     return self._eager(arrays)
             self._programs.move_to_end(key)
             self._last = program
-            adds = _ADDS[0]  # before forward reads the grads
             verdict = program.forward(flat)
             if verdict == "retrace" and not traced:
                 program = self._trace(arrays, key)
@@ -229,7 +226,7 @@ class CompiledStep:
             grads = program.backward()
             if grads is None:
                 return self._eager(arrays)
-            _add(program.params, grads, program.grads_before, adds)
+            _add(program.params, grads, program.grads_before)
             return float(program.V[program.loss_slot])
 
     def _warn_retraces(self) -> None:
@@ -482,22 +479,20 @@ class CompiledStep:
         return list(found)
 
 
-def _add(params: list, grads: np.ndarray, before: np.ndarray, adds: int) -> None:
-    """Adds ``grads`` to the parameters' ``.grad``, as ``p.grad += g`` adds, to ``before``
-    (the grads read when the replay began, after ``adds`` additions by compiled steps).
+def _add(params: list, grads: np.ndarray, before: np.ndarray) -> None:
+    """Adds ``grads`` to the parameters' ``.grad``, as ``p.grad += g`` adds.
 
-    One step adds at a time; if another one added since ``before`` was read (another
-    compiled step of the same model, in another thread), the grads are read again.
+    Under the lock `Value.backward` holds, and on the grads read again there: another thread
+    (an eager backward, another compiled step of the same model) may have added to them since
+    the replay read them (``before``, kept if one has meanwhile become None).
     """
-    with _ADDING:
-        if _ADDS[0] != adds:
-            try:
-                before = np.fromiter(map(_GRAD, params), np.float64, len(params))
-            except (TypeError, ValueError):  # a grad made None meanwhile: as read before
-                pass
+    with GRADS_LOCK:
+        try:
+            before = np.fromiter(map(_GRAD, params), np.float64, len(params))
+        except (TypeError, ValueError):
+            pass
         for p, g in zip(params, (before + grads).tolist()):
             p.grad = g
-        _ADDS[0] += 1
 
 
 @contextlib.contextmanager
