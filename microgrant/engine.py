@@ -31,6 +31,7 @@ from .gradmode import (
     NUMBER_GRAD,
     OPEN_BLOCKS,
     THIS_THREAD,
+    WATCHING,
     is_grad_enabled,
     no_grad,
     numbers_take_grad,
@@ -337,7 +338,8 @@ def _data(other) -> float:
     return other.data if isinstance(other, Value) else other
 
 
-# Nodes are made with object.__new__ and plain stores: Value()'s checks cost an op a lot.
+# Nodes are made with object.__new__ and plain stores: every op makes one, and Value()'s
+# checks of a number already known to be a float are a good part of an op's cost.
 _new = object.__new__
 
 
@@ -372,25 +374,19 @@ def _record(op: Op, inputs, arg, data) -> Value:
             out._a = inputs
             out._b = arg
             return out
-    # A constant; microgrant.compile, watching a number here, is told (checks.folded).
-    out.grad, out.op, out._a, out._b = None, "", None, None
-    folded(inputs if inputs.__class__ is tuple else (inputs, arg))
+    out.grad, out.op, out._a, out._b = None, "", None, None  # a constant
+    if WATCHING[0]:  # microgrant.compile watches numbers: it is told (see checks.folded)
+        folded(inputs if inputs.__class__ is tuple else (inputs, arg))
     return out
 
 
 def _float_result(op: Op, inputs, arg, data) -> float:
-    """A result that is not a float, from a .data set by hand: an int's is exact; a numpy
-    number (float32 computes in float32) becomes the float it is, and the op runs again."""
+    """An int result (from .data assigned an int) becomes a float; anything else is an error."""
     values = inputs if inputs.__class__ is tuple else (inputs, arg)
     for v in values:
-        if isinstance(v, Value) and type(v.data) is not float:
-            if not isinstance(v.data, numbers.Real) or isinstance(v.data, bool):
-                raise data_error(v)
-            if not isinstance(v.data, (int, float)):
-                v.data, data = float(v.data), None
-    if data is None:
-        data = op.forward([v.data for v in values if isinstance(v, Value)],
-                          None if arg.__class__ is Value else arg)
+        if isinstance(v, Value) and type(v.data) is not float and not (
+                isinstance(v.data, numbers.Real) and not isinstance(v.data, bool)):
+            raise data_error(v)
     if isinstance(data, numbers.Real):
         return float(data)
     raise result_error(op, tuple(v for v in values if isinstance(v, Value)), data)
@@ -430,7 +426,8 @@ def _unary(op: Op, x: Value, arg=None) -> Value:
 
 
 def _binary(op: Op, a, b) -> Value:
-    if type(a) is not Value and not isinstance(a, Value):  # (type first: cheaper, and common)
+    # `type(...) is Value` first: it is the common case and much cheaper than isinstance.
+    if type(a) is not Value and not isinstance(a, Value):
         a = _constant(a)
     if type(b) is not Value and not isinstance(b, Value):
         b = _constant(b)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 __all__ = ["is_grad_enabled", "no_grad", "OPEN_BLOCKS", "THIS_THREAD", "numbers_take_grad",
-           "NUMBER_GRAD", "GRADS_LOCK"]
+           "NUMBER_GRAD", "GRADS_LOCK", "WATCHING"]
 
 THIS_THREAD = threading.local()
 """This thread's flag: ``THIS_THREAD.enabled`` is False inside `no_grad` (unset: True)."""
@@ -84,3 +84,7 @@ def numbers_take_grad(enabled: bool = True) -> bool:
 GRADS_LOCK = threading.Lock()
 """Held while gradients are added: by `Value.backward` for its whole loop, and by a compiled
 step for its additions, so that two threads adding to the same leaves lose nothing."""
+
+WATCHING = [0]
+"""How many `microgrant.compile` traces are watching numbers now (one at most): while one
+is, the engine tells it of each constant it computes (`microgrant.checks.folded`)."""

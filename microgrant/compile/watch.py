@@ -37,6 +37,7 @@ import numpy as np
 
 from .. import checks, engine, ops
 from ..engine import Value, is_grad_enabled
+from ..gradmode import WATCHING
 
 __all__ = ["Number", "Trace", "watching", "profiler_in_the_way", "user_line", "user_depth",
            "SHIFT_BAND", "C_READERS"]
@@ -561,7 +562,8 @@ def profiler_in_the_way() -> str:
 
 
 class watching:
-    """Runs the profile function of ``trace`` in this thread, after any profiler already set."""
+    """Runs the profile function of ``trace`` in this thread, after any profiler already set,
+    and has the engine tell it of the constants it computes (`gradmode.WATCHING`)."""
 
     def __init__(self, trace: Trace):
         self.trace = trace
@@ -570,9 +572,11 @@ class watching:
         self.trace.previous = sys.getprofile()
         sys.setprofile(self.trace.profile if self.trace.previous is None
                        else self.trace.chained)
+        WATCHING[0] += 1
         return self.trace
 
     def __exit__(self, *exc) -> None:
+        WATCHING[0] -= 1
         sys.setprofile(self.trace.previous)
 
 
