@@ -302,7 +302,6 @@ def test_numbers_taken_from_data_are_guarded():
     assert step.traces == 2 and step.tape.exact_guards >= 1
 
 
-
 def test_a_branch_on_the_real_part_of_data_is_guarded():
     w = Value(1.0, label="w")
 
@@ -314,10 +313,23 @@ def test_a_branch_on_the_real_part_of_data_is_guarded():
         w.data -= 0.7
     assert step.traces == 3
 
+
 def test_numbers_computed_from_inputs_alone_stay_inputs():
     w = Value(0.5, label="w")
     # x[0] * x[1] takes no gradient eagerly; traced, it is recomputed from every call's x.
     step = _agrees_every_call(lambda x: w * (x[0] * x[1]), [w], [[1.0, 2.0], [3.0, 4.0]])
+    assert step.traces == 1
+
+
+def test_the_imaginary_part_of_data_is_no_look_at_the_number():
+    w = Value(1.0, label="w")
+
+    def loss_fn(x):  # a float's .imag is 0.0 whatever the number: nothing to guard
+        return w * x[0] if w.data.imag == 0.0 else w * x[0] * 3
+    step = compile(loss_fn)
+    for _ in range(3):
+        matches_eager(step, loss_fn, [w], np.array([2.0]))
+        w.data -= 0.7
     assert step.traces == 1
 
 

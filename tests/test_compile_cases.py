@@ -26,7 +26,7 @@ from compile_twins import agrees, compiled
 from compile_twins import eager_loss as eager
 
 from microgrant import Value, grad, local_grads, no_grad
-from microgrant.compile import MAX_PROGRAMS, compile
+from microgrant.compile import MAX_PROGRAMS, TOLERANCE, compile
 from microgrant.compile.named import NamedState, state_named
 from microgrant.data import moons
 from microgrant.module import Module
@@ -299,55 +299,17 @@ def test_a_global_or_a_closure_variable_the_loss_assigns_comes_out_a_plain_float
 
 def test_a_state_dict_taken_in_another_thread_during_a_trace_holds_plain_floats():
     model = MLP(2, [8, 1], seed=0)
-    X, y = moons(64, seed=0, labels="pm1")
-    taken, stop = [], threading.Event()
+    X, y = moons(8, seed=0, labels="pm1")
+    taken = []
 
-    def checkpoints():
-        while not stop.is_set():
-            taken.append(model.state_dict())
-    worker = threading.Thread(target=checkpoints)
-    worker.start()
-    try:
-        compile(lambda X, y: hinge_loss([model(x) for x in X], y))(X, y)
-    finally:
-        stop.set()
+    def loss_fn(X, y):  # a checkpoint taken by another thread while the loss runs
+        worker = threading.Thread(target=lambda: taken.append(model.state_dict()))
+        worker.start()
         worker.join()
-    assert taken and all(type(v) is float for state in taken for v in state.values())
-
-def test_a_number_left_from_an_earlier_trace_in_data_is_watched_again():
-    w = Value(1.0, label="w")
-    threshold = Value(0.0, label="threshold", requires_grad=False)
-    deep = _Log()
-    deep.inner = _Log()
-    deep.inner.inner = _Log()  # deeper than a trace looks for numbers to give back
-
-    def logging_loss(x):
-        deep.inner.inner.last = (w * 1.0).data
-        return w * x[0]
-
-    compile(logging_loss)([1.0])
-    threshold.data = deep.inner.inner.last  # 1.0, a traced number of that trace
-
-    def loss_fn(x):
-        return (w * x[0]).relu() if threshold.data < 0.5 else w * x[0] * 2
-    step = compile(loss_fn)
-    for k in range(3):
-        if k == 2:
-            threshold.data = 0.0
-        got, got_grads = compiled(step, [w], [0.5])
-        want = loss_fn([Value(0.5)])
-        want.backward()
-        assert (got, got_grads) == (want.data, [w.grad])
-
-def test_torch_takes_data_inside_a_traced_loss():
-    torch = pytest.importorskip("torch")
-    w = Value(2.0, label="w")
-
-    def loss_fn(x):
-        assert float(torch.tensor(w.data)) == 2.0
-        return w * x[0]
-
-    assert compile(loss_fn)([3.0]) == 6.0
+        return hinge_loss([model(x) for x in X], y)
+    compile(loss_fn)(X, y)
+    assert len(taken) == 2  # one in each run of the trace, the watched one included
+    assert all(type(v) is float for state in taken for v in state.values())
 
 
 def test_the_program_cache_is_bounded_and_says_when_it_drops_one():
@@ -1176,7 +1138,7 @@ def test_a_step_called_under_no_grad_gives_the_loss_and_touches_no_gradient():
         with no_grad():
             got = step(Xv, yv)
             want = loss_fn(Xv.tolist(), yv.tolist())
-        assert got == want.data and want.grad is None
+        assert got == pytest.approx(want.data, rel=TOLERANCE) and want.grad is None
         assert all(p.grad == 0.25 for p in params)
         step(X, y)
         for p in params:

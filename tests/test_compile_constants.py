@@ -69,7 +69,7 @@ def test_a_constant_folded_from_values_that_take_no_gradient_follows_them(make):
 ], ids=["detach", "copy", "copy-of-frozen", "frozen-number-times-input", "number-times-input"])
 def test_a_value_read_only_through_its_number_is_read_every_call(make):
     step = _calls(make, _move)
-    assert step.traces == 1  # a copy of the number it holds now, not a guard
+    assert (step.traces, step.eager_calls) == (1, 0)  # a copy of its number, not a guard
 
 
 def test_an_exponent_taken_from_a_value_is_guarded():
@@ -210,6 +210,7 @@ def test_a_target_network_behind_detach_is_followed_when_it_is_updated(reached):
         agrees(step, loss_fn, online.parameters() + target.parameters(), Xs, rewards)
         for p in online.parameters():
             p.data -= 0.05
+    assert (step.traces, step.eager_calls) == (2, 0)  # traced again once, when it moved
 
 
 @pytest.mark.parametrize("make", [lambda: np.random.default_rng(7), lambda: random.Random(7),

@@ -163,7 +163,7 @@ def _settings(shape: list) -> tuple:
     return tuple((i, name, v.hex() if isinstance(v, float) else v)
                  for i, (module, _, _) in enumerate(shape) if module is not None
                  for name, v in vars(module).items()
-                 if isinstance(v, (bool, int, float, str)) and type(v) is not Value)
+                 if isinstance(v, (bool, int, float, str)))
 
 
 def state_named(fn: Callable) -> tuple:

@@ -123,21 +123,23 @@ class CompiledStep:
 
     # ---- running ----------------------------------------------------------------------------
 
-    def _loss(self, nested: list) -> Value:
+    def _loss(self, nested: list, constant: bool = False) -> Value:
         loss = self.fn(*nested)
         if not isinstance(loss, Value):
             raise TypeError(f"a compiled loss_fn must return one Value, the scalar loss; "
                             f"got {shown(loss)}")
-        if loss.grad is None:
+        if loss.grad is None and not constant:
             raise RuntimeError("the loss is a constant: it depends on nothing with a "
                                "gradient (loss_fn's parameters have requires_grad=False, or "
                                "it ran under no_grad()), so there is nothing to compile")
         return loss
 
-    def _eager(self, arrays: list[np.ndarray]) -> float:
+    def _eager(self, arrays: list[np.ndarray], backward: bool = True) -> float:
+        """The eager engine's call; without ``backward`` (under `no_grad`), the loss alone."""
         nested, _ = self._stand_ins(arrays)
-        loss = self._loss(nested)
-        loss.backward()
+        loss = self._loss(nested, constant=not backward)
+        if backward:
+            loss.backward()
         self.eager_calls += 1
         self._named.take()  # what loss_fn changed itself is no news
         return float(loss.data)
@@ -152,14 +154,7 @@ class CompiledStep:
                 and not program.forward(np.concatenate([a.ravel() for a in arrays]
                                                        or [np.zeros(0)]))):
             return float(program.V[program.loss_slot])
-        nested, _ = self._stand_ins(arrays)
-        loss = self.fn(*nested)
-        if not isinstance(loss, Value):
-            raise TypeError(f"a compiled loss_fn must return one Value, the scalar loss; "
-                            f"got {shown(loss)}")
-        self.eager_calls += 1
-        self._named.take()  # what loss_fn changed itself is no news
-        return float(loss.data)
+        return self._eager(arrays, backward=False)
 
     def _say(self, reason: str, kind: str = "") -> None:
         if (kind or reason) not in self._warned:
@@ -186,9 +181,11 @@ class CompiledStep:
                 self._changes += 1
                 if self.calls >= 10 and self._changes > self.calls // 2:
                     self._say("what loss_fn names (a number, list or dict in its closure, "
-                              "globals or defaults) changes between most calls, so it is "
-                              "traced again each time: pass such numbers in as an array "
-                              "argument instead", "state")
+                              "globals or defaults; an attribute of an object or a model it "
+                              "names, a counter or a log included) changes between most "
+                              "calls, so it is traced again each time: pass such numbers in "
+                              "as an array argument, and keep counters out of what it names",
+                              "state")
             if not is_grad_enabled():
                 return self._evaluated(arrays, key)
             if key in self._eager_reason:
@@ -253,9 +250,9 @@ class CompiledStep:
             self._say(f"runs eagerly: {blocked}", "profiler")
             return None
         with _collector_paused():
-            return self._traced(arrays, key)
+            return self._trace_locked(arrays, key)
 
-    def _traced(self, arrays: list[np.ndarray], key) -> Program | None:
+    def _trace_locked(self, arrays: list[np.ndarray], key) -> Program | None:
         with _TRACING:
             _HERE.tracing = True
             try:

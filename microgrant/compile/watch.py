@@ -248,8 +248,8 @@ for _name in ("__divmod__", "__rdivmod__", "__int__", "__trunc__", "__floor__", 
     setattr(Number, _name, _look(_name))
 for _name in _SYMBOL:
     setattr(Number, _name, _compare(_name))
-for _name in ("real", "imag"):  # float's own descriptors would hand C the number unseen
-    setattr(Number, _name, _part(_name))
+# float's own descriptor would hand C the number unseen (imag is 0.0 whatever the number)
+Number.real = _part("real")  # type: ignore[method-assign, assignment]
 Number.__bool__ = lambda self: self.__ne__(0.0)  # type: ignore[method-assign]
 setattr(Number, checks.KEEP, lambda self: self.trace.mine())
 setattr(Number, checks.CHECK, lambda self, ok: self.trace.check(self, ok))
