@@ -2,8 +2,9 @@
 
 A watched run hands ``loss_fn`` `Number` objects (floats that remember where they came from),
 and a loss may keep one: in a log list, a deque, a tuple, an attribute, its own function's
-attribute.  After a trace every such number is made the plain float it is, so nothing of the
-trace outlives it (`unescape_named`).
+attribute.  After a trace every such number within reach is made the plain float it is
+(`unescape_named`): three levels into what ``loss_fn`` names, which a namedtuple or a frozen
+dataclass does not let it change.
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ __all__ = ["unescape_named"]
 def unescape_named(fn: Callable) -> None:
     """Gives back a plain float wherever a traced number was left in what ``fn`` names (a
     global or a closure variable it assigned; a Value's ``.data``; an item of a list, deque
-    or dict, a tuple's, an object's attribute, the function's own; three levels deep):
-    nothing internal outlives a trace."""
+    or dict, a tuple's, an object's attribute, the function's own; three levels deep)."""
     seen: set = set()
     for obj in (*reachable(fn), fn, getattr(fn, "__func__", None)):
         _unescape(obj, 3, seen)
