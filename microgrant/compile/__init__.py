@@ -84,16 +84,16 @@ def compile(fn: Callable) -> CompiledStep:  # noqa: A001  (the public name, as i
     constants alone (``math.sqrt(d)``: write ``d ** 0.5``), since the trace sees which C
     function is called but not on what; uses Values made in another thread or computed before
     the call; its two traced runs differ as above; a profiler written in C (cProfile) runs in
-    the thread (only while it runs: stopping it would lose its profile).  A step keeps `MAX_PROGRAMS` programs (one per shape) and says when it drops one.  Domain
-    errors are never hidden: a non-finite number runs that call eagerly, which raises eager's
-    error.  Refused with an error: a compiled step called inside a loss_fn being traced;
-    arrays with rows of different lengths; a loss that depends on the arrays alone (traced
-    once; later calls say so without tracing).
-    Traces are isolated: one at a time in the process, each watching its own thread; other
-    threads meanwhile read plain numbers, and their arithmetic and copies give plain floats.
-    After a trace, a traced number left in what ``fn`` names (``ema.data``, ``l.item()``
-    appended to a list or a deque, a global it assigns) is turned back into its float.
-    Called under ``no_grad()``, a step gives the loss and adds no gradient.  Its gradients
+    the thread (only while it runs: stopping it would lose its profile).  A step keeps
+    `MAX_PROGRAMS` programs (one per shape) and says when it drops one.  Domain errors are never
+    hidden: a non-finite number runs that call eagerly, which raises eager's error.  Refused with
+    an error: a compiled step called inside a loss_fn being traced; arrays with rows of
+    different lengths; a loss that depends on the arrays alone (traced once; later calls say so
+    without tracing).  Traces are isolated: one at a time in the process, each watching its own
+    thread; other threads meanwhile read plain numbers, and their arithmetic and copies give
+    plain floats.  After a trace, a traced number left in what ``fn`` names (``ema.data``,
+    ``l.item()`` appended to a list or a deque, a global it assigns) is turned back into its
+    float.  Called under ``no_grad()``, a step gives the loss and adds no gradient.  Its gradients
     are added under the lock ``backward()`` holds, so other threads' additions are kept.
 
     **Not seen** (caught only if it already changes the loss at the first replay after the
