@@ -27,6 +27,7 @@ from typing import Any, Iterable
 from .checks import folded, real
 from .errors import data_error, forward_error, result_error, undefined_grad_error
 from .gradmode import (
+    GRADS_ADDED,
     GRADS_LOCK,
     NUMBER_GRAD,
     OPEN_BLOCKS,
@@ -298,6 +299,7 @@ class Value(LectureHabits):
                                "gradient; this one is a constant (made from numbers only, "
                                "from requires_grad=False leaves, or inside no_grad())")
         with GRADS_LOCK:  # one backward at a time: two would mix their interior grads
+            GRADS_ADDED[0] += 1  # (a compiled step that read the grads reads them again)
             if self._a is None:  # a leaf differentiates to 1 with respect to itself
                 self.grad += seed
                 return

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 __all__ = ["is_grad_enabled", "no_grad", "OPEN_BLOCKS", "THIS_THREAD", "numbers_take_grad",
-           "NUMBER_GRAD", "GRADS_LOCK", "WATCHING"]
+           "NUMBER_GRAD", "GRADS_LOCK", "GRADS_ADDED", "WATCHING"]
 
 THIS_THREAD = threading.local()
 """This thread's flag: ``THIS_THREAD.enabled`` is False inside `no_grad` (unset: True)."""
@@ -84,6 +84,10 @@ def numbers_take_grad(enabled: bool = True) -> bool:
 GRADS_LOCK = threading.Lock()
 """Held while gradients are added: by `Value.backward` for its whole loop, and by a compiled
 step for its additions, so that two threads adding to the same leaves lose nothing."""
+
+GRADS_ADDED = [0]
+"""How many times gradients were added (counted under `GRADS_LOCK`): a compiled step that
+read the grads before the count moved reads them again before it adds to them."""
 
 WATCHING = [0]
 """How many `microgrant.compile` traces are watching numbers now (one at most): while one

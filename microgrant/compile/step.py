@@ -21,7 +21,7 @@ import numpy as np
 
 from ..checks import shown
 from ..engine import Value, is_grad_enabled, topological_order
-from ..gradmode import GRADS_LOCK
+from ..gradmode import GRADS_ADDED, GRADS_LOCK
 from .judge import aliases, arguments, grads_written, leaves, refusal
 from .leftovers import unescape_named
 from .named import NamedState, values_named
@@ -199,14 +199,14 @@ class CompiledStep:
                     return self._eager(arrays)
             self._programs.move_to_end(key)
             self._last = program
-            verdict = program.forward(flat)
+            verdict, added = _forward(program, flat)
             if verdict == "retrace" and not traced:
                 program = self._trace(arrays, key)
                 if program is None:
                     return self._eager(arrays)
                 self._last = program
                 self._warn_retraces()
-                verdict = program.forward(flat)
+                verdict, added = _forward(program, flat)
             fresh, self._fresh = self._fresh, None  # the traced run's loss, after a trace
             if verdict:  # still failing right after a trace, or a domain error: eager
                 return self._eager(arrays)
@@ -223,7 +223,7 @@ class CompiledStep:
             grads = program.backward()
             if grads is None:
                 return self._eager(arrays)
-            _add(program.params, grads, program.grads_before)
+            _add(program.params, grads, program.grads_before, added)
             return float(program.V[program.loss_slot])
 
     def _warn_retraces(self) -> None:
@@ -476,20 +476,28 @@ class CompiledStep:
         return list(found)
 
 
-def _add(params: list, grads: np.ndarray, before: np.ndarray) -> None:
-    """Adds ``grads`` to the parameters' ``.grad``, as ``p.grad += g`` adds.
+def _forward(program: Program, flat: np.ndarray) -> tuple[str, int]:
+    """``program.forward``, and the count of gradient additions when it read the grads."""
+    with GRADS_LOCK:
+        return program.forward(flat), GRADS_ADDED[0]
 
-    Under the lock `Value.backward` holds, and on the grads read again there: another thread
-    (an eager backward, another compiled step of the same model) may have added to them since
-    the replay read them (``before``, kept if one has meanwhile become None).
+
+def _add(params: list, grads: np.ndarray, before: np.ndarray, added: int) -> None:
+    """Adds ``grads`` to the parameters' ``.grad``, as ``p.grad += g`` adds, to ``before``:
+    the grads the replay read when the count of additions was ``added``.
+
+    Under the lock `Value.backward` holds; if gradients were added since (an eager backward,
+    another compiled step of the same model, in another thread), they are read again.
     """
     with GRADS_LOCK:
-        try:
-            before = np.fromiter(map(_GRAD, params), np.float64, len(params))
-        except (TypeError, ValueError):
-            pass
+        if GRADS_ADDED[0] != added:
+            try:
+                before = np.fromiter(map(_GRAD, params), np.float64, len(params))
+            except (TypeError, ValueError):  # a grad made None meanwhile: as read before
+                pass
         for p, g in zip(params, (before + grads).tolist()):
             p.grad = g
+        GRADS_ADDED[0] += 1
 
 
 @contextlib.contextmanager
