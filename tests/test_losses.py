@@ -277,12 +277,16 @@ def test_hinge_loss_needs_plus_minus_one_labels():
 
 # ---- shared behaviour ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("loss, pred, target", [
+# Each loss of one prediction per sample, on three samples with targets of its kind.
+EACH_LOSS = [
     (mse_loss, [0.5, -1.0, 2.0], [0.0, 1.0, 1.0]),
     (binary_cross_entropy, [0.2, 0.7, 0.9], [0, 1, 1]),
     (binary_cross_entropy_with_logits, [0.2, -3.0, 5.0], [1, 0, 1]),
     (hinge_loss, [0.2, -3.0, 5.0], [1, -1, -1]),
-])
+]
+
+
+@pytest.mark.parametrize("loss, pred, target", EACH_LOSS)
 def test_reductions(loss, pred, target):
     each = [loss(Value(p), t).data for p, t in zip(pred, target)]
     none = loss(values(pred), target, reduction="none")
@@ -301,12 +305,7 @@ def test_reductions(loss, pred, target):
         loss(values(pred), target[0])
 
 
-@pytest.mark.parametrize("loss, pred, target", [
-    (mse_loss, [0.5, -1.0, 2.0], [0.0, 1.0, 1.0]),
-    (binary_cross_entropy, [0.2, 0.7, 0.9], [0, 1, 1]),
-    (binary_cross_entropy_with_logits, [0.2, -3.0, 5.0], [1, 0, 1]),
-    (hinge_loss, [0.2, -3.0, 5.0], [1, -1, -1]),
-])
+@pytest.mark.parametrize("loss, pred, target", EACH_LOSS)
 def test_targets_given_as_values_get_no_gradient(loss, pred, target):
     preds, targets = values(pred), values(target)
     result = loss(preds, targets)
@@ -423,12 +422,7 @@ def test_a_constant_target_value_stays_in_the_graph():
     assert y.grad is None
 
 
-@pytest.mark.parametrize("loss, pred, target", [
-    (mse_loss, [0.5, -1.0, 2.0], [0.0, 1.0, 1.0]),
-    (binary_cross_entropy, [0.2, 0.7, 0.9], [0, 1, 1]),
-    (binary_cross_entropy_with_logits, [0.2, -3.0, 5.0], [1, 0, 1]),
-    (hinge_loss, [0.2, -3.0, 5.0], [1, -1, -1]),
-])
+@pytest.mark.parametrize("loss, pred, target", EACH_LOSS)
 def test_a_computed_target_stays_in_the_graph_and_takes_no_gradient(loss, pred, target):
     # A target computed from a Value that takes a gradient (2 * t - 1, as a compiled step's
     # labels are) is a node of the graph behind a stop_gradient, so a replay recomputes it;
