@@ -430,8 +430,7 @@ class _Stopping:
             if score is None:
                 raise ValueError("target_accuracy needs class labels as targets, and these "
                                  "targets are not (-1/+1, 0/1 or class indices)")
-        if patience is not None:
-            patience = checks.count(patience, "patience")
+        patience = None if patience is None else checks.count(patience, "patience")
         return cls(target_accuracy, patience, checks.nonnegative(min_delta, "min_delta"))
 
     def after(self, loss: float, acc: float | None) -> str | None:
@@ -440,13 +439,15 @@ class _Stopping:
                 acc >= self.target_accuracy:
             return f"accuracy {acc:.1%} reached the target {self.target_accuracy:.1%}"
         if self.patience is not None:
-            if loss < self.best - self.min_delta:
-                self.best, self.waited = loss, 0
-            else:
-                self.waited += 1
-                if self.waited >= self.patience:
-                    return f"the loss did not improve for {self.patience} epochs"
+            improved = loss < self.best - self.min_delta
+            self.best, self.waited = (loss, 0) if improved else (self.best, self.waited + 1)
+            if self.stalled(more=0):
+                return f"the loss did not improve for {self.patience} epochs"
         return None
+
+    def stalled(self, more: int) -> bool:
+        """Whether ``more`` epochs without improvement would make patience stop training."""
+        return self.patience is not None and self.waited + more >= self.patience
 
 
 @dataclass
@@ -461,14 +462,14 @@ class _Epoch:
 
 def _run_epoch(run: _Run, model, epoch: int, stopping: _Stopping) -> _Epoch:
     """One pass over the data in batches: forward, loss, backward, step for each."""
-    target_accuracy, waited, patience = stopping.target_accuracy, stopping.waited, stopping.patience
+    target_accuracy = stopping.target_accuracy
     n = len(run.rows)
     if run.rates is not None:
         run.optimizer.lr = run.rates[epoch]
     order = range(n) if run.size == n else run.rng.permutation(n).tolist()
     # Compiled steps take an eager forward pass for accuracy only where it is needed.
-    measure = run.score is not None and (run.step is None or target_accuracy is not None or (
-        patience is not None and waited >= patience - 1) or epoch == run.epochs - 1)
+    measure = run.score is not None and (run.step is None or target_accuracy is not None
+                                         or stopping.stalled(more=1) or epoch == run.epochs - 1)
     total_loss, correct, outcome = 0.0, 0, _Epoch()
     for start in range(0, n, run.size):
         batch = order[start:start + run.size]
