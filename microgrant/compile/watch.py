@@ -83,22 +83,25 @@ def _where(frame) -> str:
     return f"{os.path.basename(code.co_filename)}:{frame.f_lineno} in {code.co_name}"
 
 
+def _user_frame() -> tuple[Any, int]:
+    """The innermost frame outside the microgrant package (``None`` if there is none), and
+    how far up it is from the caller of the function that asks (its own frame is 1)."""
+    frame: Any = sys._getframe(2)
+    depth = 1
+    while frame is not None and _ours(frame):
+        frame, depth = frame.f_back, depth + 1
+    return frame, depth
+
+
 def user_line() -> str:
     """Where the user's code is: the innermost frame outside the microgrant package."""
-    frame: Any = sys._getframe(1)
-    while frame is not None and _ours(frame):
-        frame = frame.f_back
+    frame, _ = _user_frame()
     return "loss_fn" if frame is None else _where(frame)
 
 
 def user_depth() -> int:
-    """How far up from its caller the user's code is: the ``stacklevel`` of a warning that
-    names the user's line (the caller's own frame is 1)."""
-    frame: Any = sys._getframe(1)
-    depth = 1
-    while frame.f_back is not None and _ours(frame):
-        frame, depth = frame.f_back, depth + 1
-    return depth
+    """The ``stacklevel`` of a warning that names the user's line, for its caller."""
+    return _user_frame()[1]
 
 
 def _in_op() -> bool:
