@@ -33,7 +33,7 @@ def _comparable(x):
         return tuple((k, _comparable(v)) for k, v in sorted(x.items()))
     if isinstance(x, (tuple, list)):
         return tuple(map(_comparable, x))
-    return x.tobytes() if isinstance(x, np.ndarray) else x
+    return x.tobytes() if isinstance(x, np.ndarray) else x  # (a generator: itself, by identity)
 
 
 def _state_of(g) -> Any:
@@ -43,10 +43,8 @@ def _state_of(g) -> Any:
 
 
 def random_state(generators: list) -> tuple:
-    """The state of Python's and numpy's global random generators and of ``generators``, to
-    compare."""
-    return _comparable((random.getstate(), np.random.get_state(),
-                        [_state_of(g) for g in generators]))
+    """`saved_random`'s states as numbers that compare with ``==``."""
+    return _comparable(saved_random(generators))
 
 
 def saved_random(generators: list) -> tuple:
