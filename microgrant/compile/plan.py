@@ -245,13 +245,6 @@ class Program:
         self.numpy_calls = calls
         self._views()
 
-    def inputs_of(self, node: Value) -> tuple:
-        """A node's inputs as the replay sees them: a chain's last node has all its terms."""
-        return self.ins[node]
-
-    def op_of(self, node: Value) -> str:
-        return "sum" if node in self.chains else node.op
-
     def _order(self, loss: Value, trace: Trace, walked: list | None):
         """The nodes to compute (the loss's, and those a guard watches), each node's inputs
         (``self.ins``) and the chains of additions among them (``self.chains``)."""
